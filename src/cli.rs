@@ -1,0 +1,237 @@
+//! Command-line surface: clap structures only (validated values, no I/O). Names here are a
+//! contract that external checks script; keep them stable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::formats::Format;
+
+#[derive(Debug, Parser)]
+#[command(name = "orange-contacts", version, about = "Move address books in and out of the Orange Personal Contacts API")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import vCard/CSV files into the account (deduplicated, rate-limited, with a reconcile report).
+    Import(ImportArgs),
+    /// Read and map files exactly as `import` would, with no network.
+    Inspect(InspectArgs),
+    /// Export the whole account to a .vcf file or a vdir folder (one .vcf per contact).
+    Export(ExportArgs),
+    /// Compare local vCards with the account without writing anything.
+    Check(CheckArgs),
+    /// Run the Personal Contacts API sandbox server.
+    Serve(ServeArgs),
+    /// Administer a sandbox database (tokens, seeding, consent).
+    Sandbox(SandboxArgs),
+}
+
+/// How to reach the API. With no endpoint, commands use the embedded sandbox.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// The PersonalContactsV1URL, e.g. http://127.0.0.1:8080/PersonalContacts/V1.
+    #[arg(long, env = "ORANGE_CONTACTS_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// The user token (prefer --token-file or the environment: a command line is visible to others).
+    #[arg(long, env = "ORANGE_CONTACTS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Read the user token from this file (first line).
+    #[arg(long, conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// HTTP Basic service credentials SERVICE_ID:SERVICE_PWD, if the endpoint requires them.
+    #[arg(long, env = "ORANGE_CONTACTS_SERVICE_AUTH", hide_env_values = true)]
+    pub service_auth: Option<String>,
+    /// Maximum API calls per second, all calls together [default: 10; unlimited on the embedded sandbox].
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Maximum calls in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Per-call timeout in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Retries of a failed read (and of a write refused before it was applied).
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct Verbosity {
+    /// No progress bar and no summary, errors only.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more (each record's outcome).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnDuplicate {
+    /// Add only the devices and photo the existing contact lacks.
+    Merge,
+    /// Leave the existing contact alone.
+    Skip,
+    /// Create a new contact anyway.
+    Create,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// vCard or CSV files; `-` reads standard input.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    #[arg(long, value_enum, default_value_t = OnDuplicate::Merge)]
+    pub on_duplicate: OnDuplicate,
+    /// Print the plan (creates, merges, skips, invalid, calls) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the reconcile report (JSON) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Region for phone numbers written without a country code (ISO 3166 code).
+    #[arg(long, default_value = "FR")]
+    pub region: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// Write the inspection report (JSON) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[arg(long, default_value = "FR")]
+    pub region: String,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// One .vcf file holding every card.
+    File,
+    /// A vdir: one .vcf per contact.
+    Dir,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VcardVersion {
+    #[value(name = "3.0")]
+    V3,
+    #[value(name = "4.0")]
+    V4,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// A path ending in .vcf (one file) or a folder (vdir).
+    pub path: PathBuf,
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
+    #[arg(long = "vcard", value_enum, default_value_t = VcardVersion::V3)]
+    pub version: VcardVersion,
+    #[arg(long)]
+    pub no_photos: bool,
+    /// In a vdir, remove at most this many files of contacts that disappeared.
+    #[arg(long, default_value_t = 50)]
+    pub max_delete: usize,
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// vCard files or vdir folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[arg(long, default_value = "FR")]
+    pub region: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// SQLite database file (created if missing).
+    #[arg(long)]
+    pub db: PathBuf,
+    /// HOST:PORT to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Cap the entries of one findcontactlist response (total-data still tells the truth).
+    #[arg(long)]
+    pub page_size: Option<u32>,
+    /// Ignore the `page` request parameter (always answer page 1), as a server without paging.
+    #[arg(long)]
+    pub no_paging: bool,
+    /// Answer HTTP 429 beyond this many requests per second (GCRA, burst = rate).
+    #[arg(long)]
+    pub max_rps: Option<u32>,
+    /// Probability of an injected fault per request (refusal, lost response, HTTP 500).
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Delay every response by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Require HTTP Basic service credentials ID:PASSWORD.
+    #[arg(long)]
+    pub service_auth: Option<String>,
+    /// Largest accepted picture, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_picture_bytes: usize,
+    /// Seed for the fault injector's random choices (reproducible runs).
+    #[arg(long)]
+    pub fault_seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub command: SandboxCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SandboxCommand {
+    /// Create the user if needed and print a token (last line of stdout).
+    Token(SandboxUserArgs),
+    /// Write contacts from a vCard file straight into the store (addresses, marital status too).
+    Seed {
+        #[command(flatten)]
+        user: SandboxUserArgs,
+        file: PathBuf,
+    },
+    /// The user has not granted this service access: every call answers the privacy refusal.
+    Deny(SandboxUserArgs),
+    /// Undo `deny`.
+    Allow(SandboxUserArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxUserArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub user: String,
+}

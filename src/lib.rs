@@ -1,0 +1,24 @@
+//! orange-contacts: move address books in and out of the Orange Personal Contacts API.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! formats (vCard, CSV) → model::Contact → mapping → import::plan → client (API calls) → report
+//! client (enumerate, getcontact, getpicture) → mapping → formats::vcard_write → files   (export)
+//! ```
+//!
+//! `wire` is the protocol both the `client` and the `sandbox` server speak; they share nothing else.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod dedup;
+pub mod export;
+pub mod formats;
+pub mod import;
+pub mod mapping;
+pub mod model;
+pub mod photo;
+pub mod report;
+pub mod sandbox;
+pub mod wire;

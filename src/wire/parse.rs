@@ -1,0 +1,1 @@
+//! The service's XML → typed responses (used by the client). TODO(client helper).

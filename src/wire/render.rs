@@ -1,0 +1,1 @@
+//! Typed responses → the XML the service sends (used by the sandbox). TODO(sandbox helper).

@@ -1,0 +1,105 @@
+//! `findcontactlist` search semantics, shared so the client's enumeration and the sandbox agree:
+//! a search term is folded (case, accents, whitespace) and matched as a prefix of a first or
+//! last name (a contact with neither is matched by nickname, else company).
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use super::RequestError;
+
+/// Folds a name or search term for comparison: NFKD, combining marks removed, lower case,
+/// runs of whitespace collapsed to one space, trimmed. `Émile  Zola` → `emile zola`.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for c in s.nfkd().filter(|c| !is_combining_mark(*c)) {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// Reads a `search=` value as the seed describes it: complex strings between double quotes
+/// (`"complex string"`), wildcards (`*`) forbidden. Returns the folded prefix to match.
+pub fn parse_term(raw: &str) -> Result<String, RequestError> {
+    let trimmed = raw.trim();
+    let unquoted = trimmed
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(trimmed);
+    if unquoted.contains('*') {
+        return Err(RequestError::invalid(super::param::SEARCH, raw));
+    }
+    let term = fold(unquoted);
+    if term.is_empty() {
+        return Err(RequestError::Missing(super::param::SEARCH));
+    }
+    Ok(term)
+}
+
+/// Quotes a search term for the wire when it is "complex" (contains whitespace or a quote-free
+/// punctuation the server could misread). Plain terms are sent as they are.
+pub fn quote_term(term: &str) -> String {
+    if term.chars().any(|c| c.is_whitespace() || c == '"') {
+        format!("\"{}\"", term.replace('"', ""))
+    } else {
+        term.to_string()
+    }
+}
+
+/// The names a search term is matched against: first and last name, or, for a contact with
+/// neither, the nickname, else the company.
+pub fn searchable_names<'a>(
+    firstname: Option<&'a str>,
+    lastname: Option<&'a str>,
+    nickname: Option<&'a str>,
+    company: Option<&'a str>,
+) -> Vec<&'a str> {
+    let present = |s: Option<&'a str>| s.filter(|v| !v.trim().is_empty());
+    let names: Vec<&str> = [present(firstname), present(lastname)].into_iter().flatten().collect();
+    if !names.is_empty() {
+        return names;
+    }
+    present(nickname).or(present(company)).into_iter().collect()
+}
+
+/// Whether a contact with these names matches a folded term.
+pub fn matches(term: &str, names: &[&str]) -> bool {
+    names.iter().any(|n| fold(n).starts_with(term))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_removes_case_accents_and_extra_space() {
+        assert_eq!(fold("  Émile   ZOLA "), "emile zola");
+        assert_eq!(fold("Ærøskøbing"), "ærøskøbing");
+        assert_eq!(fold("Ψυχή"), "ψυχη");
+    }
+
+    #[test]
+    fn parse_term_handles_quotes_and_wildcards() {
+        assert_eq!(parse_term("\"Jean Pi\"").unwrap(), "jean pi");
+        assert_eq!(parse_term("Orange").unwrap(), "orange");
+        assert!(matches!(parse_term("Or*"), Err(RequestError::Invalid { .. })));
+        assert!(matches!(parse_term("  "), Err(RequestError::Missing(_))));
+        assert!(matches!(parse_term("\"\""), Err(RequestError::Missing(_))));
+    }
+
+    #[test]
+    fn company_only_contacts_match_by_company() {
+        let names = searchable_names(None, None, None, Some("Orange SA"));
+        assert!(matches("ora", &names));
+        let names = searchable_names(Some("Ann"), None, None, Some("Orange SA"));
+        assert!(!matches("ora", &names));
+    }
+}
