@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::formats::Format;
 
 #[derive(Debug, Parser)]
-#[command(name = "orange-contacts", version, about = "Move address books in and out of the Orange Personal Contacts API")]
+#[command(
+    name = "orange-contacts",
+    version,
+    about = "Move address books in and out of the Orange Personal Contacts API"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -148,7 +148,8 @@ impl Contact {
     /// The best human name for messages and reports: FN, else given + family, else nickname,
     /// else organization, else the first email.
     pub fn display_name(&self) -> String {
-        let nonblank = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let nonblank =
+            |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         if let Some(fn_) = nonblank(&self.formatted_name) {
             return fn_;
         }

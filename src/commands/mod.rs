@@ -13,9 +13,12 @@ pub const EXIT_PARTIAL: u8 = 3;
 
 pub fn run(cli: Cli) -> ExitCode {
     let result: anyhow::Result<u8> = match cli.command {
-        Command::Serve(_) | Command::Sandbox(_) | Command::Import(_) | Command::Inspect(_) | Command::Export(_) | Command::Check(_) => {
-            Err(anyhow::anyhow!("not implemented yet"))
-        }
+        Command::Serve(_)
+        | Command::Sandbox(_)
+        | Command::Import(_)
+        | Command::Inspect(_)
+        | Command::Export(_)
+        | Command::Check(_) => Err(anyhow::anyhow!("not implemented yet")),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -517,10 +517,7 @@ impl NewDevice {
     /// Reads and validates the query pairs a server received (type/subtype table, order ≥ 1).
     pub fn from_query(q: &HashMap<String, String>) -> Result<NewDevice, RequestError> {
         let need = |k: &'static str| {
-            q.get(k)
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .ok_or(RequestError::Missing(k))
+            q.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).ok_or(RequestError::Missing(k))
         };
         let cid = need(param::CID)?;
         let kind_s = need(param::TYPE)?;

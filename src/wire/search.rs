@@ -30,10 +30,7 @@ pub fn fold(s: &str) -> String {
 /// (`"complex string"`), wildcards (`*`) forbidden. Returns the folded prefix to match.
 pub fn parse_term(raw: &str) -> Result<String, RequestError> {
     let trimmed = raw.trim();
-    let unquoted = trimmed
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(trimmed);
+    let unquoted = trimmed.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(trimmed);
     if unquoted.contains('*') {
         return Err(RequestError::invalid(super::param::SEARCH, raw));
     }
