@@ -1,0 +1,109 @@
+//! Test harness shared by the integration tests: the corpus location and a real sandbox server
+//! started as a child process (the same `serve` command users run), on an ephemeral port.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// `shared/corpus`, found by walking up from the crate: it sits beside the checkout in every
+/// place the tests run (developer worktrees and CI's clone).
+pub fn corpus_dir() -> PathBuf {
+    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
+    loop {
+        let candidate = dir.join("shared").join("corpus");
+        if candidate.is_dir() {
+            return candidate;
+        }
+        if !dir.pop() {
+            panic!("shared/corpus not found above {}", env!("CARGO_MANIFEST_DIR"));
+        }
+    }
+}
+
+/// A file of the corpus, by its path below `shared/corpus`.
+pub fn corpus(rel: &str) -> PathBuf {
+    let p = corpus_dir().join(rel);
+    assert!(p.exists(), "corpus file missing: {}", p.display());
+    p
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_orange-contacts"))
+}
+
+/// A sandbox server process on 127.0.0.1:0 over a temporary database.
+pub struct TestServer {
+    pub endpoint: String,
+    pub db: PathBuf,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl TestServer {
+    pub fn start(extra_args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sandbox.db");
+        Self::start_on(dir, db, extra_args)
+    }
+
+    /// Starts a server over an existing database (persistence tests).
+    pub fn start_on(dir: tempfile::TempDir, db: PathBuf, extra_args: &[&str]) -> TestServer {
+        let mut child = Command::new(bin())
+            .args(["serve", "--db"])
+            .arg(&db)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn orange-contacts serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read serve's first line");
+        let endpoint = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in serve's first line: {line:?}"))
+            .to_string();
+        TestServer { endpoint, db, dir, child }
+    }
+
+    /// `http://127.0.0.1:PORT` (for `/_sandbox/stats`).
+    pub fn base_url(&self) -> String {
+        let u = url::Url::parse(&self.endpoint).unwrap();
+        format!("{}://{}", u.scheme(), u.host_str().unwrap()) + &format!(":{}", u.port().unwrap())
+    }
+
+    /// A token for `user` (created if needed), through the `sandbox token` command.
+    pub fn token(&self, user: &str) -> String {
+        let out = Command::new(bin())
+            .args(["sandbox", "token", "--db"])
+            .arg(&self.db)
+            .args(["--user", user])
+            .output()
+            .expect("run sandbox token");
+        assert!(out.status.success(), "sandbox token failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().last().expect("token line").trim().to_string()
+    }
+
+    /// Runs `orange-contacts sandbox <args…> --db <db>`.
+    pub fn sandbox_cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin()).arg("sandbox").args(args).arg("--db").arg(&self.db).output().unwrap()
+    }
+
+    /// Stops the server (SIGKILL), keeping its database for a restart.
+    pub fn stop(mut self) -> (tempfile::TempDir, PathBuf) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (dir, self.db.clone())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
