@@ -1,1 +1,4 @@
-//! TODO
+//! Export: enumerate every contact of the account, fetch each one with its picture, write
+//! vCards to one file or a vdir.
+
+pub mod vdir;
