@@ -105,21 +105,38 @@ pub fn alphabet() -> Vec<(String, usize)> {
     out
 }
 
-/// A listing failure. `fatal` ones (refused consent, bad token, unreachable server) stop the
-/// export; others mark the prefix incomplete.
+/// A failed API read. `fatal` ones (refused consent, bad token, unreachable server) stop the
+/// run; others mark a prefix incomplete or a contact unexported. `gone`: the contact no longer
+/// exists (deleted between listing and reading).
 #[derive(Debug, Clone)]
-pub struct FindError {
+pub struct AccountError {
     pub message: String,
     pub fatal: bool,
+    pub gone: bool,
 }
 
+impl AccountError {
+    pub fn new(message: impl Into<String>, fatal: bool) -> AccountError {
+        AccountError { message: message.into(), fatal, gone: false }
+    }
+}
+
+impl std::fmt::Display for AccountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AccountError {}
+
 /// What enumeration needs from the API: one `findcontactlist` call (`page` = the extension).
+/// `search` is a folded term, unquoted: the implementation quotes it for the wire if needed.
 pub trait Directory: Sync {
     fn find(
         &self,
         search: &str,
         page: Option<u32>,
-    ) -> impl Future<Output = Result<ContactPage, FindError>> + Send;
+    ) -> impl Future<Output = Result<ContactPage, AccountError>> + Send;
 }
 
 /// Whether the server honoured the `page` request parameter, as far as we saw.
@@ -200,7 +217,7 @@ pub async fn enumerate<D: Directory>(
     dir: &D,
     concurrency: usize,
     on_search: &(dyn Fn(usize) + Sync),
-) -> Result<Enumeration, FindError> {
+) -> Result<Enumeration, AccountError> {
     enumerate_with(dir, alphabet(), concurrency, on_search).await
 }
 
@@ -210,7 +227,7 @@ pub async fn enumerate_with<D: Directory>(
     alphabet: Vec<(String, usize)>,
     concurrency: usize,
     on_search: &(dyn Fn(usize) + Sync),
-) -> Result<Enumeration, FindError> {
+) -> Result<Enumeration, AccountError> {
     let w = Walker {
         dir,
         concurrency: concurrency.max(1),
@@ -251,7 +268,7 @@ pub async fn enumerate_with<D: Directory>(
     // Pass 2: resolve the short ones (after pass 1, so contacts found by other names count).
     short.sort_by(|a, b| a.0.cmp(&b.0));
     for (term, page) in short {
-        w.resolve(term, page, 0).await?;
+        w.resolve(term, page).await?;
     }
 
     let paging = match w.paging.load(Ordering::Relaxed) {
@@ -283,8 +300,8 @@ fn is_short(page: &ContactPage) -> bool {
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl<'a, D: Directory> Walker<'a, D> {
-    async fn search(&self, term: &str, page: Option<u32>) -> Result<ContactPage, FindError> {
-        let res = self.dir.find(&crate::wire::search::quote_term(term), page).await;
+    async fn search(&self, term: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
+        let res = self.dir.find(term, page).await;
         let n = self.searches.fetch_add(1, Ordering::Relaxed) + 1;
         (self.on_search)(n);
         let page = res?;
@@ -318,12 +335,7 @@ impl<'a, D: Directory> Walker<'a, D> {
     }
 
     /// Makes sure every contact matching `term` was found; `first` is its (short) first page.
-    fn resolve(
-        &'a self,
-        term: String,
-        first: ContactPage,
-        depth: usize,
-    ) -> BoxFut<'a, Result<(), FindError>> {
+    fn resolve(&'a self, term: String, first: ContactPage) -> BoxFut<'a, Result<(), AccountError>> {
         Box::pin(async move {
             self.truncated.fetch_add(1, Ordering::Relaxed);
             let total = first.total as usize;
@@ -415,14 +427,14 @@ impl<'a, D: Directory> Walker<'a, D> {
                         (child, r)
                     });
                 }
-                let answers: Vec<(String, Result<ContactPage, FindError>)> =
+                let answers: Vec<(String, Result<ContactPage, AccountError>)> =
                     stream::iter(futs).buffer_unordered(self.concurrency).collect().await;
                 for (child, r) in answers {
                     match r {
                         Ok(page) => {
                             direct.extend(page.entries.iter().map(|e| e.id.clone()));
                             if is_short(&page) {
-                                self.resolve(child, page, depth + 1).await?;
+                                self.resolve(child, page).await?;
                             }
                         }
                         Err(e) if e.fatal => return Err(e),
@@ -441,6 +453,18 @@ impl<'a, D: Directory> Walker<'a, D> {
                 self.resolved.fetch_add(1, Ordering::Relaxed);
             } else {
                 let found = self.count_matching(&term, &direct);
+                // A shortfall already reported under a longer prefix is not reported twice.
+                let below: usize = self
+                    .incomplete
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p.prefix.starts_with(term.as_str()) && p.prefix != term)
+                    .map(|p| p.expected.map_or(1, |e| (e as usize).saturating_sub(p.found)))
+                    .sum();
+                if total.saturating_sub(found) <= below {
+                    return Ok(());
+                }
                 self.mark_incomplete(
                     &term,
                     Some(first.total),
@@ -523,10 +547,16 @@ pub(crate) mod tests {
             &self,
             search: &str,
             page: Option<u32>,
-        ) -> impl Future<Output = Result<ContactPage, FindError>> + Send {
-            let result = (|| {
-                let term =
-                    parse_term(search).map_err(|e| FindError { message: e.to_string(), fatal: false })?;
+        ) -> impl Future<Output = Result<ContactPage, AccountError>> + Send {
+            let result = self.answer(search, page);
+            async move { result }
+        }
+    }
+
+    impl MemoryDirectory {
+        pub(crate) fn answer(&self, search: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
+            {
+                let term = parse_term(search).map_err(|e| AccountError::new(e.to_string(), false))?;
                 let mut hits: Vec<&ContactSummary> = self
                     .contacts
                     .iter()
@@ -561,8 +591,7 @@ pub(crate) mod tests {
                     })
                     .collect();
                 Ok(ContactPage { total, pages, page: p, entries })
-            })();
-            async move { result }
+            }
         }
     }
 
@@ -768,12 +797,8 @@ pub(crate) mod tests {
     async fn fatal_errors_stop_enumeration() {
         struct Refusing;
         impl Directory for Refusing {
-            fn find(
-                &self,
-                _: &str,
-                _: Option<u32>,
-            ) -> impl Future<Output = Result<ContactPage, FindError>> + Send {
-                async { Err(FindError { message: "privacy refusal".into(), fatal: true }) }
+            async fn find(&self, _: &str, _: Option<u32>) -> Result<ContactPage, AccountError> {
+                Err(AccountError::new("privacy refusal", true))
             }
         }
         let r = enumerate_with(&Refusing, small_alphabet(), 2, &|_| {}).await;
