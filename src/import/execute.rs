@@ -15,9 +15,10 @@ use indicatif::ProgressBar;
 use crate::client::{ApiClient, ApiError};
 use crate::dedup;
 use crate::import::account::{search_all, search_name};
-use crate::import::plan::{device_key, Action, GroupPlan, Plan, Target};
+use crate::import::plan::{device_identity, Action, GroupPlan, Plan, Target};
 use crate::import::read::InputRecord;
-use crate::mapping::{PlannedDevice, PlannedPhoto};
+use crate::mapping::PlannedDevice;
+use crate::photo::PlannedPhoto;
 use crate::report::Outcome;
 use crate::wire::search::quote_term;
 use crate::wire::NewContact;
@@ -214,7 +215,7 @@ async fn create_contact(ctx: &Ctx<'_>, contact: &NewContact, known_ids: &[String
 /// `adddevice`; after an unanswered attempt, checks the contact before sending again.
 async fn add_device(ctx: &Ctx<'_>, cid: &str, device: &PlannedDevice) -> Result<(), ApiError> {
     let request = device.to_new_device(cid);
-    let wanted = device_key(&device.kind, &device.value, ctx.region);
+    let wanted = device_identity(&device.kind, &device.value, ctx.region);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -223,7 +224,7 @@ async fn add_device(ctx: &Ctx<'_>, cid: &str, device: &PlannedDevice) -> Result<
             Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
                 let detail = ctx.client.get_contact(cid).await?;
-                if detail.devices.iter().any(|d| device_key(&d.kind, &d.value, ctx.region) == wanted) {
+                if detail.devices.iter().any(|d| device_identity(&d.kind, &d.value, ctx.region) == wanted) {
                     break;
                 }
             }
