@@ -298,7 +298,7 @@ fn name_fields(c: &Contact) -> NameFields {
     let additional = clean_opt(&c.additional);
     let mut derived_from_fn = false;
 
-    if given.is_none() && family.is_none() {
+    if given.is_none() && family.is_none() && additional.is_none() {
         if let Some(fn_) = clean_opt(&c.formatted_name) {
             if let Some((first, last)) = split_formatted_name(&fn_, nickname.as_deref(), company.as_deref()) {
                 given = first;
@@ -649,4 +649,66 @@ fn address_from_api(a: &Address) -> Option<PostalAddress> {
     };
     let empty = PostalAddress { place: address.place, ..PostalAddress::default() };
     (address != empty).then_some(address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_removes_controls_and_collapses_space() {
+        assert_eq!(clean("  a\u{0}b \r\n\t c  ").as_deref(), Some("a b c"));
+        assert_eq!(clean("\u{feff}x\u{200b}y").as_deref(), Some("xy"));
+        assert_eq!(clean(" \u{7} \n"), None);
+    }
+
+    #[test]
+    fn civility_words() {
+        assert_eq!(parse_civility("M."), (Some(Civility::Mr), None));
+        assert_eq!(parse_civility("Sra."), (Some(Civility::Mrs), None));
+        assert_eq!(parse_civility("Dr. Mlle"), (Some(Civility::Miss), Some("Dr.".to_string())));
+        assert_eq!(parse_civility("Prof. Dr."), (None, Some("Prof. Dr.".to_string())));
+        assert_eq!(parse_civility("Mr, Mrs"), (Some(Civility::Mr), None));
+    }
+
+    #[test]
+    fn formatted_name_split() {
+        let split = |s| split_formatted_name(s, None, Some("ACME"));
+        assert_eq!(split("Jean Dupont"), Some((Some("Jean".into()), "Dupont".into())));
+        assert_eq!(split("Dupont ,  Jean"), Some((Some("Jean".into()), "Dupont".into())));
+        assert_eq!(split(", Jean"), None);
+        assert_eq!(split("acme"), None);
+        assert_eq!(split("a@b.fr"), None);
+        assert_eq!(split("06 12 34 56 78"), None);
+    }
+
+    #[test]
+    fn only_additional_name_is_not_doubled_by_fn() {
+        let c = Contact {
+            additional: Some("Pierre".into()),
+            formatted_name: Some("Pierre".into()),
+            ..Contact::default()
+        };
+        let n = name_fields(&c);
+        assert_eq!((n.firstname.as_deref(), n.lastname.as_deref()), (Some("Pierre"), None));
+        assert!(!n.derived_from_fn);
+    }
+
+    #[test]
+    fn partial_dates_are_shown_as_vcard_writes_them() {
+        let d = |year, month, day| PartialDate { year, month, day };
+        assert_eq!(show_partial_date(&d(None, Some(4), Some(5))), "--04-05");
+        assert_eq!(show_partial_date(&d(Some(1980), Some(4), None)), "1980-04");
+        assert_eq!(show_partial_date(&d(Some(1980), None, None)), "1980");
+        assert_eq!(show_partial_date(&d(None, None, Some(9))), "---09");
+    }
+
+    #[test]
+    fn info_types() {
+        assert_eq!(place_of(Some(" PERSO ")), Some(Place::Home));
+        assert_eq!(place_of(Some("pro")), Some(Place::Work));
+        assert_eq!(place_of(Some("work")), Some(Place::Work));
+        assert_eq!(place_of(Some("x")), None);
+        assert_eq!(place_of(None), None);
+    }
 }

@@ -7,7 +7,8 @@ use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::wire::ImageType;
 
@@ -112,7 +113,14 @@ fn decode(bytes: &[u8]) -> Result<(DynamicImage, Option<ImageFormat>), String> {
     limits.max_image_height = Some(MAX_DECODE_SIDE);
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| e.to_string())?;
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    if decoder.total_bytes() > MAX_DECODE_ALLOC {
+        return Err(format!("image too large to decode ({} bytes of pixels)", decoder.total_bytes()));
+    }
+    // Phones store portraits sideways plus an EXIF rotation: apply it, since re-encoding drops EXIF.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    image.apply_orientation(orientation);
     Ok((image, format))
 }
 
@@ -213,6 +221,21 @@ mod tests {
         let p = prepare(&gif, None, limit).unwrap();
         assert_eq!(p.image_type, ImageType::Jpeg);
         assert!(p.bytes.len() <= limit);
+    }
+
+    #[test]
+    fn exif_rotation_is_applied_when_re_encoding() {
+        // Big-endian TIFF header, one IFD entry: Orientation (0x0112), SHORT, 1, value 6 (90° CW).
+        let exif =
+            [b'M', b'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut jpeg = Vec::new();
+        let mut encoder = JpegEncoder::new_with_quality(&mut jpeg, 100);
+        image::ImageEncoder::set_exif_metadata(&mut encoder, exif.to_vec()).unwrap();
+        encoder.encode_image(&noise(80, 40)).unwrap();
+        // Over the limit, so it is decoded and re-encoded: the rotation must survive.
+        let p = prepare(&jpeg, None, jpeg.len() - 1).unwrap();
+        let back = image::load_from_memory(&p.bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (40, 80));
     }
 
     #[test]
