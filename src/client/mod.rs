@@ -17,7 +17,7 @@
 //! Every answer's body is parsed whatever the HTTP status (the real service sent its privacy
 //! refusal with a 500); the status decides only what to do when the body says nothing usable.
 
-mod config;
+pub mod config;
 mod pacer;
 mod redact;
 
