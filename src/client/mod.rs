@@ -288,10 +288,9 @@ impl ApiClient {
     /// ids come back) or once `total-data` entries are in hand.
     pub async fn find_all_contacts(&self, search: &str) -> Result<Vec<ContactSummary>, ApiError> {
         let first = self.find_contacts(search, None).await?;
-        let mut seen: std::collections::HashSet<String> =
-            first.entries.iter().map(|e| e.id.clone()).collect();
-        let mut all = first.entries;
-        all.dedup_by(|a, b| a.id == b.id);
+        let mut seen = std::collections::HashSet::new();
+        let mut all: Vec<ContactSummary> =
+            first.entries.into_iter().filter(|e| seen.insert(e.id.clone())).collect();
         let mut page = 2;
         while page <= first.pages && (all.len() as u32) < first.total {
             let next = self.find_contacts(search, Some(page)).await?;
