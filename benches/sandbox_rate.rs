@@ -19,7 +19,8 @@ fn main() {
         let db = dir.path().join("bench.db");
         let token = Store::open(&db).unwrap().token_for("bench").unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let handle = sandbox::start(SandboxConfig { db, ..SandboxConfig::default() }, listener).await.unwrap();
+        let handle =
+            sandbox::start(SandboxConfig { db, ..SandboxConfig::default() }, listener).await.unwrap();
         let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
 
         // One contact to read back.
@@ -28,14 +29,28 @@ fn main() {
             u.query_pairs_mut().extend_pairs(pairs).append_pair("token", &token);
             u.to_string()
         };
-        let body = http.get(url(&[("action", "addcontact"), ("lastname", "Bench"), ("firstname", "Read")]))
-            .send().await.unwrap().text().await.unwrap();
+        let body = http
+            .get(url(&[("action", "addcontact"), ("lastname", "Bench"), ("firstname", "Read")]))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let cid = body.split("<id>").nth(1).and_then(|s| s.split("</id>").next()).expect("id").to_string();
 
         println!("sandbox request rate, {concurrency} concurrent clients, {seconds}s each, 2 shared cores");
         for (label, target) in [
             ("getcontact", url(&[("action", "getcontact"), ("cid", &cid)])),
-            ("addcontact", url(&[("action", "addcontact"), ("lastname", "Load"), ("firstname", "Test"), ("emailperso", "load@example.com")])),
+            (
+                "addcontact",
+                url(&[
+                    ("action", "addcontact"),
+                    ("lastname", "Load"),
+                    ("firstname", "Test"),
+                    ("emailperso", "load@example.com"),
+                ]),
+            ),
             ("findcontactlist", url(&[("action", "findcontactlist"), ("search", "lo")])),
         ] {
             let done = Arc::new(AtomicU64::new(0));
@@ -44,23 +59,36 @@ fn main() {
             let started = Instant::now();
             let mut tasks = Vec::new();
             for _ in 0..concurrency {
-                let (http, target, done, errors) = (http.clone(), target.clone(), done.clone(), errors.clone());
+                let (http, target, done, errors) =
+                    (http.clone(), target.clone(), done.clone(), errors.clone());
                 tasks.push(tokio::spawn(async move {
                     while Instant::now() < stop_at {
                         match http.get(&target).send().await {
                             Ok(r) if r.status().is_success() => {
                                 let text = r.text().await.unwrap_or_default();
-                                if text.contains("<result>0</result>") { done.fetch_add(1, Ordering::Relaxed); } else { errors.fetch_add(1, Ordering::Relaxed); }
+                                if text.contains("<result>0</result>") {
+                                    done.fetch_add(1, Ordering::Relaxed);
+                                } else {
+                                    errors.fetch_add(1, Ordering::Relaxed);
+                                }
                             }
-                            _ => { errors.fetch_add(1, Ordering::Relaxed); }
+                            _ => {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                 }));
             }
-            for t in tasks { t.await.unwrap(); }
+            for t in tasks {
+                t.await.unwrap();
+            }
             let elapsed = started.elapsed().as_secs_f64();
             let n = done.load(Ordering::Relaxed);
-            println!("{label:<16} {:>8.0} req/s  ({n} ok, {} errors in {elapsed:.1}s)", n as f64 / elapsed, errors.load(Ordering::Relaxed));
+            println!(
+                "{label:<16} {:>8.0} req/s  ({n} ok, {} errors in {elapsed:.1}s)",
+                n as f64 / elapsed,
+                errors.load(Ordering::Relaxed)
+            );
         }
         handle.shutdown().await;
     });

@@ -30,8 +30,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] =
-        [Outcome::Created, Outcome::Merged, Outcome::Unchanged, Outcome::Skipped, Outcome::Invalid, Outcome::Failed];
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Created,
+        Outcome::Merged,
+        Outcome::Unchanged,
+        Outcome::Skipped,
+        Outcome::Invalid,
+        Outcome::Failed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

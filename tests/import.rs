@@ -31,9 +31,8 @@ fn import(server: &TestServer, user: &str, args: &[&str]) -> (Output, Value) {
         .env_remove("ORANGE_CONTACTS_TOKEN")
         .output()
         .unwrap();
-    let json = std::fs::read_to_string(&report)
-        .map(|s| serde_json::from_str(&s).unwrap())
-        .unwrap_or(Value::Null);
+    let json =
+        std::fs::read_to_string(&report).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(Value::Null);
     (out, json)
 }
 
@@ -118,7 +117,8 @@ fn android_sample_is_imported_and_a_rerun_changes_nothing() {
     assert!(outcome_of(&report, "#7")["error"].as_str().unwrap().contains("name"));
     // Addresses and notes cannot be carried: named in `dropped`.
     let helene = outcome_of(&report, "#1");
-    let dropped: Vec<&str> = helene["dropped"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    let dropped: Vec<&str> =
+        helene["dropped"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
     assert!(dropped.iter().any(|f| f.to_lowercase().contains("adr") || f.contains("address")), "{dropped:?}");
     assert!(helene["added"].as_array().unwrap().iter().any(|a| a == "photo"));
 
@@ -192,7 +192,10 @@ fn png_photo_is_converted_to_jpeg() {
     let file = samples().join("vcard-4.0.vcf");
     let (_, report) = import(&server, "erin", &[file.to_str().unwrap()]);
     let camille = outcome_of(&report, "#1");
-    assert!(camille["added"].as_array().unwrap().iter().any(|a| a.as_str().unwrap().starts_with("photo")), "{camille}");
+    assert!(
+        camille["added"].as_array().unwrap().iter().any(|a| a.as_str().unwrap().starts_with("photo")),
+        "{camille}"
+    );
     let api = client(&server, "erin");
     let cid = camille["cid"].as_str().unwrap().to_string();
     let picture = rt().block_on(api.get_picture(&cid)).unwrap().expect("picture stored");
@@ -334,7 +337,9 @@ fn privacy_refusal_is_fatal_and_names_the_consent_url_but_never_the_token() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interaction.do"), "consent URL printed: {stderr}");
     let everything = format!("{stderr}{}{report}", String::from_utf8_lossy(&out.stdout));
-    for needle in [token.clone(), token.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D").replace('|', "%7C")] {
+    for needle in
+        [token.clone(), token.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D").replace('|', "%7C")]
+    {
         assert!(!everything.contains(&needle), "token leaked");
     }
     assert!(report["records"].as_array().unwrap().iter().all(|r| r["outcome"] == "failed"));
@@ -347,7 +352,15 @@ fn token_never_appears_in_output_or_report_even_on_transport_errors() {
     let report = dir.path().join("r.json");
     // Nothing listens on port 9: every call fails at the transport level.
     let out = Command::new(bin())
-        .args(["import", "--retries", "1", "--endpoint", "http://127.0.0.1:9/PersonalContacts/V1", "--token", token])
+        .args([
+            "import",
+            "--retries",
+            "1",
+            "--endpoint",
+            "http://127.0.0.1:9/PersonalContacts/V1",
+            "--token",
+            token,
+        ])
         .arg("--report")
         .arg(&report)
         .arg(samples().join("vcard-4.0.vcf"))

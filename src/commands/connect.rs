@@ -43,9 +43,8 @@ pub fn data_dir() -> anyhow::Result<PathBuf> {
 pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Connection> {
     match &args.endpoint {
         Some(endpoint) => {
-            let token = resolve_token(args.token.clone(), args.token_file.clone())?.context(
-                "no token: give --token-file FILE (or ORANGE_CONTACTS_TOKEN) with --endpoint",
-            )?;
+            let token = resolve_token(args.token.clone(), args.token_file.clone())?
+                .context("no token: give --token-file FILE (or ORANGE_CONTACTS_TOKEN) with --endpoint")?;
             let config = client_config_from_args(args, endpoint.clone(), token, Some(DEFAULT_RATE))?;
             Ok(Connection { client: ApiClient::new(config)?, embedded: None })
         }
@@ -57,7 +56,9 @@ pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Conne
                 .and_then(|store| store.token_for(EMBEDDED_USER))
                 .with_context(|| format!("cannot open the embedded sandbox {}", db.display()))?;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let handle = sandbox::start(SandboxConfig { db: db.clone(), ..SandboxConfig::default() }, listener).await?;
+            let handle =
+                sandbox::start(SandboxConfig { db: db.clone(), ..SandboxConfig::default() }, listener)
+                    .await?;
             if !quiet {
                 eprintln!(
                     "no --endpoint given: using the embedded sandbox {} (user '{EMBEDDED_USER}')",

@@ -14,7 +14,12 @@ pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
         if verbose || record.error.is_some() {
             let status = if record.error.is_some() { "invalid" } else { "ok" };
             progress.suspend(|| {
-                eprintln!("{status:<8} {}  {}  {}", record.source, record.name, record.error.as_deref().unwrap_or(""))
+                eprintln!(
+                    "{status:<8} {}  {}  {}",
+                    record.source,
+                    record.name,
+                    record.error.as_deref().unwrap_or("")
+                )
             });
         }
     })?;

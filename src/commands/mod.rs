@@ -67,7 +67,9 @@ pub fn progress_spinner(quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {pos} records  {per_sec}").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} records  {per_sec}").expect("valid template"),
+    );
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }

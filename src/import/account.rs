@@ -119,7 +119,10 @@ pub async fn snapshot(
         let candidates: Vec<(String, bool)> = snapshot
             .by_key
             .iter()
-            .flat_map(|(key, list)| list.iter().map(move |c| (c.id.clone(), photo_keys.contains(key))))
+            .flat_map(|(key, list)| {
+                let want_picture = photo_keys.contains(key);
+                list.iter().map(move |c| (c.id.clone(), want_picture))
+            })
             .collect();
         let fetched: Vec<_> = stream::iter(candidates)
             .map(|(cid, want_picture)| async move {
@@ -142,7 +145,11 @@ pub async fn snapshot(
 }
 
 /// Files the entries whose person key the input has; others are irrelevant to this import.
-fn index(by_key: &mut HashMap<String, Vec<ContactSummary>>, wanted: &HashSet<String>, entries: Vec<ContactSummary>) {
+fn index(
+    by_key: &mut HashMap<String, Vec<ContactSummary>>,
+    wanted: &HashSet<String>,
+    entries: Vec<ContactSummary>,
+) {
     for entry in entries {
         let Some(key) = dedup::key_of_summary(&entry) else { continue };
         if !wanted.contains(&key) {

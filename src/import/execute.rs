@@ -113,8 +113,13 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
     let mut results = Vec::with_capacity(group.steps.len());
     let mut group_error: Option<String> = None;
     for step in &group.steps {
-        let mut result =
-            StepResult { record: step.record, outcome: Outcome::Failed, cid: cid.clone(), added: vec![], error: None };
+        let mut result = StepResult {
+            record: step.record,
+            outcome: Outcome::Failed,
+            cid: cid.clone(),
+            added: vec![],
+            error: None,
+        };
         if let Some(e) = &group_error {
             result.error = Some(format!("not attempted: {e}"));
             results.push(result);
@@ -185,7 +190,11 @@ async fn add_all(
 
 /// `addcontact`; after an unanswered attempt, adopts a contact with the same person key that was
 /// not in the account before the run, else sends again.
-async fn create_contact(ctx: &Ctx<'_>, contact: &NewContact, known_ids: &[String]) -> Result<String, ApiError> {
+async fn create_contact(
+    ctx: &Ctx<'_>,
+    contact: &NewContact,
+    known_ids: &[String],
+) -> Result<String, ApiError> {
     let key = dedup::key_of_new(contact);
     let mut attempt = 0;
     loop {
@@ -199,9 +208,9 @@ async fn create_contact(ctx: &Ctx<'_>, contact: &NewContact, known_ids: &[String
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
                 let Some(name) = search_name(contact) else { return Err(e) };
                 let (found, _) = search_all(ctx.client, &quote_term(name.trim())).await?;
-                let adopted = found.into_iter().find(|s| {
-                    !known_ids.contains(&s.id) && key.is_some() && dedup::key_of_summary(s) == key
-                });
+                let adopted = found
+                    .into_iter()
+                    .find(|s| !known_ids.contains(&s.id) && key.is_some() && dedup::key_of_summary(s) == key);
                 if let Some(s) = adopted {
                     ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
                     return Ok(s.id);

@@ -54,17 +54,30 @@ pub async fn run(
     started: Instant,
 ) -> ImportRun {
     let mut warnings = Vec::new();
-    let (snapshot, notes) = match account::snapshot(client, &records, opts.on_duplicate, opts.concurrency).await {
-        Ok(found) => found,
-        Err(e) => {
-            let message = format!("not attempted: reading the account failed: {e}");
-            let results = all_failed(&records, &message);
-            let report = build_report(&records, &Plan::default(), &results, None, client, &Written::default(), started);
-            return ImportRun { report, plan_listing: String::new(), fatal: Some(e), warnings };
-        }
-    };
+    let (snapshot, notes) =
+        match account::snapshot(client, &records, opts.on_duplicate, opts.concurrency).await {
+            Ok(found) => found,
+            Err(e) => {
+                let message = format!("not attempted: reading the account failed: {e}");
+                let results = all_failed(&records, &message);
+                let report = build_report(
+                    &records,
+                    &Plan::default(),
+                    &results,
+                    None,
+                    client,
+                    &Written::default(),
+                    started,
+                );
+                return ImportRun { report, plan_listing: String::new(), fatal: Some(e), warnings };
+            }
+        };
     warnings.extend(notes.warnings);
-    let plan = Plan::build(&records, &snapshot, &PlanOptions { on_duplicate: opts.on_duplicate, region: opts.region.clone() });
+    let plan = Plan::build(
+        &records,
+        &snapshot,
+        &PlanOptions { on_duplicate: opts.on_duplicate, region: opts.region.clone() },
+    );
     let plan_listing = plan.display(&records).to_string();
     let written = Written::default();
     let (results, fatal) = if opts.dry_run {
@@ -76,6 +89,9 @@ pub async fn run(
     };
     let mut report = build_report(&records, &plan, &results, fatal.as_ref(), client, &written, started);
     report.summary.dry_run = opts.dry_run;
+    if opts.dry_run {
+        report.summary.minimum_calls = plan.calls() as u64;
+    }
     report.tally();
     ImportRun { report, plan_listing, fatal, warnings }
 }

@@ -174,7 +174,8 @@ fn plan_group(
                     known.hold(&d.kind, &d.value, d.order, &opts.region);
                 }
                 for &r in recs {
-                    let kept = fields_kept(&records[r].valid().expect("grouped records are valid").contact, detail);
+                    let kept =
+                        fields_kept(&records[r].valid().expect("grouped records are valid").contact, detail);
                     if !kept.is_empty() {
                         kept_existing.insert(r, kept);
                     }
@@ -234,7 +235,10 @@ fn choose_candidate<'a>(
         .collect();
     let shared = |c: &ContactSummary| {
         snapshot.details.get(&c.id).map_or(0, |d| {
-            d.devices.iter().filter(|dev| wanted.contains(&device_identity(&dev.kind, &dev.value, region))).count()
+            d.devices
+                .iter()
+                .filter(|dev| wanted.contains(&device_identity(&dev.kind, &dev.value, region)))
+                .count()
         })
     };
     let best = candidates.iter().map(shared).max().unwrap_or(0);
@@ -302,7 +306,8 @@ fn fields_kept(new: &NewContact, existing: &ContactDetail) -> Vec<Dropped> {
     let mut kept = Vec::new();
     let mut check = |field: &str, new_value: Option<String>, old: Option<String>| {
         if let Some(v) = new_value {
-            let differs = old.as_deref().map(crate::wire::search::fold) != Some(crate::wire::search::fold(&v));
+            let differs =
+                old.as_deref().map(crate::wire::search::fold) != Some(crate::wire::search::fold(&v));
             if differs {
                 kept.push(Dropped {
                     field: field.to_string(),
@@ -351,8 +356,12 @@ impl fmt::Display for PlanDisplay<'_> {
             for step in &group.steps {
                 let r = &self.records[step.record];
                 let (verb, detail) = match &step.action {
-                    Action::Create { devices, photo } => ("create", format!("addcontact {}", describe(devices, *photo))),
-                    Action::Add { devices, photo } => ("merge", format!("into {into}: {}", describe(devices, *photo))),
+                    Action::Create { devices, photo } => {
+                        ("create", format!("addcontact {}", describe(devices, *photo)))
+                    }
+                    Action::Add { devices, photo } => {
+                        ("merge", format!("into {into}: {}", describe(devices, *photo)))
+                    }
                     Action::Unchanged => ("unchanged", format!("{into} already has it all")),
                     Action::Skip => ("skip", format!("{into} exists (--on-duplicate skip)")),
                 };
@@ -370,5 +379,195 @@ impl fmt::Display for PlanDisplay<'_> {
             self.plan.invalid.len(),
             self.plan.calls()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{self, MappingOptions};
+    use crate::model::{Contact, Email, Phone, PhoneKind, Place};
+    use crate::wire::Device;
+
+    fn record(given: &str, family: &str, phones: &[&str], emails: &[&str]) -> InputRecord {
+        let contact = Contact {
+            given: Some(given.into()),
+            family: Some(family.into()),
+            phones: phones
+                .iter()
+                .map(|p| Phone {
+                    value: p.to_string(),
+                    kind: PhoneKind::Mobile,
+                    place: None,
+                    preferred: false,
+                    label: None,
+                })
+                .collect(),
+            emails: emails
+                .iter()
+                .map(|e| Email {
+                    value: e.to_string(),
+                    place: Some(Place::Home),
+                    preferred: false,
+                    label: None,
+                })
+                .collect(),
+            ..Contact::default()
+        };
+        InputRecord {
+            source: format!("test#{given}"),
+            name: format!("{given} {family}"),
+            warnings: vec![],
+            mapped: Some(mapping::to_api(&contact, &MappingOptions::default())),
+            error: None,
+        }
+    }
+
+    fn opts(on_duplicate: OnDuplicate) -> PlanOptions {
+        PlanOptions { on_duplicate, region: "FR".into() }
+    }
+
+    fn existing(
+        id: &str,
+        first: &str,
+        last: &str,
+        devices: &[(&str, DeviceType, u32)],
+    ) -> (ContactSummary, ContactDetail) {
+        let summary = ContactSummary {
+            id: id.into(),
+            firstname: Some(first.into()),
+            lastname: Some(last.into()),
+            ..ContactSummary::default()
+        };
+        let detail = ContactDetail {
+            id: id.into(),
+            firstname: Some(first.into()),
+            lastname: Some(last.into()),
+            devices: devices
+                .iter()
+                .map(|(v, kind, order)| Device {
+                    id: format!("d{v}"),
+                    kind: kind.clone(),
+                    subtype: if *kind == DeviceType::Phone {
+                        DeviceSubtype::Mobile
+                    } else {
+                        DeviceSubtype::Internet
+                    },
+                    info_type: None,
+                    order: *order,
+                    display: true,
+                    value: v.to_string(),
+                })
+                .collect(),
+            ..ContactDetail::default()
+        };
+        (summary, detail)
+    }
+
+    fn snapshot_of(contacts: Vec<(ContactSummary, ContactDetail)>) -> AccountSnapshot {
+        let mut s = AccountSnapshot::default();
+        for (summary, detail) in contacts {
+            let key = dedup::key_of_summary(&summary).unwrap();
+            s.by_key.entry(key).or_default().push(summary);
+            s.details.insert(detail.id.clone(), detail);
+        }
+        s
+    }
+
+    #[test]
+    fn same_person_twice_in_the_input_is_created_once_and_merged() {
+        let records = vec![
+            record("Jean", "Martin", &["06 12 34 56 78"], &[]),
+            record("JEAN", "Mártin", &["+33 6 12 34 56 78", "04 78 11 22 33"], &[]),
+        ];
+        let plan = Plan::build(&records, &AccountSnapshot::default(), &opts(OnDuplicate::Merge));
+        assert_eq!(plan.groups.len(), 1);
+        let steps = &plan.groups[0].steps;
+        assert!(matches!(&steps[0].action, Action::Create { devices, .. } if devices.len() == 1));
+        // The same mobile in international form is not added again; the home line is, after it.
+        match &steps[1].action {
+            Action::Add { devices, photo: false } => {
+                assert_eq!(devices.len(), 1);
+                assert_eq!(devices[0].value, "04 78 11 22 33");
+                assert_eq!(devices[0].order, 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(plan.calls(), 3);
+    }
+
+    #[test]
+    fn an_existing_contact_gets_only_what_it_lacks() {
+        let records = vec![record("Hélène", "Lefèvre", &["0612345678"], &["helene@example.fr"])];
+        let snapshot = snapshot_of(vec![existing(
+            "c6",
+            "Helene",
+            "Lefevre",
+            &[("HELENE@example.fr", DeviceType::Email, 1), ("+33 6 12 34 56 78", DeviceType::Phone, 1)],
+        )]);
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
+        assert_eq!(plan.groups[0].target, Target::Existing("c6".into()));
+        assert_eq!(plan.groups[0].steps[0].action, Action::Unchanged);
+        assert_eq!(plan.calls(), 0);
+
+        let records = vec![record("Hélène", "Lefèvre", &["0612345678", "01 02 03 04 05"], &[])];
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
+        match &plan.groups[0].steps[0].action {
+            Action::Add { devices, .. } => {
+                assert_eq!(devices.len(), 1);
+                assert_eq!(devices[0].order, 2, "numbered after the contact's own phone");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn among_namesakes_the_one_sharing_a_phone_wins() {
+        let records = vec![record("Jean", "Martin", &["06 98 76 54 32"], &[])];
+        let snapshot = snapshot_of(vec![
+            existing("1", "Jean", "Martin", &[("01 11 11 11 11", DeviceType::Phone, 1)]),
+            existing("2", "Jean", "Martin", &[("+33698765432", DeviceType::Phone, 1)]),
+        ]);
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
+        assert_eq!(plan.groups[0].target, Target::Existing("2".into()));
+        assert_eq!(plan.groups[0].known_ids, vec!["1".to_string(), "2".to_string()]);
+    }
+
+    #[test]
+    fn skip_and_create_policies() {
+        let records =
+            vec![record("Jean", "Martin", &["06 98 76 54 32"], &[]), record("Jean", "Martin", &[], &[])];
+        let snapshot = snapshot_of(vec![existing("1", "Jean", "Martin", &[])]);
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Skip));
+        assert!(plan.groups[0].steps.iter().all(|s| s.action == Action::Skip));
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Create));
+        assert_eq!(plan.groups.len(), 2, "create: no grouping");
+        assert!(plan.groups.iter().all(|g| g.target == Target::New));
+    }
+
+    #[test]
+    fn invalid_records_are_kept_aside() {
+        let mut bad = record("", "", &["0600000001"], &[]);
+        bad.mapped = Some(mapping::to_api(&Contact::default(), &MappingOptions::default()));
+        bad.error = bad.mapped.as_ref().unwrap().invalid.clone();
+        assert!(bad.error.is_some());
+        let records = vec![bad, record("Ann", "Lee", &[], &[])];
+        let plan = Plan::build(&records, &AccountSnapshot::default(), &opts(OnDuplicate::Merge));
+        assert_eq!(plan.invalid, vec![0]);
+        assert_eq!(plan.groups.len(), 1);
+        let listing = plan.display(&records).to_string();
+        assert!(listing.contains("invalid"), "{listing}");
+        assert!(listing.contains("plan: 1 create, 0 merge"), "{listing}");
+    }
+
+    #[test]
+    fn fields_an_existing_contact_keeps_are_reported() {
+        let mut r = record("Ann", "Lee", &[], &[]);
+        r.mapped.as_mut().unwrap().contact.birthday = Some("1980-04-15".into());
+        let snapshot = snapshot_of(vec![existing("9", "Ann", "Lee", &[])]);
+        let plan = Plan::build(&[r], &snapshot, &opts(OnDuplicate::Merge));
+        let kept = &plan.kept_existing[&0];
+        assert_eq!(kept[0].field, "birthday");
+        assert!(kept[0].reason.contains("cannot update"));
     }
 }

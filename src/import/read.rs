@@ -70,7 +70,11 @@ pub fn for_each_record(
 }
 
 /// Reads every record of every file into memory (the import needs them all to deduplicate).
-pub fn read_all(files: &[PathBuf], format: Format, opts: &MappingOptions) -> anyhow::Result<Vec<InputRecord>> {
+pub fn read_all(
+    files: &[PathBuf],
+    format: Format,
+    opts: &MappingOptions,
+) -> anyhow::Result<Vec<InputRecord>> {
     let mut records = Vec::new();
     for_each_record(files, format, opts, |r| {
         records.push(r);
