@@ -7,10 +7,9 @@
 //! [`Record`] named `<file>:<line>` (the physical line where the row starts). Columns this tool has no
 //! field for land in [`Contact::extra`] so the import report names them as dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use encoding_rs::{CoderResult, Decoder, Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
@@ -91,12 +90,14 @@ pub enum Dialect {
 pub struct CsvReader {
     source_name: String,
     reader: csv::Reader<Box<dyn Read + Send>>,
-    record_bytes: Arc<AtomicU64>,
+    starts: LineStarts,
     columns: Vec<Column>,
     dialect: Dialect,
     charset: &'static str,
     /// Warnings for the first emitted record (charset, header decisions).
     first_warnings: Vec<String>,
+    /// Line of the first row (the header, or the first data row of a headerless file).
+    header_line: u64,
     /// The header row, when the file had none, is a data row read during sniffing.
     pending: Option<csv::StringRecord>,
     done: bool,
@@ -134,10 +135,9 @@ impl CsvReader {
             read_header_line(&mut decoded).with_context(|| format!("{source_name}: cannot read"))?;
         let delimiter = sniff_delimiter(&header_line);
 
-        let record_bytes = Arc::new(AtomicU64::new(0));
-        let counted =
-            CountingReader { inner: Cursor::new(header_line).chain(decoded), count: record_bytes.clone() };
-        let boxed: Box<dyn Read + Send> = Box::new(counted);
+        let starts = LineStarts::default();
+        let tracked = TrackingReader::new(Cursor::new(header_line).chain(decoded), delimiter, starts.clone());
+        let boxed: Box<dyn Read + Send> = Box::new(tracked);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
@@ -147,8 +147,9 @@ impl CsvReader {
         let mut this = CsvReader {
             source_name,
             reader: csv::Reader::from_reader(Box::new(io::empty())),
-            record_bytes,
+            starts,
             columns: Vec::new(),
+            header_line: 1,
             dialect: Dialect::Generic,
             charset: encoding.name(),
             first_warnings,
@@ -157,7 +158,7 @@ impl CsvReader {
         };
         let mut header = csv::StringRecord::new();
         match reader.read_record(&mut header) {
-            Ok(true) => {}
+            Ok(true) => this.header_line = this.take_line(&header),
             Ok(false) => this.done = true,
             Err(e) => anyhow::bail!("{}: cannot read the header row: {e}", this.source_name),
         }
@@ -185,7 +186,7 @@ impl CsvReader {
             self.dialect = detect_dialect(&names);
             return;
         }
-        let line = header.position().map(|p| p.line()).unwrap_or(1);
+        let line = self.header_line;
         if (THUNDERBIRD_COLUMNS.len()..=THUNDERBIRD_COLUMNS.len() + 1).contains(&names.len()) {
             let tb: Vec<String> = THUNDERBIRD_COLUMNS.iter().map(|s| s.to_string()).collect();
             self.columns = classify_columns(&tb);
@@ -201,8 +202,13 @@ impl CsvReader {
         self.pending = Some(header);
     }
 
-    fn row_to_record(&mut self, row: &csv::StringRecord) -> Record {
-        let line = row.position().map(|p| p.line()).unwrap_or(0);
+    /// The physical line where the record just read starts.
+    fn take_line(&self, row: &csv::StringRecord) -> u64 {
+        let fallback = row.position().map(|p| p.line()).unwrap_or(0);
+        self.starts.lock().unwrap_or_else(|e| e.into_inner()).pop_front().unwrap_or(fallback)
+    }
+
+    fn row_to_record(&mut self, row: &csv::StringRecord, line: u64) -> Record {
         let source = format!("{}:{line}", self.source_name);
         let mut warnings = std::mem::take(&mut self.first_warnings);
         if self.dialect == Dialect::Unrecognised {
@@ -215,7 +221,9 @@ impl CsvReader {
                 warnings,
             };
         }
-        if row.len() != self.columns.len() {
+        // A trailing delimiter (Thunderbird, Google's Outlook CSV) adds an empty field: not ragged.
+        let surplus = row.iter().skip(self.columns.len()).any(|f| !f.trim().is_empty());
+        if row.len() < self.columns.len() || surplus {
             warnings.push(format!(
                 "{source}: row has {} fields, the header has {}",
                 row.len(),
@@ -232,25 +240,27 @@ impl Iterator for CsvReader {
 
     fn next(&mut self) -> Option<Record> {
         if let Some(row) = self.pending.take() {
-            return Some(self.row_to_record(&row));
+            return Some(self.row_to_record(&row, self.header_line));
         }
         let mut row = csv::StringRecord::new();
         while !self.done {
-            self.record_bytes.store(0, Ordering::Relaxed);
             match self.reader.read_record(&mut row) {
                 Ok(false) => self.done = true,
                 Ok(true) => {
+                    let line = self.take_line(&row);
                     // A line of only spaces is as blank as an empty one (the csv crate skips those).
                     if row.len() == 1 && row[0].trim().is_empty() {
                         continue;
                     }
-                    return Some(self.row_to_record(&row));
+                    return Some(self.row_to_record(&row, line));
                 }
                 Err(e) => {
                     // I/O errors and oversized records end the file: reading on could loop forever.
                     self.done = true;
-                    let line =
-                        e.position().map(|p| p.line()).unwrap_or_else(|| self.reader.position().line());
+                    let queued = self.starts.lock().unwrap_or_else(|e| e.into_inner()).front().copied();
+                    let line = queued
+                        .or_else(|| e.position().map(|p| p.line()))
+                        .unwrap_or_else(|| self.reader.position().line());
                     let source = format!("{}:{line}", self.source_name);
                     let message = match e.kind() {
                         csv::ErrorKind::Io(io) => io.to_string(),
@@ -330,8 +340,7 @@ fn utf16_by_zero_bytes(prefix: &[u8]) -> Option<&'static Encoding> {
 }
 
 /// Transcodes any encoding_rs charset to UTF-8 while reading (BOM removed, bad bytes → U+FFFD),
-/// and turns CRLF into LF: the csv crate reports the line of a record that follows a CRLF line one
-/// too low, and values read the same either way.
+/// and turns CRLF into LF so multi-line values read the same whichever system wrote the file.
 struct DecodingReader {
     inner: Box<dyn Read + Send>,
     decoder: Decoder,
@@ -415,16 +424,69 @@ impl Read for DecodingReader {
     }
 }
 
-/// Counts bytes handed to the csv parser since the last record boundary, and refuses to feed it a
-/// record bigger than [`MAX_RECORD_BYTES`].
-struct CountingReader<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
+/// The physical line where each record starts, in order (the csv crate counts a record that
+/// follows blank lines from the first blank line).
+type LineStarts = Arc<Mutex<VecDeque<u64>>>;
+
+/// Where the lexer is inside the CSV text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LexState {
+    /// Between records: line terminators are skipped (blank lines are not records).
+    RecordStart,
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: either `""` or the closing quote.
+    QuoteInQuoted,
 }
 
-impl<R: Read> Read for CountingReader<R> {
+/// Sits between the decoded text and the csv parser, following the same quoting rules, to record
+/// the line each record starts on, and to refuse a record bigger than [`MAX_RECORD_BYTES`] (an
+/// unclosed quote would otherwise make the parser buffer the rest of the file).
+struct TrackingReader<R> {
+    inner: R,
+    delimiter: u8,
+    starts: LineStarts,
+    state: LexState,
+    line: u64,
+    record_bytes: u64,
+}
+
+impl<R: Read> TrackingReader<R> {
+    fn new(inner: R, delimiter: u8, starts: LineStarts) -> Self {
+        TrackingReader { inner, delimiter, starts, state: LexState::RecordStart, line: 1, record_bytes: 0 }
+    }
+
+    fn track(&mut self, bytes: &[u8]) {
+        let terminator = |b: u8| b == b'\n' || b == b'\r';
+        for &b in bytes {
+            if self.state == LexState::RecordStart && !terminator(b) {
+                self.starts.lock().unwrap_or_else(|e| e.into_inner()).push_back(self.line);
+                self.record_bytes = 0;
+                self.state = LexState::FieldStart;
+            }
+            self.state = match self.state {
+                LexState::RecordStart => LexState::RecordStart,
+                LexState::FieldStart | LexState::QuoteInQuoted if b == b'"' => LexState::Quoted,
+                LexState::Quoted if b == b'"' => LexState::QuoteInQuoted,
+                LexState::Quoted => LexState::Quoted,
+                _ if b == self.delimiter => LexState::FieldStart,
+                _ if terminator(b) => LexState::RecordStart,
+                _ => LexState::Unquoted,
+            };
+            if self.state != LexState::RecordStart {
+                self.record_bytes += 1;
+            }
+            if b == b'\n' {
+                self.line += 1;
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for TrackingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.count.load(Ordering::Relaxed) > MAX_RECORD_BYTES {
+        if self.record_bytes > MAX_RECORD_BYTES {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -434,7 +496,7 @@ impl<R: Read> Read for CountingReader<R> {
             ));
         }
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        self.track(&buf[..n]);
         Ok(n)
     }
 }
