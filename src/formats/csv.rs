@@ -1466,3 +1466,265 @@ fn assemble_address(
     }
     Some(address)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(header: &str) -> Role {
+        classify(header)
+    }
+
+    #[test]
+    fn header_keys_ignore_case_spaces_hyphens_and_punctuation() {
+        assert_eq!(header_key("E-mail Address"), "emailaddress");
+        assert_eq!(header_key("  email address "), "emailaddress");
+        assert_eq!(header_key("E-Mail-Adresse"), "emailadresse");
+        assert_eq!(header_key("first_name"), "firstname");
+        assert_eq!(header_key("Business Country/Region"), "businesscountryregion");
+        assert_eq!(header_key("Telefon (privat)"), header_key("Telefon privat"));
+        // Umlauts and the U+FFFD of a lossy re-encoding read the same.
+        assert_eq!(header_key("Telefon geschäftlich"), header_key("Telefon gesch\u{FFFD}ftlich"));
+        assert_eq!(header_tokens("Mobil-Tel.-Nr."), ["mobil", "tel", "nr"]);
+    }
+
+    #[test]
+    fn e_mail_and_email_headers_are_the_same_column() {
+        assert_eq!(role("E-mail 1 - Value"), role("Email 1 - Value"));
+        assert_eq!(
+            role("Email 1 - Value"),
+            Role::Group { kind: GroupKind::Email, n: 1, attr: GroupAttr::Value }
+        );
+        assert_eq!(role("E-mail Address"), role("Email Address"));
+    }
+
+    #[test]
+    fn google_numbered_groups() {
+        assert_eq!(
+            role("Phone 3 - Label"),
+            Role::Group { kind: GroupKind::Phone, n: 3, attr: GroupAttr::Label }
+        );
+        assert_eq!(role("Phone 3 - Type"), role("Phone 3 - Label"));
+        assert_eq!(
+            role("Address 2 - Postal Code"),
+            Role::Group { kind: GroupKind::Address, n: 2, attr: GroupAttr::Part(AddrPart::PostalCode) }
+        );
+        assert_eq!(role("Organization 1 - Name"), Role::Organization);
+        assert_eq!(role("Organization 1 - Title"), Role::Title);
+        assert_eq!(role("Organization 1 - Symbol"), Role::Extra);
+        assert_eq!(
+            role("Relation 1 - Value"),
+            Role::Group { kind: GroupKind::Other("Relation".into()), n: 1, attr: GroupAttr::Value }
+        );
+        assert_eq!(role("IM 1 - Service"), Role::Extra);
+    }
+
+    #[test]
+    fn outlook_title_is_the_prefix_and_job_title_the_title() {
+        assert_eq!(role("Title"), Role::Prefix);
+        assert_eq!(role("Job Title"), Role::Title);
+        assert_eq!(role("Name Prefix"), Role::Prefix);
+        assert_eq!(role("Anrede"), Role::Prefix);
+    }
+
+    #[test]
+    fn phones_by_header_words() {
+        let phone = |kind, place| Role::Phone { kind, place, preferred: false, label: None };
+        assert_eq!(role("Mobile Phone"), phone(PhoneKind::Mobile, None));
+        assert_eq!(role("Business Phone 2"), phone(PhoneKind::Voice, Some(Place::Work)));
+        assert_eq!(role("Home Fax"), phone(PhoneKind::Fax, Some(Place::Home)));
+        assert_eq!(role("Pager Number"), phone(PhoneKind::Pager, None));
+        assert_eq!(role("Telefon geschäftlich"), phone(PhoneKind::Voice, Some(Place::Work)));
+        assert_eq!(role("Tel. privat"), phone(PhoneKind::Voice, Some(Place::Home)));
+        assert_eq!(role("Mobiltelefon"), phone(PhoneKind::Mobile, None));
+        assert_eq!(role("Mobil-Tel.-Nr."), phone(PhoneKind::Mobile, None));
+        assert_eq!(role("Fax (geschäftlich)"), phone(PhoneKind::Fax, Some(Place::Work)));
+        assert_eq!(role("Phone Number"), phone(PhoneKind::Voice, None));
+        assert!(matches!(role("Primary Phone"), Role::Phone { preferred: true, .. }));
+    }
+
+    #[test]
+    fn emails_and_their_metadata() {
+        assert_eq!(role("Primary Email"), Role::Email { place: None, preferred: true });
+        assert_eq!(role("Primäre E-Mail-Adresse"), Role::Email { place: None, preferred: true });
+        assert_eq!(role("E-mail 2 Address"), Role::Email { place: None, preferred: false });
+        assert_eq!(role("E-Mail 2: Adresse"), Role::Email { place: None, preferred: false });
+        assert_eq!(role("Email Work"), Role::Email { place: Some(Place::Work), preferred: false });
+        assert_eq!(role("E-mail Type"), Role::Ignore);
+        assert_eq!(role("E-mail Display Name"), Role::Ignore);
+        assert_eq!(role("E-Mail: Angezeigter Name"), Role::Ignore);
+    }
+
+    #[test]
+    fn addresses_by_place_and_part() {
+        let adr = |place, part| Role::Address { place, part };
+        assert_eq!(role("Business Street 2"), adr(Some(Place::Work), AddrPart::Street));
+        assert_eq!(role("Home Country/Region"), adr(Some(Place::Home), AddrPart::Country));
+        assert_eq!(role("Business Address PO Box"), adr(Some(Place::Work), AddrPart::PoBox));
+        assert_eq!(role("Home ZipCode"), adr(Some(Place::Home), AddrPart::PostalCode));
+        assert_eq!(role("Land/Region geschäftlich"), adr(Some(Place::Work), AddrPart::Country));
+        assert_eq!(role("Bundesland/Kanton privat"), adr(Some(Place::Home), AddrPart::Region));
+        assert_eq!(role("Privat: PLZ"), adr(Some(Place::Home), AddrPart::PostalCode));
+        assert_eq!(role("Arbeitsadresse Strasse"), adr(Some(Place::Work), AddrPart::Street));
+        assert_eq!(role("Weiterer Ort"), adr(Some(Place::Other), AddrPart::City));
+        assert_eq!(role("City"), adr(None, AddrPart::City));
+        // Outlook's `Ort` is the office location, not a city.
+        assert_eq!(role("Ort"), Role::Extra);
+    }
+
+    #[test]
+    fn outlook_home_address_is_formatted_only_beside_street_columns() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let outlook = classify_columns(&names(&["Home Address", "Home Street"]));
+        assert_eq!(outlook[0].role, Role::Address { place: Some(Place::Home), part: AddrPart::Formatted });
+        let thunderbird = classify_columns(&names(&["Home Address", "Home City"]));
+        assert_eq!(thunderbird[0].role, Role::Address { place: Some(Place::Home), part: AddrPart::Street });
+    }
+
+    #[test]
+    fn birth_day_is_a_day_number_beside_birth_year() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(classify_columns(&names(&["Birth Year", "Birth Day"]))[1].role, Role::BirthDayOfMonth);
+        assert_eq!(classify_columns(&names(&["Geburtsjahr", "Geburtstag"]))[1].role, Role::BirthDayOfMonth);
+        assert_eq!(classify_columns(&names(&["Geburtstag"]))[0].role, Role::Birthday);
+    }
+
+    #[test]
+    fn look_alike_headers_stay_extra() {
+        for h in [
+            "Phonetic First Name",
+            "Given Name Yomi",
+            "Surname Yomi",
+            "Screen Name",
+            "Manager's Name",
+            "File As",
+            "IMAddress",
+            "Custom 1",
+            "Organizational ID Number",
+            "Maiden Name",
+        ] {
+            assert_eq!(role(h), Role::Extra, "{h}");
+        }
+        assert_eq!(role(""), Role::Ignore);
+    }
+
+    #[test]
+    fn generic_headers() {
+        assert_eq!(role("Contact First Name"), Role::Given);
+        assert_eq!(role("last_name"), Role::Family);
+        assert_eq!(role("Company Name"), Role::Organization);
+        assert_eq!(role("Name"), Role::FormattedName);
+    }
+
+    #[test]
+    fn a_row_of_data_is_not_a_header() {
+        let row = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!looks_like_header(&row(&["John Doe", "John", "Doe", "john@doe.invalid"])));
+        assert!(!looks_like_header(&row(&["1", "2", "3"])));
+        assert!(looks_like_header(&row(&["First Name", "Last Name"])));
+    }
+
+    fn ymd(y: Option<u16>, m: u8, d: u8) -> DateValue {
+        DateValue::Date(PartialDate { year: y, month: Some(m), day: Some(d) })
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1980-04-15"), ymd(Some(1980), 4, 15));
+        assert_eq!(parse_date("19800415"), ymd(Some(1980), 4, 15));
+        assert_eq!(parse_date(" --12-25"), ymd(None, 12, 25));
+        assert_eq!(parse_date("--0229"), ymd(None, 2, 29));
+        assert_eq!(parse_date("4/15/1980"), ymd(Some(1980), 4, 15));
+        assert_eq!(parse_date("20/01/1991"), ymd(Some(1991), 1, 20));
+        assert_eq!(parse_date("15.04.1980"), ymd(Some(1980), 4, 15));
+        assert_eq!(parse_date("31.1.1972"), ymd(Some(1972), 1, 31));
+        assert_eq!(parse_date("01.01.99"), ymd(Some(1999), 1, 1));
+        assert_eq!(parse_date("1/2/05"), ymd(Some(2005), 1, 2));
+        assert_eq!(parse_date("1980-04-15T00:00:00Z"), ymd(Some(1980), 4, 15));
+        for empty in ["", "  ", "0/0/00", "00.00.0000", "0.0.00"] {
+            assert_eq!(parse_date(empty), DateValue::Empty, "{empty:?}");
+        }
+        for text in ["15-Jan-24", "1980-02-30", "13/13/1980", "sometime in May", "--13-01"] {
+            assert_eq!(parse_date(text), DateValue::Text, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn labels() {
+        let l = parse_label("* Home");
+        assert_eq!((l.place, l.kind, l.preferred, l.free), (Some(Place::Home), None, true, None));
+        let l = parse_label("Work Fax");
+        assert_eq!((l.place, l.kind), (Some(Place::Work), Some(PhoneKind::Fax)));
+        let l = parse_label("Mobile");
+        assert_eq!((l.place, l.kind), (None, Some(PhoneKind::Mobile)));
+        let l = parse_label("Google Voice");
+        assert_eq!((l.place, l.kind, l.free.as_deref()), (None, None, Some("Google Voice")));
+    }
+
+    #[test]
+    fn multi_values_and_primary_marks() {
+        let cells = GroupCells {
+            label: Some("* Work".into()),
+            value: Some("a@x ::: b@x :::  ::: c@x".into()),
+            parts: vec![],
+        };
+        let values = labelled_values(&cells);
+        let got: Vec<(&str, bool)> = values.iter().map(|(v, l)| (v.as_str(), l.preferred)).collect();
+        assert_eq!(got, [("a@x", true), ("b@x", false), ("c@x", false)]);
+        assert!(values.iter().all(|(_, l)| l.place == Some(Place::Work)));
+    }
+
+    #[test]
+    fn delimiter_is_counted_outside_quotes() {
+        assert_eq!(sniff_delimiter(b"a,b,c\n"), b',');
+        assert_eq!(sniff_delimiter(b"a;b;c\n"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\tc\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a,b,c\";\"d,e\";f\n"), b';');
+        assert_eq!(sniff_delimiter(b"single\n"), b',');
+        // Only the first line counts.
+        assert_eq!(sniff_delimiter(b"a,b\nc;d;e;f\n"), b',');
+    }
+
+    #[test]
+    fn charset_detection() {
+        assert_eq!(detect_charset(b"\xEF\xBB\xBFName", true), (UTF_8, CharsetHow::Bom));
+        assert_eq!(detect_charset(b"\xFF\xFEN\0a\0", true), (UTF_16LE, CharsetHow::Bom));
+        assert_eq!(detect_charset(b"N\0a\0m\0e\0,\0E\0", true), (UTF_16LE, CharsetHow::Utf16Zeros));
+        assert_eq!(detect_charset("Müller".as_bytes(), true), (UTF_8, CharsetHow::ValidUtf8));
+        // A character cut by the sniffing window is still UTF-8.
+        assert_eq!(detect_charset(&"é".as_bytes()[..1], false), (UTF_8, CharsetHow::ValidUtf8));
+        let (enc, how) = detect_charset(b"Vorname,Nachname\nJ\xFCrgen,M\xFCller Stra\xDFe\n", true);
+        assert_eq!(how, CharsetHow::Guessed);
+        assert_eq!(enc.decode_without_bom_handling(b"\xFC").0, "ü");
+    }
+
+    /// Reads one byte at a time, to cross every chunk boundary.
+    struct Trickle(Vec<u8>, usize);
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.1 >= self.0.len() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.0[self.1];
+            self.1 += 1;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn decoding_reader_handles_split_characters_and_crlf() {
+        let bytes: Vec<u8> = "\u{FEFF}Zoë,€\r\nb\r".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let mut out = String::new();
+        DecodingReader::new(Box::new(Trickle(bytes, 0)), UTF_16LE).read_to_string(&mut out).unwrap();
+        assert_eq!(out, "Zoë,€\nb\r");
+    }
+
+    #[test]
+    fn tracking_reader_finds_record_starts() {
+        let text = "h1,h2\n\n\"a\nb\",c\r\n   \n,\nlast";
+        let starts = LineStarts::default();
+        let mut r = TrackingReader::new(text.as_bytes(), b',', starts.clone());
+        io::copy(&mut r, &mut io::sink()).unwrap();
+        assert_eq!(Vec::from(starts.lock().unwrap().clone()), [1, 3, 5, 6, 7]);
+    }
+}
