@@ -163,7 +163,10 @@ impl Report {
         out.push('\n');
         for r in &self.records {
             if r.outcome.is_problem() || verbose {
-                out.push_str(&format!("  {:<9} {}  {}", r.outcome.as_str(), r.source, r.name));
+                out.push_str(&format!("  {:<9} {}", r.outcome.as_str(), r.source));
+                if !r.name.is_empty() {
+                    out.push_str(&format!("  {}", r.name));
+                }
                 if let Some(e) = &r.error {
                     out.push_str(&format!(": {e}"));
                 }
