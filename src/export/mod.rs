@@ -8,7 +8,7 @@
 //! Safe: writes are atomic; nothing is deleted when the listing is incomplete, a contact could not
 //! be read, the listing is empty, or more than `--max-delete` cards would go.
 
-// pub mod api; (ApiClient adapter: enabled once crate::client lands)
+pub mod api;
 pub mod check;
 pub mod enumerate;
 pub mod vdir;
