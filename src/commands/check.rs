@@ -1,4 +1,44 @@
-//! STUB (lead, replaced by the owning helper)
-pub fn run(_args: crate::cli::CheckArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+//! `orange-contacts check PATH...`: compares local vCards with the account without writing
+//! (see [`crate::export::check`]). Prints the combined listing (`=`, `+`, `-`, `*`, `!`) on stdout,
+//! then a summary line. Exit codes: 0 in sync, 3 differences (or errors, or an incomplete
+//! listing), 1 fatal.
+
+use crate::cli::CheckArgs;
+use crate::commands::connect::connect;
+use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
+use crate::export::check::{check, CheckOptions, Status};
+
+pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
+    let quiet = args.verbosity.quiet;
+    let opts = CheckOptions {
+        paths: args.paths.clone(),
+        format: args.format,
+        region: args.region.clone(),
+        concurrency: args.connection.concurrency.max(1),
+    };
+    runtime()?.block_on(async {
+        let connection = connect(&args.connection, quiet).await?;
+        let result = check(&connection.client, &opts).await;
+        connection.close().await;
+        let report = match result {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: check stopped: {}", crate::client::redact(&e.message));
+                return Ok(EXIT_FATAL);
+            }
+        };
+        if let Some(path) = &args.report {
+            report.write_json(path)?;
+        }
+        for entry in &report.entries {
+            // -q: differences only.
+            if !(quiet && entry.status == Status::Same) {
+                println!("{}", entry.line());
+            }
+        }
+        if !quiet {
+            println!("{}", report.summary_line());
+        }
+        Ok(if report.in_sync() { EXIT_OK } else { EXIT_PARTIAL })
+    })
 }

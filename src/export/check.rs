@@ -1,1 +1,527 @@
-//! TODO
+//! `check`: compares local vCards (a phone export, a backup file or a vdir) with the account,
+//! writing nothing, in the style of `rclone check --combined`:
+//! `=` same, `+` only local, `-` only in the account, `*` differs (with the fields), `!` error.
+//!
+//! Each local card is mapped exactly as `import` would send it ([`crate::mapping::to_api`]) and
+//! compared with the account contact it matches: the account id from a UID this tool wrote
+//! (`orange-contacts-<id>`), else the dedup person key ([`crate::dedup::key_of_new`]) with the
+//! most devices in common. What the API cannot carry (addresses, notes, …) is not a difference:
+//! such cards are `=` with a "not carried: …" note. Several local cards matching one account
+//! contact (duplicates merged by import) are compared together for devices.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::dedup;
+use crate::export::enumerate::{self, IncompletePrefix};
+use crate::export::{fetch_all, summary_name, vdir, Account, AccountError, Fetched};
+use crate::formats::{self, Format};
+use crate::import::plan::device_identity;
+use crate::mapping::{self, reason, Mapped, MappingOptions};
+use crate::model::PartialDate;
+use crate::wire::{Civility, ContactDetail, DeviceType, NewContact};
+
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub paths: Vec<PathBuf>,
+    pub format: Format,
+    pub region: String,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Status {
+    #[serde(rename = "=")]
+    Same,
+    #[serde(rename = "+")]
+    OnlyLocal,
+    #[serde(rename = "-")]
+    OnlyAccount,
+    #[serde(rename = "*")]
+    Differ,
+    #[serde(rename = "!")]
+    Error,
+}
+
+impl Status {
+    pub fn symbol(self) -> char {
+        match self {
+            Status::Same => '=',
+            Status::OnlyLocal => '+',
+            Status::OnlyAccount => '-',
+            Status::Differ => '*',
+            Status::Error => '!',
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckEntry {
+    pub status: Status,
+    pub name: String,
+    /// The local card (`file#n`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The account contact id, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What differs (`*`) or what went wrong (`!`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
+    /// For `=`: what the card has that the API cannot carry, and merged duplicates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl CheckEntry {
+    /// One line of the combined listing.
+    pub fn line(&self) -> String {
+        let mut s = format!("{} {}", self.status.symbol(), self.name);
+        match (&self.source, &self.id) {
+            (Some(src), Some(id)) => s.push_str(&format!(" ({src} ↔ {id})")),
+            (Some(src), None) => s.push_str(&format!(" ({src})")),
+            (None, Some(id)) => s.push_str(&format!(" (account {id})")),
+            (None, None) => {}
+        }
+        if !self.differences.is_empty() {
+            s.push_str(&format!(": {}", self.differences.join("; ")));
+        }
+        if let Some(note) = &self.note {
+            s.push_str(&format!(" [{note}]"));
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckSummary {
+    pub local_cards: usize,
+    pub account_contacts: usize,
+    pub same: usize,
+    pub only_local: usize,
+    pub only_account: usize,
+    pub differ: usize,
+    pub errors: usize,
+    pub searches: usize,
+    pub incomplete_prefixes: usize,
+    pub api_calls: u64,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub summary: CheckSummary,
+    pub incomplete: Vec<IncompletePrefix>,
+    pub entries: Vec<CheckEntry>,
+}
+
+impl CheckReport {
+    pub fn in_sync(&self) -> bool {
+        let s = &self.summary;
+        s.only_local + s.only_account + s.differ + s.errors == 0 && self.incomplete.is_empty()
+    }
+
+    /// The closing line: counts, and "N differences found" as rclone says it.
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        let differences = s.only_local + s.only_account + s.differ + s.errors;
+        format!(
+            "{} local card(s), {} account contact(s): {} same, {} only local, {} only in account, {} differ, \
+             {} error(s) — {}",
+            s.local_cards,
+            s.account_contacts,
+            s.same,
+            s.only_local,
+            s.only_account,
+            s.differ,
+            s.errors,
+            if differences == 0 && self.incomplete.is_empty() {
+                "in sync".to_string()
+            } else if self.incomplete.is_empty() {
+                format!("{differences} difference(s) found")
+            } else {
+                format!(
+                    "{differences} difference(s) found; the account listing is INCOMPLETE ({} prefix(es))",
+                    self.incomplete.len()
+                )
+            }
+        )
+    }
+
+    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        vdir::write_atomic(path, text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))
+    }
+}
+
+/// One local card as read and mapped.
+struct Local {
+    source: String,
+    name: String,
+    uid: Option<String>,
+    mapped: Mapped,
+}
+
+/// Files to read: the paths given, with folders expanded to their `.vcf` files (hidden and
+/// `.tmp` files skipped, as vdir readers do).
+pub fn expand_paths(paths: &[PathBuf]) -> Vec<Result<PathBuf, String>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            match std::fs::read_dir(p) {
+                Ok(entries) => {
+                    let mut files: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok())
+                        .map(|e| e.path())
+                        .filter(|f| {
+                            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                            !name.starts_with('.')
+                                && f.extension().is_some_and(|e| e.eq_ignore_ascii_case("vcf"))
+                                && f.is_file()
+                        })
+                        .collect();
+                    files.sort();
+                    out.extend(files.into_iter().map(Ok));
+                }
+                Err(e) => out.push(Err(format!("{}: {e}", p.display()))),
+            }
+        } else {
+            out.push(Ok(p.clone()));
+        }
+    }
+    out
+}
+
+/// Runs a check. `Err` only for fatal API errors.
+pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<CheckReport, AccountError> {
+    let started = Instant::now();
+    let mapping_opts = MappingOptions { region: opts.region.clone(), ..MappingOptions::default() };
+    let mut entries: Vec<CheckEntry> = Vec::new();
+    let mut locals: Vec<Local> = Vec::new();
+
+    for file in expand_paths(&opts.paths) {
+        let file = match file {
+            Ok(f) => f,
+            Err(e) => {
+                entries.push(error_entry(e.clone(), Some(e), None));
+                continue;
+            }
+        };
+        let records = match formats::read_path(&file, opts.format) {
+            Ok(r) => r,
+            Err(e) => {
+                let src = file.display().to_string();
+                entries.push(error_entry(src.clone(), Some(src), Some(format!("{e:#}"))));
+                continue;
+            }
+        };
+        for record in records {
+            match record.contact {
+                Err(e) => entries.push(error_entry(record.source.clone(), Some(record.source), Some(e))),
+                Ok(contact) => locals.push(Local {
+                    name: contact.display_name(),
+                    uid: contact.uid.clone(),
+                    mapped: mapping::to_api(&contact, &mapping_opts),
+                    source: record.source,
+                }),
+            }
+        }
+    }
+
+    let listing = enumerate::enumerate(account, opts.concurrency, &|_| {}).await?;
+    let ids: Vec<String> = listing.contacts.keys().cloned().collect();
+    let (fetched, problems) = fetch_all(account, ids, true, opts.concurrency, &|| {}).await?;
+    let by_id: BTreeMap<&str, &Fetched> = fetched.iter().map(|f| (f.id.as_str(), f)).collect();
+    let mut by_key: HashMap<String, Vec<&str>> = HashMap::new();
+    for f in &fetched {
+        if let Some(k) = dedup::key_of_detail(&f.detail) {
+            by_key.entry(k).or_default().push(f.id.as_str());
+        }
+    }
+
+    // Match every valid local card to an account contact.
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, l) in locals.iter().enumerate() {
+        if l.mapped.invalid.is_some() {
+            continue;
+        }
+        let by_uid =
+            l.uid.as_deref().and_then(vdir::id_from_uid).filter(|id| by_id.contains_key(id.as_str()));
+        let matched: Option<&str> = match by_uid {
+            Some(id) => by_id.get_key_value(id.as_str()).map(|(k, _)| *k),
+            None => dedup::key_of_new(&l.mapped.contact).and_then(|k| by_key.get(&k)).and_then(|cands| {
+                let wanted = local_devices(&l.mapped.contact, &l.mapped, &opts.region);
+                let shared = |id: &&str| {
+                    account_devices(&by_id[*id].detail, &opts.region).intersection(&wanted).count()
+                };
+                let best = cands.iter().map(shared).max().unwrap_or(0);
+                cands.iter().find(|c| shared(c) == best).copied()
+            }),
+        };
+        match matched {
+            Some(id) => groups.entry(id).or_default().push(i),
+            None => entries.push(CheckEntry {
+                status: Status::OnlyLocal,
+                name: l.name.clone(),
+                source: Some(l.source.clone()),
+                id: None,
+                differences: vec![],
+                note: None,
+            }),
+        }
+    }
+
+    for l in locals.iter().filter(|l| l.mapped.invalid.is_some()) {
+        entries.push(CheckEntry {
+            status: Status::Same,
+            name: l.name.clone(),
+            source: Some(l.source.clone()),
+            id: None,
+            differences: vec![],
+            note: Some(format!(
+                "not carried: the whole card ({})",
+                l.mapped.invalid.as_deref().unwrap_or(reason::NO_IDENTITY)
+            )),
+        });
+    }
+
+    for f in &fetched {
+        let Some(members) = groups.get(f.id.as_str()) else {
+            entries.push(CheckEntry {
+                status: Status::OnlyAccount,
+                name: detail_name(&f.detail),
+                source: None,
+                id: Some(f.id.clone()),
+                differences: vec![],
+                note: None,
+            });
+            continue;
+        };
+        let in_account = account_devices(&f.detail, &opts.region);
+        let union: HashSet<String> = members
+            .iter()
+            .flat_map(|i| local_devices(&locals[*i].mapped.contact, &locals[*i].mapped, &opts.region))
+            .collect();
+        let any_local_photo = members.iter().any(|i| locals[*i].mapped.photo.is_some());
+        for (n, i) in members.iter().enumerate() {
+            let l = &locals[*i];
+            // A merged duplicate may lack (or contradict) a field another card of the group set:
+            // the account holds one value, so that is not a difference of this card.
+            let (fields, kept): (Vec<FieldDiff>, Vec<FieldDiff>) =
+                field_differences(&l.mapped.contact, &f.detail).into_iter().partition(|d| {
+                    !members.iter().any(|j| {
+                        j != i
+                            && field_differences(&locals[*j].mapped.contact, &f.detail)
+                                .iter()
+                                .all(|o| o.0 != d.0)
+                    })
+                });
+            let mut diffs: Vec<String> = fields.iter().map(show_field).collect();
+            let mine = local_devices(&l.mapped.contact, &l.mapped, &opts.region);
+            let mut missing: Vec<&String> = mine.difference(&in_account).collect();
+            missing.sort();
+            diffs.extend(missing.into_iter().map(|d| format!("{} not in the account", show_device(d))));
+            if l.mapped.photo.is_some() && f.picture.is_none() {
+                diffs.push("photo not in the account".into());
+            }
+            if n == 0 {
+                let mut extra: Vec<&String> = in_account.difference(&union).collect();
+                extra.sort();
+                diffs.extend(extra.into_iter().map(|d| format!("{} only in the account", show_device(d))));
+                if f.picture.is_some() && !any_local_photo {
+                    diffs.push("photo only in the account".into());
+                }
+            }
+            let mut note_parts = Vec::new();
+            let not_carried = not_carried(&l.mapped);
+            if !not_carried.is_empty() {
+                note_parts.push(format!("not carried: {}", not_carried.join(", ")));
+            }
+            if members.len() > 1 {
+                note_parts.push(format!("same contact as {} other local card(s)", members.len() - 1));
+            }
+            if !kept.is_empty() {
+                let names: Vec<&str> = kept.iter().map(|d| d.0).collect();
+                note_parts.push(format!("account keeps another card's {}", names.join(", ")));
+            }
+            entries.push(CheckEntry {
+                status: if diffs.is_empty() { Status::Same } else { Status::Differ },
+                name: l.name.clone(),
+                source: Some(l.source.clone()),
+                id: Some(f.id.clone()),
+                differences: diffs,
+                note: (!note_parts.is_empty()).then(|| note_parts.join("; ")),
+            });
+        }
+    }
+
+    for p in problems.iter().filter(|p| !p.gone) {
+        let name = listing.contacts.get(&p.id).map(summary_name).unwrap_or_default();
+        entries.push(error_entry(name, None, Some(format!("account contact {}: {}", p.id, p.message))));
+    }
+    for p in &listing.incomplete {
+        entries.push(CheckEntry {
+            status: Status::Error,
+            name: format!("listing prefix {:?}", p.prefix),
+            source: None,
+            id: None,
+            differences: vec![format!(
+                "only {} of {} contacts found: contacts missing from the listing are not compared ({})",
+                p.found,
+                p.expected.map(|e| e.to_string()).unwrap_or_else(|| "?".into()),
+                p.reason
+            )],
+            note: None,
+        });
+    }
+
+    entries.sort_by_cached_key(|e| {
+        (
+            crate::wire::search::fold(&e.name),
+            e.source.clone().unwrap_or_default(),
+            e.id.clone().unwrap_or_default(),
+        )
+    });
+    let count = |s: Status| entries.iter().filter(|e| e.status == s).count();
+    let summary = CheckSummary {
+        local_cards: locals.len()
+            + entries.iter().filter(|e| e.status == Status::Error && e.source.is_some()).count(),
+        account_contacts: fetched.len(),
+        same: count(Status::Same),
+        only_local: count(Status::OnlyLocal),
+        only_account: count(Status::OnlyAccount),
+        differ: count(Status::Differ),
+        errors: count(Status::Error),
+        searches: listing.stats.searches,
+        incomplete_prefixes: listing.incomplete.len(),
+        api_calls: account.api_calls(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    Ok(CheckReport { summary, incomplete: listing.incomplete, entries })
+}
+
+fn error_entry(name: String, source: Option<String>, message: Option<String>) -> CheckEntry {
+    CheckEntry {
+        status: Status::Error,
+        name,
+        source,
+        id: None,
+        differences: message.into_iter().collect(),
+        note: None,
+    }
+}
+
+fn detail_name(d: &ContactDetail) -> String {
+    let s = crate::wire::ContactSummary {
+        id: d.id.clone(),
+        firstname: d.firstname.clone(),
+        lastname: d.lastname.clone(),
+        nickname: d.nickname.clone(),
+        company: d.company.clone(),
+    };
+    summary_name(&s)
+}
+
+/// Device identities a local card would have in the account (its `emailperso` included).
+fn local_devices(contact: &NewContact, mapped: &Mapped, region: &str) -> HashSet<String> {
+    let mut set: HashSet<String> =
+        mapped.devices.iter().map(|d| device_identity(&d.kind, &d.value, region)).collect();
+    if let Some(email) = &contact.emailperso {
+        set.insert(device_identity(&DeviceType::Email, email, region));
+    }
+    set
+}
+
+fn account_devices(d: &ContactDetail, region: &str) -> HashSet<String> {
+    d.devices
+        .iter()
+        .filter(|dv| matches!(dv.kind, DeviceType::Email | DeviceType::Phone | DeviceType::Url))
+        .filter(|dv| !dv.value.trim().is_empty())
+        .map(|dv| device_identity(&dv.kind, &dv.value, region))
+        .collect()
+}
+
+fn show_device(identity: &str) -> String {
+    match identity.split_once(':') {
+        Some((kind, value)) => format!("{kind} {value}"),
+        None => identity.to_string(),
+    }
+}
+
+fn norm(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A field whose value differs: (name, local value, account value), values normalised.
+type FieldDiff = (&'static str, String, String);
+
+/// The `addcontact` fields that differ between what import would send and the account.
+fn field_differences(local: &NewContact, account: &ContactDetail) -> Vec<FieldDiff> {
+    let mut diffs = Vec::new();
+    let pairs = [
+        ("firstname", &local.firstname, &account.firstname),
+        ("lastname", &local.lastname, &account.lastname),
+        ("nickname", &local.nickname, &account.nickname),
+        ("company", &local.company, &account.company),
+        ("function", &local.function, &account.function),
+        ("department", &local.department, &account.department),
+    ];
+    for (name, l, a) in pairs {
+        if norm(l) != norm(a) {
+            diffs.push((name, norm(l).unwrap_or("").to_string(), norm(a).unwrap_or("").to_string()));
+        }
+    }
+    let date = |s: &Option<String>| {
+        norm(s)
+            .map(|v| PartialDate::from_iso(v).and_then(|d| d.to_iso()).unwrap_or_else(|| v.to_string()))
+            .unwrap_or_default()
+    };
+    if date(&local.birthday) != date(&account.birthday) {
+        diffs.push(("birthday", date(&local.birthday), date(&account.birthday)));
+    }
+    let civ = |c: Option<Civility>| match c {
+        Some(Civility::Mr) => "Mr",
+        Some(Civility::Mrs) => "Mrs",
+        Some(Civility::Miss) => "Miss",
+        Some(Civility::Unknown) | None => "",
+    };
+    if civ(local.civility) != civ(account.civility) {
+        diffs.push(("civility", civ(local.civility).into(), civ(account.civility).into()));
+    }
+    diffs
+}
+
+fn show_field(d: &FieldDiff) -> String {
+    format!("{} {:?} ≠ {:?}", d.0, d.1, d.2)
+}
+
+/// What of a card the API cannot carry, in words, de-duplicated.
+fn not_carried(m: &Mapped) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for d in &m.dropped {
+        let words = match d.reason.as_str() {
+            reason::ADDRESS => "addresses".to_string(),
+            reason::NOTE => "notes".to_string(),
+            reason::CATEGORIES => "categories".to_string(),
+            reason::MARITAL_STATUS => "marital status".to_string(),
+            reason::PLACE => "home/work of devices".to_string(),
+            reason::LABEL => "labels".to_string(),
+            reason::FORMATTED_NAME => "display name".to_string(),
+            reason::SUFFIX => "name suffix".to_string(),
+            reason::PREFIX => "name prefix".to_string(),
+            reason::PARTIAL_BIRTHDAY | reason::INVALID_BIRTHDAY | reason::BIRTHDAY_TEXT => {
+                "birthday".to_string()
+            }
+            reason::PAGER => "pager type".to_string(),
+            reason::PHOTO_LINK | reason::PHOTO_UNREADABLE => "photo".to_string(),
+            _ => d.field.clone(),
+        };
+        out.insert(words);
+    }
+    out.into_iter().collect()
+}
