@@ -1,0 +1,446 @@
+//! Export and check, end to end: the real binary against the real sandbox server over HTTP on
+//! 127.0.0.1 (accounts seeded with `sandbox seed`, which also writes addresses and marital status).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{bin, TestServer};
+use serde_json::Value;
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+fn token_file(server: &TestServer, user: &str) -> PathBuf {
+    let path = server.dir.path().join(format!("{user}.token"));
+    if !path.exists() {
+        std::fs::write(&path, server.token(user)).unwrap();
+    }
+    path
+}
+
+/// `orange-contacts <cmd> <args> --endpoint … --token-file … --rate 0`.
+fn command(server: &TestServer, user: &str, cmd: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.arg(cmd)
+        .args(args)
+        .args(["--endpoint", &server.endpoint, "--token-file"])
+        .arg(token_file(server, user))
+        .args(["--rate", "0", "--concurrency", "8"])
+        .env_remove("ORANGE_CONTACTS_TOKEN")
+        .env_remove("ORANGE_CONTACTS_ENDPOINT");
+    c
+}
+
+fn run(server: &TestServer, user: &str, cmd: &str, args: &[&str]) -> Output {
+    command(server, user, cmd, args).output().unwrap()
+}
+
+/// Runs `export` with a JSON report; returns the output and the report.
+fn export(server: &TestServer, user: &str, path: &Path, args: &[&str]) -> (Output, Value) {
+    let report = server.dir.path().join(format!("export-{}.json", rand::random::<u32>()));
+    let mut all: Vec<&str> = vec![path.to_str().unwrap(), "--report", report.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = run(server, user, "export", &all);
+    let json =
+        std::fs::read_to_string(&report).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(Value::Null);
+    (out, json)
+}
+
+fn text(out: &Output) -> String {
+    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn seed(server: &TestServer, user: &str, vcf: &str) {
+    let _ = token_file(server, user);
+    let file = server.dir.path().join(format!("seed-{}.vcf", rand::random::<u32>()));
+    std::fs::write(&file, vcf).unwrap();
+    let out = server.sandbox_cmd(&["seed", "--user", user, file.to_str().unwrap()]);
+    assert!(out.status.success(), "seed failed: {}", text(&out));
+}
+
+fn card(fields: &[&str]) -> String {
+    let mut s = String::from("BEGIN:VCARD\r\nVERSION:3.0\r\n");
+    for f in fields {
+        s.push_str(f);
+        s.push_str("\r\n");
+    }
+    s.push_str("END:VCARD\r\n");
+    s
+}
+
+/// A multilingual account: Latin with and without accents, Greek, Cyrillic, Arabic, Hebrew,
+/// Chinese, Japanese, Korean, Devanagari, Thai, names starting with digits and punctuation,
+/// contacts with only a company or only a nickname, and many people sharing first letters (so
+/// that a page cap of 7 truncates). Returns the file and the expected display names.
+fn multilingual(n_total: usize) -> (String, BTreeSet<String>) {
+    let named: &[(&str, &str)] = &[
+        ("Émile", "Zola"),
+        ("Ørjan", "Ødegård"),
+        ("Łukasz", "Żółć"),
+        ("Þóra", "Ægisdóttir"),
+        ("Γιώργος", "Παπαδόπουλος"),
+        ("Иван", "Петров"),
+        ("محمد", "علي"),
+        ("דוד", "כהן"),
+        ("伟", "王"),
+        ("娜", "李"),
+        ("太郎", "山田"),
+        ("さくら", ""),
+        ("カタカナ", "ヤマダ"),
+        ("민준", "김"),
+        ("अमित", "शर्मा"),
+        ("สมชาย", ""),
+        ("3M", ""),
+        ("", "'t Hooft"),
+        ("", "(Home)"),
+        ("-dash", ""),
+        ("Jean Pierre", "Dupont"),
+        ("jean-pierre", "Durand"),
+    ];
+    let firsts = [
+        "Anne", "Alain", "Alice", "Albert", "Amélie", "Anaïs", "André", "Ahmed", "Annabelle", "Annette", "Anatole",
+        "Alban", "Aline", "Alix", "Amandine", "Ambroise", "Anouk", "Arthur", "Astrid", "Aurore",
+    ];
+    let lasts = [
+        "Martin", "Moreau", "Mercier", "Michel", "Muller", "Masson", "Marchand", "Meyer", "Marie", "Mathieu",
+        "Maillard", "Marty", "Morel", "Mallet", "Meunier", "Millet", "Moulin", "Munoz", "Maréchal", "Ménard",
+        "Morin", "Moreno", "Marin", "Martel", "Mauger", "Menard", "Mignon", "Monnier", "Mougin", "Maury",
+    ];
+    let mut vcf = String::new();
+    let mut names = BTreeSet::new();
+    let push = |first: &str, last: &str, extra: &[&str], vcf: &mut String, names: &mut BTreeSet<String>| {
+        let fn_ = [first, last].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ");
+        let n = format!("N:{last};{first};;;");
+        let f = format!("FN:{fn_}");
+        let mut fields = vec![n.as_str(), f.as_str()];
+        fields.extend_from_slice(extra);
+        vcf.push_str(&card(&fields));
+        names.insert(fn_);
+    };
+    for (f, l) in named {
+        push(f, l, &["TEL;TYPE=CELL:+33612345678"], &mut vcf, &mut names);
+    }
+    vcf.push_str(&card(&["N:;;;;", "FN:Orange SA", "ORG:Orange SA"]));
+    names.insert("Orange SA".into());
+    vcf.push_str(&card(&["N:;;;;", "FN:中国银行", "ORG:中国银行"]));
+    names.insert("中国银行".into());
+    vcf.push_str(&card(&["N:;;;;", "FN:Zed", "NICKNAME:Zed"]));
+    names.insert("Zed".into());
+    let mut i = 0;
+    while names.len() < n_total {
+        let email = format!("EMAIL:p{i}@example.org");
+        push(firsts[i % firsts.len()], lasts[(i / 2) % lasts.len()], &[email.as_str()], &mut vcf, &mut names);
+        i += 1;
+    }
+    (vcf, names)
+}
+
+fn fns_in(vcf: &str) -> BTreeSet<String> {
+    vcf.replace("\r\n ", "")
+        .lines()
+        .filter_map(|l| l.split_once(':').filter(|(k, _)| k.starts_with("FN")).map(|(_, v)| v.to_string()))
+        .collect()
+}
+
+fn count_cards(vcf: &str) -> usize {
+    vcf.lines().filter(|l| *l == "BEGIN:VCARD").count()
+}
+
+#[test]
+fn capped_pages_are_followed_or_refined_until_every_contact_is_found() {
+    let (vcf, names) = multilingual(100);
+    for extra in [&["--page-size", "7"][..], &["--page-size", "7", "--no-paging"][..]] {
+        let server = TestServer::start(extra);
+        seed(&server, "alice", &vcf);
+        let file = server.dir.path().join("all.vcf");
+        let (out, report) = export(&server, "alice", &file, &[]);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", text(&out));
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(count_cards(&written), names.len(), "{extra:?}");
+        assert_eq!(fns_in(&written), names, "{extra:?}");
+        let s = &report["summary"];
+        assert_eq!(s["contacts"], names.len(), "{extra:?}");
+        assert_eq!(s["incomplete_prefixes"], 0);
+        assert!(report["enumeration"]["complete"].as_bool().unwrap());
+        assert!(s["truncated_resolved"].as_u64().unwrap() > 0, "{report}");
+        if extra.contains(&"--no-paging") {
+            assert_eq!(report["enumeration"]["paging"], "ignored");
+            assert!(report["enumeration"]["refinements"].as_u64().unwrap() > 0);
+        } else {
+            assert_eq!(report["enumeration"]["paging"], "honoured");
+            assert!(s["pages_followed"].as_u64().unwrap() > 0);
+        }
+        let searches = s["searches"].as_u64().unwrap();
+        eprintln!(
+            "{extra:?}: {} contacts, {searches} searches ({:.1} per contact), {} API calls",
+            names.len(),
+            searches as f64 / names.len() as f64,
+            s["api_calls"]
+        );
+        // The fixed cost is the alphabet (about 22,100 entries, 21,000 of them CJK); what a cap
+        // adds must stay small.
+        let alphabet = report["enumeration"]["alphabet"].as_u64().unwrap();
+        assert!(searches < alphabet + 2_000, "{searches} searches for an alphabet of {alphabet}");
+    }
+}
+
+#[test]
+fn repeated_exports_are_byte_identical_and_read_by_vobject() {
+    let server = TestServer::start(&[]);
+    let (vcf, names) = multilingual(30);
+    seed(&server, "alice", &vcf);
+    // Fields only `sandbox seed` can write: addresses and marital status.
+    seed(
+        &server,
+        "alice",
+        &card(&[
+            "N:Smith;Robert;;Mr;",
+            "FN:Robert Smith",
+            "ORG:Custland Ltd;Sales",
+            "TITLE:Buyer",
+            "BDAY:1951-01-01",
+            "EMAIL;TYPE=WORK:rob516.smith@custlandcy.com",
+            "TEL;TYPE=HOME,VOICE:0123456789",
+            "URL:www.robsmith516.com",
+            "ADR;TYPE=HOME:;Appt 34;24\\, Fascination Street;London;England;766546;UK",
+            "X-ORANGE-MARITALSTATUS:2",
+        ]),
+    );
+    let dir = server.dir.path();
+    let file = dir.join("all.vcf");
+    let (out, first) = export(&server, "alice", &file, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(first["summary"]["contacts"], names.len() + 1);
+    let bytes = std::fs::read(&file).unwrap();
+    let (out, second) = export(&server, "alice", &file, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(std::fs::read(&file).unwrap(), bytes, "second export differs");
+    assert_eq!(second["summary"]["written"], 0);
+    assert_eq!(second["summary"]["unchanged"], names.len() + 1);
+
+    let content = String::from_utf8(bytes).unwrap();
+    let robert = content.split("END:VCARD\r\n").find(|c| c.contains("FN:Robert Smith")).unwrap().replace("\r\n ", "");
+    for expected in [
+        "N:Smith;Robert;;Mr;",
+        "ORG:Custland Ltd;Sales",
+        "TITLE:Buyer",
+        "BDAY:1951-01-01",
+        "X-ORANGE-MARITALSTATUS:2",
+        "Fascination Street",
+        ";London;England;766546;UK",
+        "EMAIL;TYPE=INTERNET,WORK:rob516.smith@custlandcy.com",
+        "TEL;TYPE=VOICE,HOME:0123456789",
+    ] {
+        assert!(robert.contains(expected), "{expected:?} missing in\n{robert}");
+    }
+    assert!(!content.contains("REV:") && !content.contains("PRODID"));
+
+    // vdir: one file per contact, unchanged files untouched on a second run.
+    let vd = dir.join("book");
+    let (out, r1) = export(&server, "alice", &vd, &["--vcard", "4.0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(r1["summary"]["written"], names.len() + 1);
+    let listing = |d: &Path| {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| (e.file_name().into_string().unwrap(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing(&vd);
+    assert_eq!(before.len(), names.len() + 1);
+    assert!(before.iter().all(|(n, _)| n.starts_with("orange-contacts-") && n.ends_with(".vcf")));
+    let (out, r2) = export(&server, "alice", &vd, &["--vcard", "4.0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(r2["summary"]["written"], 0);
+    assert_eq!(listing(&vd), before);
+    let v4 = before.iter().map(|(_, b)| String::from_utf8_lossy(b).into_owned()).collect::<String>();
+    assert!(v4.contains("VERSION:4.0") && v4.contains("X-ORANGE-MARITALSTATUS:2"));
+
+    vobject_reads(&[&file, &vd]);
+}
+
+/// Python's vobject parses every card of the files (and vdirs) with validation, no errors.
+fn vobject_reads(paths: &[&Path]) {
+    let have = |py: &str| Command::new(py).args(["-c", "import vobject"]).output().is_ok_and(|o| o.status.success());
+    if !have("python3") {
+        let _ = Command::new("python3").args(["-m", "pip", "install", "--quiet", "vobject"]).output();
+    }
+    assert!(have("python3"), "python3 with vobject is needed (pip install vobject)");
+    let script = r#"
+import sys, glob, os, vobject
+n = 0
+for path in sys.argv[1:]:
+    files = sorted(glob.glob(os.path.join(path, '*.vcf'))) if os.path.isdir(path) else [path]
+    for f in files:
+        with open(f, encoding='utf-8', newline='') as fh:
+            data = fh.read()
+        for card in vobject.readComponents(data, validate=True):
+            assert card.fn.value, f
+            if hasattr(card, 'photo'):
+                assert len(card.photo.value) > 10, f
+            n += 1
+print(n)
+"#;
+    let out = Command::new("python3").arg("-c").arg(script).args(paths).output().unwrap();
+    assert!(out.status.success(), "vobject failed: {}", text(&out));
+    let n: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(n > 0);
+}
+
+#[test]
+fn samples_round_trip_through_a_fresh_account_and_check_in_sync() {
+    let server = TestServer::start(&[]);
+    let files: Vec<PathBuf> = ["android-2.1.vcf", "iphone-3.0.vcf", "vcard-4.0.vcf"].iter().map(|f| samples().join(f)).collect();
+    let mut args: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    args.push("-q");
+    let out = run(&server, "alice", "import", &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Right after importing, check reports only what the API cannot carry.
+    let mut check_args: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    let report = server.dir.path().join("check.json");
+    check_args.extend(["--report", report.to_str().unwrap()]);
+    let out = run(&server, "alice", "check", &check_args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.lines().filter(|l| !l.is_empty()).all(|l| l.starts_with("= ") || l.contains("in sync")), "{stdout}");
+    assert!(stdout.contains("not carried: "), "{stdout}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["summary"]["differ"], 0);
+
+    let a = server.dir.path().join("a.vcf");
+    let (out, _) = export(&server, "alice", &a, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = run(&server, "bob", "import", &[a.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let b = server.dir.path().join("b.vcf");
+    let (out, _) = export(&server, "bob", &b, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // UIDs come from account ids, which a fresh account assigns anew; everything else is equal.
+    let without_uid = |p: &Path| {
+        std::fs::read_to_string(p).unwrap().lines().filter(|l| !l.starts_with("UID:")).collect::<Vec<_>>().join("\n")
+    };
+    assert_eq!(without_uid(&a), without_uid(&b));
+    assert!(count_cards(&std::fs::read_to_string(&a).unwrap()) >= 10);
+
+    // A backup of the account checks in sync with it.
+    let out = run(&server, "alice", "check", &[a.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn check_reports_only_local_only_in_account_and_differences() {
+    let server = TestServer::start(&[]);
+    let (vcf, _) = multilingual(30);
+    seed(&server, "alice", &vcf);
+    let file = server.dir.path().join("backup.vcf");
+    let (out, _) = export(&server, "alice", &file, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = run(&server, "alice", "check", &[file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("in sync"));
+
+    // + a card only in the file, * a changed phone number, - a contact only in the account.
+    let mut local = std::fs::read_to_string(&file).unwrap();
+    local.push_str(&card(&["N:Nouveau;Nina;;;", "FN:Nina Nouveau", "EMAIL:nina@example.org"]));
+    let changed = local.replacen("+33612345678", "+33699999999", 1);
+    assert_ne!(changed, local);
+    std::fs::write(&file, changed).unwrap();
+    seed(&server, "alice", &card(&["N:Compte;Seul;;;", "FN:Seul Compte", "TEL:0102030405"]));
+
+    let report = server.dir.path().join("check.json");
+    let out = run(&server, "alice", "check", &[file.to_str().unwrap(), "--report", report.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.lines().any(|l| l.starts_with("+ Nina Nouveau")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("- Seul Compte")), "{stdout}");
+    let star: Vec<&str> = stdout.lines().filter(|l| l.starts_with("* ")).collect();
+    assert_eq!(star.len(), 1, "{stdout}");
+    assert!(star[0].contains("+33699999999 not in the account") && star[0].contains("+33612345678 only in the account"), "{stdout}");
+    assert!(stdout.contains("3 difference(s) found"), "{stdout}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!((json["summary"]["only_local"].as_u64(), json["summary"]["only_account"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(json["summary"]["differ"], 1);
+}
+
+#[test]
+fn max_delete_and_empty_listing_refuse_and_keep_every_card() {
+    let server = TestServer::start(&[]);
+    let (vcf, names) = multilingual(30);
+    seed(&server, "alice", &vcf);
+    seed(&server, "bob", &card(&["N:Seul;Bob;;;", "FN:Bob Seul"]));
+    let _ = token_file(&server, "carol"); // an empty account
+    let vd = server.dir.path().join("book");
+    let (out, _) = export(&server, "alice", &vd, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let count = || std::fs::read_dir(&vd).unwrap().count();
+    assert_eq!(count(), names.len());
+
+    // Bob's account into the same folder: every card of Alice's would go, more than allowed.
+    let (out, report) = export(&server, "bob", &vd, &["--max-delete", "5"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-delete"), "{}", text(&out));
+    assert_eq!(report["summary"]["deleted"], 0);
+    assert_eq!(count(), names.len() + 1, "Bob's card written, none deleted");
+
+    // An empty listing never empties a backup.
+    let (out, _) = export(&server, "carol", &vd, &["--max-delete", "100000"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"), "{}", text(&out));
+    assert_eq!(count(), names.len() + 1);
+    let file = server.dir.path().join("all.vcf");
+    let (out, _) = export(&server, "alice", &file, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let before = std::fs::read(&file).unwrap();
+    let (out, _) = export(&server, "carol", &file, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    // Within the limit, vanished contacts' cards are removed.
+    let (out, report) = export(&server, "bob", &vd, &["--max-delete", "1000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(report["summary"]["deleted"], names.len());
+    assert_eq!(count(), 1);
+}
+
+#[test]
+fn a_killed_export_leaves_the_previous_backup_intact() {
+    // Slow answers: the export is still running when it is killed.
+    let server = TestServer::start(&["--latency-ms", "20"]);
+    seed(&server, "alice", &card(&["N:Martin;Anne;;;", "FN:Anne Martin"]));
+    let file = server.dir.path().join("backup").join("all.vcf");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let old = std::fs::read(samples().join("iphone-3.0.vcf")).unwrap();
+    std::fs::write(&file, &old).unwrap();
+    let vd = server.dir.path().join("vdir");
+    std::fs::create_dir_all(&vd).unwrap();
+    std::fs::write(vd.join("orange-contacts-old.vcf"), &old).unwrap();
+
+    for target in [&file, &vd] {
+        let mut child = command(&server, "alice", "export", &[target.to_str().unwrap(), "-q"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(child.try_wait().unwrap().is_none(), "export finished too early to test a kill");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), old);
+    let names: Vec<String> =
+        std::fs::read_dir(file.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names, ["all.vcf"], "no partial or temporary file left");
+    let names: Vec<String> =
+        std::fs::read_dir(&vd).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names, ["orange-contacts-old.vcf"]);
+    assert_eq!(std::fs::read(vd.join("orange-contacts-old.vcf")).unwrap(), old);
+}
