@@ -96,6 +96,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("export");
     let mut tmp = tempfile::Builder::new().prefix(&format!(".{base}.")).suffix(".tmp").tempfile_in(&dir)?;
     tmp.write_all(bytes)?;
+    // A replaced file keeps its permissions; new ones stay owner-only (0600, tempfile's default).
+    if let Ok(meta) = fs::metadata(path) {
+        tmp.as_file().set_permissions(meta.permissions())?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(&dir);
@@ -325,6 +329,14 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+            write_atomic(&p, b"three").unwrap();
+            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        }
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
