@@ -601,3 +601,34 @@ fn an_unclosed_quote_is_an_error_record_not_unbounded_memory() {
     let err = records[0].contact.as_ref().unwrap_err();
     assert!(err.contains("unclosed quote"), "{err}");
 }
+
+#[test]
+fn exchange_x500_addresses_are_recovered_from_display_names() {
+    let text = "First Name,Last Name,E-mail Address,E-mail Type,E-mail Display Name,E-mail 2 Address,E-mail 2 Type,E-mail 2 Display Name\n\
+Jane,Doe,/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn=abc123-jane,EX,Jane Doe (jane.doe@example.com),jane@home.example,SMTP,Jane Doe (jane@home.example)\n\
+Ken,Lee,/O=ExchangeLabs/OU=Exchange/CN=Recipients/CN=ken,EX,Ken Lee,,,\n";
+    let records = read_bytes(text, "exchange.csv");
+    let jane = contact(&records[0]);
+    assert_eq!(emails(jane), ["jane.doe@example.com", "jane@home.example"]);
+    assert!(records[0].warnings.iter().any(|w| w.contains("Exchange address")));
+    let ken = contact(&records[1]);
+    assert!(ken.emails.is_empty());
+    assert!(extra(ken, "E-mail Address (Exchange)").is_some_and(|v| v.starts_with("/O=ExchangeLabs")));
+}
+
+#[test]
+fn excel_separator_hint_line() {
+    let text = "sep=;\r\nFirst Name;Last Name;E-mail Address\r\nLéa;Roux;lea@example.fr\r\n";
+    let records = read_bytes(text, "excel.csv");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].source, "excel.csv:3");
+    let c = contact(&records[0]);
+    assert_eq!((c.given.as_deref(), emails(c)), (Some("Léa"), vec!["lea@example.fr"]));
+}
+
+#[test]
+fn a_first_row_holding_a_phone_number_is_data_not_a_header() {
+    let records = read_bytes("John,Doe,Mobile,0612345678\n", "nohead.csv");
+    assert_eq!(records.len(), 1);
+    assert!(records[0].contact.as_ref().unwrap_err().contains("nohead.csv:1"));
+}
