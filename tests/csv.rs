@@ -632,3 +632,15 @@ fn a_first_row_holding_a_phone_number_is_data_not_a_header() {
     assert_eq!(records.len(), 1);
     assert!(records[0].contact.as_ref().unwrap_err().contains("nohead.csv:1"));
 }
+
+#[test]
+fn spreadsheet_phone_and_mailto_forms() {
+    let text = "First Name,Mobile Phone,Home Phone,Business Phone,E-mail Address,Birth Year\n\
+Eve,'+33 6 12 34 56 78,\"=\"\"0612345678\"\"\",tel:+33140000000,mailto:eve@example.org,1990\n";
+    let records = read_bytes(text, "sheet.csv");
+    let c = contact(&records[0]);
+    let values: Vec<&str> = c.phones.iter().map(|p| p.value.as_str()).collect();
+    assert_eq!(values, ["+33 6 12 34 56 78", "0612345678", "+33140000000"]);
+    assert_eq!(emails(c), ["eve@example.org"]);
+    assert_eq!((c.birthday, c.birthday_text.as_deref()), (None, Some("year 1990")));
+}

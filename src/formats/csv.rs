@@ -3,9 +3,10 @@
 //!
 //! The reader streams: bytes are transcoded to UTF-8 on the fly (charset from the BOM, else UTF-8
 //! when the first 64 KB are valid UTF-8, else a chardetng guess), the delimiter is sniffed from the
-//! header line, each header is classified once into a [`Role`], and every data row becomes one
-//! [`Record`] named `<file>:<line>` (the physical line where the row starts). Columns this tool has no
-//! field for land in [`Contact::extra`] so the import report names them as dropped.
+//! header line, each header is classified once into a role (name part, phone of some kind, part of
+//! a home/work address, …), and every data row becomes one [`Record`] named `<file>:<line>` (the
+//! physical line where the row starts). Columns this tool has no field for land in
+//! [`Contact::extra`] so the import report names them as dropped.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -1071,7 +1072,7 @@ fn build_contact(
                 for v in split_multi(value) {
                     let (v, starred) = strip_star(v);
                     c.emails.push(Email {
-                        value: v.to_string(),
+                        value: clean_email(v),
                         place: *place,
                         preferred: *preferred || starred,
                         label: None,
@@ -1082,7 +1083,7 @@ fn build_contact(
                 for v in split_multi(value) {
                     let (v, starred) = strip_star(v);
                     c.phones.push(Phone {
-                        value: v.to_string(),
+                        value: clean_phone(v),
                         kind: *kind,
                         place: *place,
                         preferred: *preferred || starred,
@@ -1171,6 +1172,29 @@ fn address_in_display_name(display: &str) -> Option<&str> {
     let open = display.rfind('(')?;
     let inner = display[open + 1..].strip_suffix(')')?.trim();
     (inner.contains('@') && !inner.contains(char::is_whitespace)).then_some(inner)
+}
+
+/// `mailto:` links are addresses too.
+fn clean_email(value: &str) -> String {
+    match value.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("mailto:") => value[7..].trim().to_string(),
+        _ => value.to_string(),
+    }
+}
+
+/// Spreadsheet tricks that keep a leading `+` or `0`: `'+33 6…` and `="0612…"`; a `tel:` prefix.
+fn clean_phone(value: &str) -> String {
+    let v = value.trim();
+    let v = v.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')).unwrap_or(v);
+    let v = match v.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(|c: char| c == '+' || c == '(' || c.is_ascii_digit()) => rest,
+        _ => v,
+    };
+    let v = match v.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("tel:") => &v[4..],
+        _ => v,
+    };
+    v.trim().to_string()
 }
 
 /// Google's ` ::: ` multi-value cells, empty members skipped.
@@ -1278,8 +1302,11 @@ fn set_birthday_from_parts(
     if year.is_none() && month.is_none() && day.is_none() {
         return;
     }
-    let text =
-        [&year, &month, &day].iter().map(|p| p.as_deref().unwrap_or("?")).collect::<Vec<_>>().join("-");
+    let text = [("year", &year), ("month", &month), ("day", &day)]
+        .iter()
+        .filter_map(|(name, v)| v.as_deref().map(|v| format!("{name} {v}")))
+        .collect::<Vec<_>>()
+        .join(", ");
     if c.birthday.is_some() {
         warnings.push(format!("{source}: birthday parts {text} ignored: a birthday column was already read"));
         return;
@@ -1462,13 +1489,14 @@ fn add_group(c: &mut Contact, kind: GroupKind, cells: GroupCells) {
             for (value, info) in labelled_values(&cells) {
                 // A phone word on an email (`Mobile`) is just a label.
                 let free = info.free.or_else(|| info.kind.and(cells.label.clone()));
+                let value = clean_email(&value);
                 c.emails.push(Email { value, place: info.place, preferred: info.preferred, label: free });
             }
         }
         GroupKind::Phone => {
             for (value, info) in labelled_values(&cells) {
                 c.phones.push(Phone {
-                    value,
+                    value: clean_phone(&value),
                     kind: info.kind.unwrap_or(PhoneKind::Voice),
                     place: info.place,
                     preferred: info.preferred,
