@@ -652,3 +652,13 @@ fn cli_contract_script() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn latency_delays_every_response() {
+    let server = TestServer::start(&["--latency-ms", "300"]);
+    let token = server.token("alice");
+    let started = std::time::Instant::now();
+    let (_, body) = call(&server.endpoint, &token, "findcontactlist", &[("search", "a")]).await;
+    assert_eq!(result_code(&body), 0);
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+}
