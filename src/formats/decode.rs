@@ -1,1 +1,604 @@
-//! TODO
+//! Byte-level decoding of contact files into UTF-8 text, before any parser sees them.
+//!
+//! calcard parses a `&str`, and the CSV reader wants text too, but real exports come as UTF-16
+//! (with or without BOM), UTF-8 with a BOM, stray NUL bytes, raw 8-bit lines in a legacy
+//! charset (Shift_JIS, windows-1252, ISO-8859-x), folds that split a UTF-8 sequence, and
+//! QUOTED-PRINTABLE values holding UTF-8 bytes without the `CHARSET` calcard then needs.
+//! This module owns all of that:
+//!
+//! - [`open_utf8_stream`]: a streaming reader that transcodes UTF-16 and strips the BOM, and
+//!   guesses the file's legacy charset from its first 64 KB (used by the vCard reader);
+//! - [`decode_card_body`]: per-line decoding of one vCard's raw lines;
+//! - [`decode_text`]: the same for a whole buffer (CSV).
+
+use std::borrow::Cow;
+use std::io::{self, Cursor, Read};
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
+
+/// How much of a file is looked at to detect UTF-16 and guess a legacy charset.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// UTF-16 flavour of a byte buffer: by BOM, else by the pattern of NUL bytes that ASCII text
+/// leaves in UTF-16 (every other byte is 0).
+pub fn detect_utf16(prefix: &[u8]) -> Option<&'static Encoding> {
+    if prefix.starts_with(&[0xFF, 0xFE]) {
+        return Some(UTF_16LE);
+    }
+    if prefix.starts_with(&[0xFE, 0xFF]) {
+        return Some(UTF_16BE);
+    }
+    let sample = &prefix[..prefix.len().min(4096) & !1];
+    if sample.len() < 4 {
+        return None;
+    }
+    let (mut even, mut odd) = (0usize, 0usize);
+    for pair in sample.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    let pairs = sample.len() / 2;
+    // Mostly-ASCII UTF-16: at least a third of the code units have a NUL high byte, on one side.
+    if even * 3 >= pairs && odd * 10 <= even {
+        Some(UTF_16BE)
+    } else if odd * 3 >= pairs && even * 10 <= odd {
+        Some(UTF_16LE)
+    } else {
+        None
+    }
+}
+
+/// What [`open_utf8_stream`] learnt about the file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamInfo {
+    /// `Some("UTF-16LE")` / `Some("UTF-16BE")` when the file was transcoded.
+    pub transcoded_from: Option<&'static str>,
+    /// The legacy charset guessed from the non-UTF-8 lines of the first 64 KB, if any.
+    pub guessed_charset: Option<&'static Encoding>,
+}
+
+/// Wraps a byte stream so it yields UTF-8 (for UTF-16 input) without a BOM, and guesses the
+/// charset of its non-UTF-8 lines. Reads at most [`SNIFF_BYTES`] ahead.
+pub fn open_utf8_stream(mut reader: Box<dyn Read + Send>) -> io::Result<(Box<dyn Read + Send>, StreamInfo)> {
+    let mut info = StreamInfo::default();
+    let prefix = read_prefix(&mut reader)?;
+    if let Some(enc) = detect_utf16(&prefix) {
+        info.transcoded_from = Some(enc.name());
+        let chained: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(reader));
+        let mut utf8: Box<dyn Read + Send> = Box::new(TranscodingReader::new(chained, enc));
+        // The transcoder emits U+FEFF for a BOM (decoding without BOM handling keeps the NUL
+        // detection path and the BOM path alike): strip it like a UTF-8 BOM.
+        let mut head = read_prefix(&mut utf8)?;
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            head.drain(..3);
+        }
+        return Ok((Box::new(Cursor::new(head).chain(utf8)), info));
+    }
+    let mut prefix = prefix;
+    if prefix.starts_with(b"\xEF\xBB\xBF") {
+        prefix.drain(..3);
+    }
+    info.guessed_charset = guess_legacy_charset(&prefix, prefix.len() < SNIFF_BYTES);
+    Ok((Box::new(Cursor::new(prefix).chain(reader)), info))
+}
+
+fn read_prefix(reader: &mut Box<dyn Read + Send>) -> io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    reader.by_ref().take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    Ok(prefix)
+}
+
+/// chardetng's guess over the lines of `buf` that are not UTF-8; `None` when every line is.
+/// `complete` says `buf` is the whole input (else its last, possibly cut, line is skipped).
+pub fn guess_legacy_charset(buf: &[u8], complete: bool) -> Option<&'static Encoding> {
+    let mut detector = chardetng::EncodingDetector::new();
+    let mut fed = false;
+    let mut lines = buf.split_inclusive(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        if !complete && lines.peek().is_none() {
+            break;
+        }
+        if std::str::from_utf8(line).is_err() {
+            detector.feed(line, false);
+            fed = true;
+        }
+    }
+    if !fed {
+        return None;
+    }
+    detector.feed(b"", true);
+    Some(detector.guess(None, false))
+}
+
+/// Decodes a whole buffer: UTF-16 (BOM or NUL pattern) is transcoded, a UTF-8 BOM and NUL bytes
+/// are removed, UTF-8 lines are kept and the other lines are decoded with the charset chardetng
+/// guesses for them. Returns the text and the charset used when it was not UTF-8.
+pub fn decode_text(bytes: &[u8]) -> (String, Option<&'static str>) {
+    if let Some(enc) = detect_utf16(bytes) {
+        let (text, _) = enc.decode_with_bom_removal(bytes);
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        return (text.replace('\0', ""), Some(enc.name()));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes: Cow<[u8]> = if bytes.contains(&0) {
+        Cow::Owned(bytes.iter().copied().filter(|&b| b != 0).collect())
+    } else {
+        Cow::Borrowed(bytes)
+    };
+    if let Ok(text) = std::str::from_utf8(&bytes) {
+        return (text.to_string(), None);
+    }
+    let enc = guess_legacy_charset(&bytes, true).unwrap_or(WINDOWS_1252);
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        match std::str::from_utf8(line) {
+            Ok(s) => out.push_str(s),
+            Err(_) => out.push_str(&enc.decode_without_bom_handling(line).0),
+        }
+    }
+    (out, Some(enc.name()))
+}
+
+/// A `Read` adapter that transcodes any encoding_rs encoding (here UTF-16) to UTF-8.
+struct TranscodingReader {
+    inner: Box<dyn Read + Send>,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+    input_done: bool,
+    output: Vec<u8>,
+    out_start: usize,
+    out_end: usize,
+    finished: bool,
+}
+
+impl TranscodingReader {
+    fn new(inner: Box<dyn Read + Send>, enc: &'static Encoding) -> Self {
+        TranscodingReader {
+            inner,
+            decoder: enc.new_decoder_without_bom_handling(),
+            input: vec![0; 16 * 1024],
+            in_start: 0,
+            in_end: 0,
+            input_done: false,
+            output: vec![0; 3 * 16 * 1024 + 16],
+            out_start: 0,
+            out_end: 0,
+            finished: false,
+        }
+    }
+}
+
+impl Read for TranscodingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.out_start < self.out_end {
+                let n = buf.len().min(self.out_end - self.out_start);
+                buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+                self.out_start += n;
+                return Ok(n);
+            }
+            if self.finished {
+                return Ok(0);
+            }
+            if self.in_start == self.in_end && !self.input_done {
+                let n = self.inner.read(&mut self.input)?;
+                self.in_start = 0;
+                self.in_end = n;
+                self.input_done = n == 0;
+            }
+            let (result, read, written, _) = self.decoder.decode_to_utf8(
+                &self.input[self.in_start..self.in_end],
+                &mut self.output,
+                self.input_done,
+            );
+            self.in_start += read;
+            self.out_start = 0;
+            self.out_end = written;
+            if self.input_done && result == encoding_rs::CoderResult::InputEmpty {
+                self.finished = true;
+            }
+        }
+    }
+}
+
+/// The property head of a content line (`group.NAME;PARAM=…;PARAM`), as far as decoding
+/// needs it.
+#[derive(Debug, Default)]
+struct Head<'a> {
+    /// Byte offset of the `:` that ends the head.
+    colon: usize,
+    quoted_printable: bool,
+    /// Byte range of a bare `QUOTED-PRINTABLE` param (2.1 allows it; calcard ignores it).
+    bare_qp: Option<(usize, usize)>,
+    charset: Option<&'a [u8]>,
+}
+
+impl<'a> Head<'a> {
+    /// `None` for a continuation line or a line without a `:`.
+    fn parse(line: &'a [u8]) -> Option<Head<'a>> {
+        match line.first() {
+            Some(b' ' | b'\t') | None => return None,
+            _ => {}
+        }
+        let mut in_quotes = false;
+        let mut colon = None;
+        for (i, &b) in line.iter().enumerate() {
+            match b {
+                b'"' => in_quotes = !in_quotes,
+                b':' if !in_quotes => {
+                    colon = Some(i);
+                    break;
+                }
+                b'\n' => break,
+                _ => {}
+            }
+        }
+        let colon = colon?;
+        let mut head = Head { colon, ..Head::default() };
+        let text = &line[..colon];
+        if !text.contains(&b';') {
+            return Some(head);
+        }
+        let mut start = 0;
+        for raw_param in text.split(|&b| b == b';') {
+            let param_start = start;
+            start += raw_param.len() + 1;
+            if param_start == 0 {
+                continue; // the property name
+            }
+            let param = raw_param.trim_ascii();
+            let (name, value) = match param.iter().position(|&b| b == b'=') {
+                Some(eq) => (param[..eq].trim_ascii(), Some(param[eq + 1..].trim_ascii())),
+                None => (param, None),
+            };
+            match value {
+                None if name.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") => {
+                    head.quoted_printable = true;
+                    head.bare_qp = Some((param_start, param_start + raw_param.len()));
+                }
+                Some(v) if name.eq_ignore_ascii_case(b"ENCODING") => {
+                    if v.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") || v.eq_ignore_ascii_case(b"Q") {
+                        head.quoted_printable = true;
+                    }
+                }
+                Some(v) if name.eq_ignore_ascii_case(b"CHARSET") => {
+                    let v = v.strip_prefix(b"\"").unwrap_or(v);
+                    let v = v.strip_suffix(b"\"").unwrap_or(v);
+                    head.charset = Some(v);
+                }
+                _ => {}
+            }
+        }
+        Some(head)
+    }
+}
+
+/// Per-file state for [`decode_card_body`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodeContext {
+    /// The charset guessed for the file's non-UTF-8 lines ([`StreamInfo::guessed_charset`]).
+    pub guessed_charset: Option<&'static Encoding>,
+}
+
+/// Line end excluded: the content of a line without its `\r\n`, `\n` or `\r\r\n`.
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+/// Byte length of the line starting at `pos` (through its `\n`, or to the end).
+fn line_len(raw: &[u8], pos: usize) -> usize {
+    match raw[pos..].iter().position(|&b| b == b'\n') {
+        Some(i) => i + 1,
+        None => raw.len() - pos,
+    }
+}
+
+/// Whether `bytes` ends inside a UTF-8 multibyte sequence (1 to 3 bytes of it present).
+fn ends_in_partial_utf8(bytes: &[u8]) -> bool {
+    for back in 1..=3.min(bytes.len()) {
+        let b = bytes[bytes.len() - back];
+        if b & 0xC0 == 0x80 {
+            continue; // continuation byte: look further back for the lead byte
+        }
+        let needed = match b {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return false,
+        };
+        return back < needed;
+    }
+    false
+}
+
+/// Decodes a quoted-printable value (soft breaks already removed or not): `=XX` → byte.
+fn qp_decode(value: &[u8], out: &mut Vec<u8>) {
+    let hex = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if b == b'=' {
+            // Soft line break: `=` then optional CR(s) then LF.
+            let mut j = i + 1;
+            while j < value.len() && value[j] == b'\r' {
+                j += 1;
+            }
+            if j < value.len() && value[j] == b'\n' {
+                i = j + 1;
+                continue;
+            }
+            if i + 2 < value.len() {
+                if let (Some(h), Some(l)) = (hex(value[i + 1]), hex(value[i + 2])) {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(b);
+        } else if b != b'\r' && b != b'\n' {
+            out.push(b);
+        }
+        i += 1;
+    }
+}
+
+/// Decodes the raw lines of one vCard (between its BEGIN and END lines) into `out`:
+///
+/// - a fold that splits a UTF-8 sequence is joined;
+/// - UTF-8 lines are kept; other lines are decoded with their property's `CHARSET`, else the
+///   file's guessed charset, else windows-1252 (with a warning naming the line);
+/// - a QUOTED-PRINTABLE value without `CHARSET` whose bytes are UTF-8 gets `CHARSET=UTF-8`
+///   (calcard would decode it as Latin-1), or the file's guessed charset when it is not UTF-8.
+///
+/// `first_line` is the file line number of the first line of `raw`, for warnings.
+pub fn decode_card_body(
+    raw: &[u8],
+    first_line: usize,
+    ctx: &DecodeContext,
+    out: &mut String,
+    warnings: &mut Vec<String>,
+) {
+    let raw: Cow<[u8]> = if raw.contains(&0) {
+        warnings.push(format!("line {first_line}+: NUL bytes removed"));
+        Cow::Owned(raw.iter().copied().filter(|&b| b != 0).collect())
+    } else {
+        Cow::Borrowed(raw)
+    };
+    let raw = &raw[..];
+    let all_utf8 = std::str::from_utf8(raw).is_ok();
+    let mut pos = 0;
+    let mut line_no = first_line;
+    // CHARSET of the property the current line belongs to (for folded continuation lines).
+    let mut prop_charset = Declared::None;
+    let mut joined = Vec::new();
+    let mut qp_bytes = Vec::new();
+    let mut qp_raw = Vec::new();
+    while pos < raw.len() {
+        let len = line_len(raw, pos);
+        let mut line: &[u8] = &raw[pos..pos + len];
+        let this_line = line_no;
+        pos += len;
+        line_no += 1;
+
+        let mut merged = false;
+        if !all_utf8 && std::str::from_utf8(line).is_err() {
+            // A fold inside a UTF-8 sequence: `…\xd0\r\n \xbb…` → `…\xd0\xbb…`.
+            let mut partial = ends_in_partial_utf8(trim_eol(line));
+            if partial {
+                joined.clear();
+                joined.extend_from_slice(line);
+            }
+            while partial && pos < raw.len() {
+                let next = &raw[pos..pos + line_len(raw, pos)];
+                if !(matches!(next[0], b' ' | b'\t') && next.len() > 1 && next[1] & 0xC0 == 0x80) {
+                    break;
+                }
+                let keep = trim_eol(&joined).len();
+                joined.truncate(keep);
+                joined.extend_from_slice(&next[1..]);
+                pos += next.len();
+                line_no += 1;
+                merged = true;
+                partial = ends_in_partial_utf8(trim_eol(&joined));
+            }
+            if merged {
+                line = &joined;
+            }
+        }
+
+        let head = Head::parse(line);
+        if let Some(h) = &head {
+            prop_charset = Declared::from_label(h.charset);
+        }
+
+        let qp_head = head.as_ref().filter(|h| h.quoted_printable && !merged);
+        if let Some(h) = qp_head {
+            // Gather the value across `=` soft breaks (continuation lines have no indent);
+            // blank lines right after a soft break are dropped when the value goes on after
+            // them (FolkerKinzel's Cropped_2_1.vcf), since calcard would end the value there.
+            qp_raw.clear();
+            qp_raw.extend_from_slice(line);
+            let mut value_end = pos;
+            let mut dropped_blank = false;
+            while trim_eol(&qp_raw).ends_with(b"=") && value_end < raw.len() {
+                let mut next_start = value_end;
+                while next_start < raw.len()
+                    && trim_eol(&raw[next_start..next_start + line_len(raw, next_start)]).is_empty()
+                {
+                    next_start += line_len(raw, next_start);
+                }
+                if next_start >= raw.len() {
+                    break;
+                }
+                let next = &raw[next_start..next_start + line_len(raw, next_start)];
+                if next_start > value_end {
+                    if looks_like_property(next) {
+                        break;
+                    }
+                    dropped_blank = true;
+                }
+                qp_raw.extend_from_slice(next);
+                value_end = next_start + next.len();
+            }
+            let extra_lines = raw[pos..value_end].iter().filter(|&&b| b == b'\n').count();
+            let mut charset = None;
+            if h.charset.is_none() {
+                qp_bytes.clear();
+                qp_decode(&qp_raw[h.colon + 1..], &mut qp_bytes);
+                if !qp_bytes.is_ascii() {
+                    charset = if std::str::from_utf8(&qp_bytes).is_ok() {
+                        Some("UTF-8")
+                    } else {
+                        ctx.guessed_charset.map(|e| e.name())
+                    };
+                }
+            }
+            if charset.is_some() || dropped_blank || h.bare_qp.is_some() {
+                match h.bare_qp {
+                    Some((start, end)) => {
+                        push_line(&qp_raw[..start], this_line, &prop_charset, ctx, out, warnings);
+                        out.push_str("ENCODING=QUOTED-PRINTABLE");
+                        push_line(&qp_raw[end..h.colon], this_line, &prop_charset, ctx, out, warnings);
+                    }
+                    None => push_line(&qp_raw[..h.colon], this_line, &prop_charset, ctx, out, warnings),
+                }
+                if let Some(cs) = charset {
+                    out.push_str(";CHARSET=");
+                    out.push_str(cs);
+                }
+                push_line(&qp_raw[h.colon..], this_line, &prop_charset, ctx, out, warnings);
+                pos = value_end;
+                line_no += extra_lines;
+                continue;
+            }
+        }
+        push_line(line, this_line, &prop_charset, ctx, out, warnings);
+    }
+}
+
+/// `NAME:` / `group.NAME;…` at the start of a line (as opposed to a quoted-printable
+/// continuation such as `=A4=C3 …`).
+fn looks_like_property(line: &[u8]) -> bool {
+    let end = line.iter().position(|&b| b == b':' || b == b';');
+    match end {
+        Some(end) if end > 0 => {
+            line[..end].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+        _ => false,
+    }
+}
+
+/// The CHARSET a property declared.
+enum Declared {
+    None,
+    /// A charset encoding_rs knows (UTF-8 excluded: a non-UTF-8 line then needs a guess).
+    Known(&'static Encoding),
+    /// UTF-8, or a label encoding_rs does not know (`CHARSET=Murks`).
+    Unusable(String),
+}
+
+impl Declared {
+    fn from_label(label: Option<&[u8]>) -> Declared {
+        let Some(label) = label else { return Declared::None };
+        match Encoding::for_label(label) {
+            Some(e) if e != encoding_rs::UTF_8 && e != encoding_rs::REPLACEMENT => Declared::Known(e),
+            _ => Declared::Unusable(String::from_utf8_lossy(label).into_owned()),
+        }
+    }
+}
+
+/// Appends one line, decoding it with its declared charset or the fallback when not UTF-8.
+fn push_line(
+    line: &[u8],
+    line_no: usize,
+    declared: &Declared,
+    ctx: &DecodeContext,
+    out: &mut String,
+    warnings: &mut Vec<String>,
+) {
+    if let Ok(s) = std::str::from_utf8(line) {
+        out.push_str(s);
+        return;
+    }
+    let enc = match declared {
+        Declared::Known(e) => e,
+        _ => ctx.guessed_charset.unwrap_or(WINDOWS_1252),
+    };
+    let (text, _) = enc.decode_without_bom_handling(line);
+    out.push_str(&text);
+    let why = match declared {
+        Declared::Known(_) => return,
+        Declared::Unusable(cs) => format!("not {cs} as declared"),
+        Declared::None => "not UTF-8".to_string(),
+    };
+    warnings.push(format!("line {line_no}: {why}, decoded as {}", enc.name()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(raw: &[u8], guessed: Option<&'static Encoding>) -> (String, Vec<String>) {
+        let mut out = String::new();
+        let mut w = Vec::new();
+        decode_card_body(raw, 2, &DecodeContext { guessed_charset: guessed }, &mut out, &mut w);
+        (out, w)
+    }
+
+    #[test]
+    fn utf16_detection() {
+        assert_eq!(detect_utf16(b"\xFF\xFEB\0"), Some(UTF_16LE));
+        assert_eq!(detect_utf16(b"\0B\0E\0G\0I\0N"), Some(UTF_16BE));
+        assert_eq!(detect_utf16(b"B\0E\0G\0I\0N\0"), Some(UTF_16LE));
+        assert_eq!(detect_utf16(b"BEGIN:VCARD\r\n"), None);
+    }
+
+    #[test]
+    fn split_fold_is_joined() {
+        let (out, w) = body(b"FN:\xce\xb1\xce\r\n \xb2x\r\nN:a\r\n", None);
+        assert_eq!(out, "FN:\u{3b1}\u{3b2}x\r\nN:a\r\n");
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn charset_param_and_fallback() {
+        let (out, w) = body(b"N;CHARSET=SHIFT_JIS:\x8eR\x93c\nFN:M\xfcller\n", None);
+        assert_eq!(out, "N;CHARSET=SHIFT_JIS:\u{5c71}\u{7530}\nFN:M\u{fc}ller\n");
+        assert_eq!(w, vec!["line 3: not UTF-8, decoded as windows-1252".to_string()]);
+    }
+
+    #[test]
+    fn qp_without_charset_gets_utf8() {
+        let (out, _) = body(b"FN;ENCODING=QUOTED-PRINTABLE:J=C3=BC=\r\nrgen\r\nTEL:1\r\n", None);
+        assert_eq!(out, "FN;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:J=C3=BC=\r\nrgen\r\nTEL:1\r\n");
+        let (out, _) = body(b"FN;ENCODING=QUOTED-PRINTABLE:Iksi=F1ski\r\n", None);
+        assert_eq!(out, "FN;ENCODING=QUOTED-PRINTABLE:Iksi=F1ski\r\n");
+        let (out, _) = body(b"FN;QUOTED-PRINTABLE:Iksi=F1ski\r\n", Some(encoding_rs::WINDOWS_1250));
+        assert_eq!(out, "FN;ENCODING=QUOTED-PRINTABLE;CHARSET=windows-1250:Iksi=F1ski\r\n");
+        // A bare 2.1 QUOTED-PRINTABLE param is spelt out for calcard.
+        let (out, _) = body(b"FN;CHARSET=UTF-8;QUOTED-PRINTABLE:=C3=A9\r\n", None);
+        assert_eq!(out, "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=C3=A9\r\n");
+    }
+
+    #[test]
+    fn whole_text() {
+        let (t, cs) = decode_text(b"\xEF\xBB\xBFa,b\n");
+        assert_eq!((t.as_str(), cs), ("a,b\n", None));
+        let (t, cs) = decode_text(b"\xFF\xFEa\0,\0b\0");
+        assert_eq!((t.as_str(), cs), ("a,b", Some("UTF-16LE")));
+        let (t, cs) = decode_text(b"name\nJos\xe9\n");
+        assert_eq!(t, "name\nJos\u{e9}\n");
+        assert!(cs.is_some());
+    }
+}

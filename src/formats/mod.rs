@@ -1,12 +1,19 @@
 //! Input and output formats: vCard 2.1/3.0/4.0 and CSV (Google, Outlook, generic) → [`Contact`].
 //!
 //! Every reader streams: it yields one [`Record`] per input record, never aborting a file on a
-//! bad record, so that every record ends up in the reconcile report.
+//! bad record, so that every record ends up in the reconcile report. [`read_path`] opens a file
+//! (or standard input), picks the reader and hands back a [`RecordReader`].
 
 pub mod csv;
 pub mod decode;
 pub mod vcard;
 pub mod vcard_write;
+
+use std::fs::File;
+use std::io::{self, Cursor, Read};
+use std::path::Path;
+
+use anyhow::Context as _;
 
 use crate::model::Contact;
 
@@ -27,4 +34,98 @@ pub enum Format {
     Auto,
     Vcard,
     Csv,
+}
+
+/// The records of one input, streamed (memory bounded by one record, not by the file).
+pub struct RecordReader {
+    inner: Box<dyn Iterator<Item = Record> + Send>,
+    /// The format actually read (never `Auto`).
+    pub format: Format,
+    /// The source name records are named after (`stdin` for `-`).
+    pub source_name: String,
+}
+
+impl RecordReader {
+    pub fn new(inner: Box<dyn Iterator<Item = Record> + Send>, format: Format, source_name: String) -> Self {
+        RecordReader { inner, format, source_name }
+    }
+}
+
+impl Iterator for RecordReader {
+    type Item = Record;
+    fn next(&mut self) -> Option<Record> {
+        self.inner.next()
+    }
+}
+
+impl std::fmt::Debug for RecordReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordReader")
+            .field("format", &self.format)
+            .field("source_name", &self.source_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens `path` (`-` = standard input) and streams its records. `Format::Auto` looks at the
+/// first 64 KB (after a BOM or UTF-16 decoding): a `BEGIN:VCARD` line, or a `.vcf`/`.vcard`
+/// name, means vCard; anything else is read as CSV.
+pub fn read_path(path: &Path, format: Format) -> anyhow::Result<RecordReader> {
+    let is_stdin = path.as_os_str() == "-";
+    let source_name = if is_stdin { "stdin".to_string() } else { path.display().to_string() };
+    let mut reader: Box<dyn Read + Send> = if is_stdin {
+        Box::new(io::stdin())
+    } else {
+        let file = File::open(path).with_context(|| format!("cannot open {source_name}"))?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            anyhow::bail!("cannot read {source_name}: it is a directory");
+        }
+        Box::new(file)
+    };
+    let format = match format {
+        Format::Auto => {
+            let mut prefix = Vec::with_capacity(decode::SNIFF_BYTES);
+            reader
+                .by_ref()
+                .take(decode::SNIFF_BYTES as u64)
+                .read_to_end(&mut prefix)
+                .with_context(|| format!("cannot read {source_name}"))?;
+            let detected = sniff_format(&prefix, path);
+            reader = Box::new(Cursor::new(prefix).chain(reader));
+            detected
+        }
+        other => other,
+    };
+    let inner: Box<dyn Iterator<Item = Record> + Send> = match format {
+        Format::Csv => Box::new(
+            csv::CsvReader::new(reader, source_name.clone())
+                .with_context(|| format!("cannot read {source_name} as CSV"))?,
+        ),
+        _ => Box::new(vcard::VcardReader::new(reader, source_name.clone())),
+    };
+    let format = if format == Format::Csv { Format::Csv } else { Format::Vcard };
+    Ok(RecordReader::new(inner, format, source_name))
+}
+
+/// `Vcard` or `Csv` from a file's first bytes (and its name when the bytes do not tell).
+pub fn sniff_format(prefix: &[u8], path: &Path) -> Format {
+    let text = match decode::detect_utf16(prefix) {
+        Some(enc) => enc.decode_with_bom_removal(prefix).0.into_owned(),
+        None => String::from_utf8_lossy(prefix).into_owned(),
+    };
+    let text = text.trim_start_matches(['\u{feff}', '\0']);
+    let is_begin = |line: &str| {
+        let line: String = line.chars().filter(|c| !c.is_whitespace() && *c != '\0').collect();
+        line.eq_ignore_ascii_case("BEGIN:VCARD")
+    };
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    if lines.next().is_some_and(is_begin) || text.lines().any(is_begin) {
+        return Format::Vcard;
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if ext == "vcf" || ext == "vcard" {
+        Format::Vcard
+    } else {
+        Format::Csv
+    }
 }
