@@ -100,6 +100,10 @@ pub struct Store {
     path: PathBuf,
     idle: Mutex<Pool>,
     returned: Condvar,
+    /// Serialises this process's writers before they reach SQLite: its busy handler backs off in
+    /// millisecond sleeps, which would throttle concurrent writes. `busy_timeout` still arbitrates
+    /// with other processes (the `sandbox` commands, a second server).
+    writer: Mutex<()>,
 }
 
 struct Pool {
@@ -127,6 +131,7 @@ impl Store {
             path: path.to_path_buf(),
             idle: Mutex::new(Pool { connections: vec![conn], open: 1 }),
             returned: Condvar::new(),
+            writer: Mutex::new(()),
         })
     }
 
@@ -166,6 +171,7 @@ impl Store {
 
     fn write<T>(&self, f: impl FnOnce(&Transaction) -> anyhow::Result<T>) -> anyhow::Result<T> {
         self.with_conn(|conn| {
+            let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
@@ -386,9 +392,14 @@ impl Store {
         // index range scan per search key, united (an OR would let SQLite scan the whole user).
         let upper = format!("{term}\u{10FFFF}");
         self.read(|tx| {
-            let total: u32 = tx
-                .prepare_cached(&format!("SELECT count(*) FROM ({MATCHING_IDS})"))?
-                .query_row(params![user_id, term, upper], |r| r.get(0))?;
+            let total: Option<u32> = match limit {
+                // Uncapped from the start: the rows themselves are the count.
+                None if offset == 0 => None,
+                _ => Some(
+                    tx.prepare_cached(&format!("SELECT count(*) FROM ({MATCHING_IDS})"))?
+                        .query_row(params![user_id, term, upper], |r| r.get(0))?,
+                ),
+            };
             let limit = limit.map(i64::from).unwrap_or(-1);
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT c.id, c.firstname, c.lastname, c.nickname, c.company \
@@ -408,7 +419,8 @@ impl Store {
                     company: if nameless { r.get(4)? } else { None },
                 })
             })?;
-            Ok(Matches { total, entries: rows.collect::<Result<_, _>>()? })
+            let entries: Vec<ContactSummary> = rows.collect::<Result<_, _>>()?;
+            Ok(Matches { total: total.unwrap_or(entries.len() as u32), entries })
         })
     }
 }
