@@ -446,10 +446,11 @@ fn open_connection(path: &Path) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
-/// Contact ids are decimal strings; anything else names no contact.
+/// Contact ids are canonical decimal strings; anything else (`c6`, `01`, `+1`) names no contact,
+/// since ids are compared as opaque strings.
 fn parse_id(cid: &str) -> Option<i64> {
-    let cid = cid.trim();
-    (!cid.is_empty() && cid.bytes().all(|b| b.is_ascii_digit())).then(|| cid.parse().ok()).flatten()
+    let id: i64 = cid.trim().parse().ok()?;
+    (id > 0 && id.to_string() == cid.trim()).then_some(id)
 }
 
 fn owns(tx: &Transaction, user_id: i64, cid: i64) -> anyhow::Result<bool> {
@@ -646,6 +647,14 @@ mod tests {
     fn uid(store: &Store, name: &str) -> i64 {
         let token = store.token_for(name).unwrap();
         store.user_by_token(&token).unwrap().unwrap().id
+    }
+
+    #[test]
+    fn only_canonical_ids_name_contacts() {
+        assert_eq!(parse_id("12"), Some(12));
+        for other in ["012", "+12", "c6", "C1", "", "-1", "0", "1e3", "99999999999999999999"] {
+            assert_eq!(parse_id(other), None, "{other}");
+        }
     }
 
     #[test]
