@@ -659,3 +659,24 @@ async fn latency_delays_every_response() {
     assert_eq!(result_code(&body), 0);
     assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn in_process_start_and_shutdown_with_idle_keep_alive_connections() {
+    use orange_contacts::sandbox::{self, store::Store, SandboxConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let token = Store::open(&db).unwrap().token_for("alice").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handle =
+        sandbox::start(SandboxConfig { db: db.clone(), ..SandboxConfig::default() }, listener).await.unwrap();
+    assert!(
+        handle.endpoint.starts_with("http://127.0.0.1:") && handle.endpoint.ends_with("/PersonalContacts/V1")
+    );
+    let client = http();
+    let url = format!("{}?action=addcontact&lastname=Kept&token={}", handle.endpoint, enc(&token));
+    let body = client.get(&url).send().await.unwrap().text().await.unwrap();
+    added_id(&body);
+    // The client keeps its connection open; shutdown must not wait for it.
+    tokio::time::timeout(Duration::from_secs(5), handle.shutdown()).await.expect("shutdown hangs");
+    assert!(client.get(&url).send().await.is_err(), "server still answering after shutdown");
+}
