@@ -262,7 +262,8 @@ async fn every_error_code_and_rejected_writes_leave_nothing() {
     // 5: unknown token.
     assert_error(&call(ep, "B64nope+/=|sau=|ted=1|x=", "getcontact", &[("cid", &cid)]).await, 5);
     // 100: unknown contact, in every form.
-    for missing in ["999999", "c6", "C1", "-1"] {
+    let padded = format!("0{cid}");
+    for missing in ["999999", "c6", "C1", "-1", padded.as_str()] {
         assert_error(&call(ep, &token, "getcontact", &[("cid", missing)]).await, 100);
         assert_error(&call(ep, &token, "getpicture", &[("cid", missing)]).await, 100);
         let p = [("cid", missing), ("type", "url"), ("subtype", "web"), ("order", "1"), ("value", "v")];
@@ -280,7 +281,7 @@ async fn every_error_code_and_rejected_writes_leave_nothing() {
     let s = stats(&server).await;
     assert!(s["rejected"]["invalid"].as_u64().unwrap() >= 25, "{s}");
     assert_eq!(s["rejected"]["invalid_user"], 1);
-    assert_eq!(s["rejected"]["not_found"], 16);
+    assert_eq!(s["rejected"]["not_found"], 20);
 }
 
 #[tokio::test]
@@ -657,4 +658,25 @@ async fn latency_delays_every_response() {
     let (_, body) = call(&server.endpoint, &token, "findcontactlist", &[("search", "a")]).await;
     assert_eq!(result_code(&body), 0);
     assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn in_process_start_and_shutdown_with_idle_keep_alive_connections() {
+    use orange_contacts::sandbox::{self, store::Store, SandboxConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let token = Store::open(&db).unwrap().token_for("alice").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handle =
+        sandbox::start(SandboxConfig { db: db.clone(), ..SandboxConfig::default() }, listener).await.unwrap();
+    assert!(
+        handle.endpoint.starts_with("http://127.0.0.1:") && handle.endpoint.ends_with("/PersonalContacts/V1")
+    );
+    let client = http();
+    let url = format!("{}?action=addcontact&lastname=Kept&token={}", handle.endpoint, enc(&token));
+    let body = client.get(&url).send().await.unwrap().text().await.unwrap();
+    added_id(&body);
+    // The client keeps its connection open; shutdown must not wait for it.
+    tokio::time::timeout(Duration::from_secs(5), handle.shutdown()).await.expect("shutdown hangs");
+    assert!(client.get(&url).send().await.is_err(), "server still answering after shutdown");
 }
