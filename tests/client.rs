@@ -275,6 +275,7 @@ fn throttled_calls_wait_and_all_succeed() {
         assert!(r.is_ok(), "{r:?}");
     }
     let stats = client.stats();
+    eprintln!("throttling: {:?} for 25 calls, {stats:?}", started.elapsed());
     assert!(stats.throttled > 0, "{stats:?}");
     let s = server_stats(&server);
     assert_eq!(s["rejected"]["rate_limited"].as_u64(), Some(stats.throttled), "{s}");
@@ -341,6 +342,7 @@ fn injected_faults_reads_recover_writes_are_ambiguous_or_applied() {
             "no duplicates: refused writes were not applied"
         );
         let stats = client.stats();
+        eprintln!("faults: {} created, {} ambiguous, {stats:?}", created.len(), ambiguous.len());
         assert!(stats.retries > 0, "{stats:?}");
         assert_eq!(stats.ambiguous, ambiguous.len() as u64);
     });
