@@ -96,6 +96,21 @@ impl CallStats {
     }
 }
 
+/// Every match of one search, gathered over the server's pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matches {
+    pub entries: Vec<ContactSummary>,
+    /// The server's `total-data`.
+    pub total: u32,
+}
+
+impl Matches {
+    /// Whether every match the server counted is in `entries`.
+    pub fn complete(&self) -> bool {
+        self.entries.len() as u64 >= u64::from(self.total)
+    }
+}
+
 /// Why a call failed. Messages never contain the user token.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -288,6 +303,12 @@ impl ApiClient {
     /// server's order, de-duplicated by id. Stops early when a server ignores `page` (the same
     /// ids come back) or once `total-data` entries are in hand.
     pub async fn find_all_contacts(&self, search: &str) -> Result<Vec<ContactSummary>, ApiError> {
+        Ok(self.find_matches(search).await?.entries)
+    }
+
+    /// [`ApiClient::find_all_contacts`], also telling whether every match was obtained (false
+    /// when a server capped its page and ignored `page`).
+    pub async fn find_matches(&self, search: &str) -> Result<Matches, ApiError> {
         let first = self.find_contacts(search, None).await?;
         let mut seen = std::collections::HashSet::new();
         let mut all: Vec<ContactSummary> =
@@ -306,7 +327,7 @@ impl ApiClient {
             }
             page += 1;
         }
-        Ok(all)
+        Ok(Matches { entries: all, total: first.total })
     }
 
     /// `getcontact`.

@@ -14,7 +14,7 @@ use indicatif::ProgressBar;
 
 use crate::client::{ApiClient, ApiError};
 use crate::dedup;
-use crate::import::account::{search_all, search_name};
+use crate::import::account::search_name;
 use crate::import::plan::{device_identity, Action, GroupPlan, Plan, Target};
 use crate::import::read::InputRecord;
 use crate::mapping::PlannedDevice;
@@ -207,7 +207,7 @@ async fn create_contact(
             Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
                 let Some(name) = search_name(contact) else { return Err(e) };
-                let (found, _) = search_all(ctx.client, &quote_term(name.trim())).await?;
+                let found = ctx.client.find_all_contacts(&quote_term(name.trim())).await?;
                 let adopted = found
                     .into_iter()
                     .find(|s| !known_ids.contains(&s.id) && key.is_some() && dedup::key_of_summary(s) == key);
