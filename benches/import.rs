@@ -16,7 +16,11 @@ use indicatif::ProgressBar;
 use orange_contacts::cli::OnDuplicate;
 use orange_contacts::client::{ApiClient, ClientConfig};
 use orange_contacts::formats::Record;
-use orange_contacts::import::{self, read::InputRecord, ImportOptions};
+use orange_contacts::import::{
+    self,
+    read::{InputRecord, Inputs},
+    ImportOptions,
+};
 use orange_contacts::mapping::MappingOptions;
 use orange_contacts::model::{Contact, Email, Phone, PhoneKind, Photo, Place};
 use orange_contacts::sandbox::{self, store::Store, SandboxConfig, SandboxHandle};
@@ -149,7 +153,7 @@ async fn addcontact_ceiling(server: &SandboxHandle, token: &str, concurrency: us
 }
 
 /// `n` distinct people: 2 phones, a home and a work email, a photo on every tenth.
-fn generate(n: usize) -> Vec<InputRecord> {
+fn generate(n: usize) -> Inputs {
     let jpeg = {
         let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 128]));
         let mut out = std::io::Cursor::new(Vec::new());
@@ -157,49 +161,48 @@ fn generate(n: usize) -> Vec<InputRecord> {
         out.into_inner()
     };
     let opts = MappingOptions::default();
-    (0..n)
-        .map(|i| {
-            let contact = Contact {
-                given: Some(format!("Prénom{i}")),
-                family: Some(format!("Nom{}", i % 7919)),
-                phones: vec![
-                    Phone {
-                        value: format!("06{:08}", i),
-                        kind: PhoneKind::Mobile,
-                        place: None,
-                        preferred: true,
-                        label: None,
-                    },
-                    Phone {
-                        value: format!("01{:08}", i),
-                        kind: PhoneKind::Voice,
-                        place: Some(Place::Home),
-                        preferred: false,
-                        label: None,
-                    },
-                ],
-                emails: vec![
-                    Email {
-                        value: format!("p{i}@example.fr"),
-                        place: Some(Place::Home),
-                        preferred: false,
-                        label: None,
-                    },
-                    Email {
-                        value: format!("p{i}@work.example.com"),
-                        place: Some(Place::Work),
-                        preferred: false,
-                        label: None,
-                    },
-                ],
-                photo: (i % 10 == 0)
-                    .then(|| Photo::Inline { bytes: jpeg.clone(), media_type: Some("image/jpeg".into()) }),
-                ..Contact::default()
-            };
-            InputRecord::from_record(
-                Record { source: format!("bench#{}", i + 1), contact: Ok(contact), warnings: vec![] },
-                &opts,
-            )
-        })
-        .collect()
+    let records = (0..n).map(|i| {
+        let contact = Contact {
+            given: Some(format!("Prénom{i}")),
+            family: Some(format!("Nom{}", i % 7919)),
+            phones: vec![
+                Phone {
+                    value: format!("06{:08}", i),
+                    kind: PhoneKind::Mobile,
+                    place: None,
+                    preferred: true,
+                    label: None,
+                },
+                Phone {
+                    value: format!("01{:08}", i),
+                    kind: PhoneKind::Voice,
+                    place: Some(Place::Home),
+                    preferred: false,
+                    label: None,
+                },
+            ],
+            emails: vec![
+                Email {
+                    value: format!("p{i}@example.fr"),
+                    place: Some(Place::Home),
+                    preferred: false,
+                    label: None,
+                },
+                Email {
+                    value: format!("p{i}@work.example.com"),
+                    place: Some(Place::Work),
+                    preferred: false,
+                    label: None,
+                },
+            ],
+            photo: (i % 10 == 0)
+                .then(|| Photo::Inline { bytes: jpeg.clone(), media_type: Some("image/jpeg".into()) }),
+            ..Contact::default()
+        };
+        InputRecord::from_record(
+            Record { source: format!("bench#{}", i + 1), contact: Ok(contact), warnings: vec![] },
+            &opts,
+        )
+    });
+    Inputs::new(records).unwrap()
 }

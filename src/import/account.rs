@@ -91,8 +91,8 @@ pub async fn snapshot(
     if on_duplicate == OnDuplicate::Merge {
         let photo_keys: HashSet<String> = records
             .iter()
+            .filter(|r| r.photo.is_some())
             .filter_map(|r| r.valid())
-            .filter(|m| m.photo.is_some())
             .filter_map(|m| dedup::key_of_new(&m.contact))
             .collect();
         let candidates: Vec<(String, bool)> = snapshot
