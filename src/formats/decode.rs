@@ -227,9 +227,7 @@ impl<'a> Head<'a> {
         let head = &line[..colon];
         memchr::memchr(b';', head)?;
         // QUOTED-PRINTABLE and ENCODING=Q need a `Q`/`q` before it (or a `"` hides the colon).
-        if memchr::memchr3(b'Q', b'q', b'"', head).is_none() {
-            return None;
-        }
+        memchr::memchr3(b'Q', b'q', b'"', head)?;
         Head::parse(line)
     }
 
@@ -275,10 +273,11 @@ impl<'a> Head<'a> {
                     head.quoted_printable = true;
                     head.bare_qp = Some((param_start, param_start + raw_param.len()));
                 }
-                Some(v) if name.eq_ignore_ascii_case(b"ENCODING") => {
-                    if v.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") || v.eq_ignore_ascii_case(b"Q") {
-                        head.quoted_printable = true;
-                    }
+                Some(v)
+                    if name.eq_ignore_ascii_case(b"ENCODING")
+                        && (v.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") || v.eq_ignore_ascii_case(b"Q")) =>
+                {
+                    head.quoted_printable = true;
                 }
                 Some(v) if name.eq_ignore_ascii_case(b"CHARSET") => {
                     let v = v.strip_prefix(b"\"").unwrap_or(v);

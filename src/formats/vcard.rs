@@ -326,13 +326,8 @@ impl VcardReader {
         raw.clear();
         // The BEGIN line as calcard wants it, whatever its case or blanks were.
         raw.extend_from_slice(b"BEGIN:VCARD\r\n");
-        self.card = Some(CardBuf {
-            raw,
-            begin_line: self.line_no,
-            warnings,
-            extra: Vec::new(),
-            oversized: false,
-        });
+        self.card =
+            Some(CardBuf { raw, begin_line: self.line_no, warnings, extra: Vec::new(), oversized: false });
     }
 
     fn finish_card(&mut self, end: CardEnd) {
@@ -703,7 +698,11 @@ fn shorten(s: &str, max_chars: usize) -> String {
 fn owned_nonempty(s: String) -> Option<String> {
     // ASCII blanks first (fast, the common case), then any Unicode white space.
     let t = s.trim_ascii();
-    if t.len() == s.len() && !t.is_empty() && !t.ends_with(char::is_whitespace) && !t.starts_with(char::is_whitespace) {
+    if t.len() == s.len()
+        && !t.is_empty()
+        && !t.ends_with(char::is_whitespace)
+        && !t.starts_with(char::is_whitespace)
+    {
         return Some(s);
     }
     let t = t.trim();
@@ -1235,7 +1234,7 @@ pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
     let unused: Vec<String> =
         m.labels.iter().filter(|(_, _, used)| !used).map(|(_, l, _)| l.clone()).collect();
     for label in unused {
-        m.extra("X-ABLabel", apple_label(&label).to_string());
+        m.extra("X-ABLabel", apple_label(&label));
     }
     m.contact
 }
