@@ -442,8 +442,8 @@ impl Read for CardGenerator {
 }
 
 /// About 30 MB of cards read through the reader: every card comes out, and the reader never
-/// reads further ahead than its fixed buffers (64 KB sniff + 64 KB BufReader) plus one card,
-/// so memory stays bounded whatever the file size.
+/// reads further ahead than its fixed buffers (64 KB sniff + 64 KB BufReader), one parse batch
+/// (256 KB of cards) and the card being cut, so memory stays bounded whatever the file size.
 #[test]
 fn streams_30_mb_in_bounded_memory() {
     let cards = 65_000;
@@ -468,9 +468,26 @@ fn streams_30_mb_in_bounded_memory() {
     }
     assert_eq!(count, cards);
     assert_eq!(produced.load(Ordering::Relaxed), total);
-    // 64 KB sniff prefix + 64 KB read buffer + the card held until the next BEGIN + slack.
-    let bound = 64 * 1024 + 64 * 1024 + 2 * 16 * 1024;
+    // 64 KB sniff prefix + 64 KB read buffer + one batch + the cards around it.
+    let bound = 64 * 1024 + 64 * 1024 + 256 * 1024 + 2 * 16 * 1024;
     assert!(max_ahead <= bound, "read {max_ahead} bytes ahead of the cards returned (bound {bound})");
+}
+
+#[test]
+fn parallel_batches_give_the_same_records_in_the_same_order() {
+    let mut data = std::fs::read(common::corpus("vcard30/folkerkinzel_largefile_1000_cards.vcf")).unwrap();
+    for i in 0..3000 {
+        data.extend_from_slice(generated_card(i).as_bytes());
+        if i % 500 == 0 {
+            data.extend_from_slice(b"stray text between cards\r\n");
+        }
+    }
+    let one: Vec<Record> = VcardReader::new(Cursor::new(data.clone()), "p".into()).with_threads(1).collect();
+    let four: Vec<Record> = VcardReader::new(Cursor::new(data), "p".into()).with_threads(4).collect();
+    assert_eq!(one.len(), 4000);
+    assert_eq!(format!("{one:?}"), format!("{four:?}"));
+    assert_eq!(four[3999].source, "p#4000");
+    assert!(four[1001].warnings.iter().any(|w| w.contains("stray text")));
 }
 
 fn corpus_files(folder: &str) -> Vec<PathBuf> {
