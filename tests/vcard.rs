@@ -309,6 +309,22 @@ fn bom_crlf_and_lf_read_the_same() {
 }
 
 #[test]
+fn concatenated_files_with_boms_and_classic_mac_line_ends() {
+    let records =
+        read("\u{feff}BEGIN:VCARD\r\nFN:One\r\nEND:VCARD\r\n\u{feff}BEGIN:VCARD\r\nFN:Two\r\nEND:VCARD\r\n");
+    let names: Vec<String> = records.iter().map(|r| r.contact.as_ref().unwrap().display_name()).collect();
+    assert_eq!(names, ["One", "Two"]);
+    assert!(records.iter().all(|r| r.warnings.is_empty()));
+    let records = read(
+        "BEGIN:VCARD\rVERSION:3.0\rFN:Mac\rNOTE:folded\r  note\rEND:VCARD\rBEGIN:VCARD\rFN:Two\rEND:VCARD\r",
+    );
+    assert_eq!(records.len(), 2);
+    let c = records[0].contact.as_ref().unwrap();
+    assert_eq!(c.formatted_name.as_deref(), Some("Mac"));
+    assert_eq!(c.notes, vec!["folded note".to_string()]);
+}
+
+#[test]
 fn windows_1252_file_is_decoded_per_line_with_a_warning() {
     let (c, warnings) = one(&b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:M\xfcller;Fran\xe7oise\r\nFN:Fran\xe7oise M\xfcller\r\nNOTE:caf\xc3\xa9\r\nEND:VCARD\r\n"[..]);
     assert_eq!(c.formatted_name.as_deref(), Some("Françoise Müller"));

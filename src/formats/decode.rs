@@ -72,14 +72,36 @@ pub fn open_utf8_stream(mut reader: Box<dyn Read + Send>) -> io::Result<(Box<dyn
         if head.starts_with(b"\xEF\xBB\xBF") {
             head.drain(..3);
         }
-        return Ok((Box::new(Cursor::new(head).chain(utf8)), info));
+        return Ok((cr_to_lf_if_needed(head, utf8), info));
     }
     let mut prefix = prefix;
     if prefix.starts_with(b"\xEF\xBB\xBF") {
         prefix.drain(..3);
     }
     info.guessed_charset = guess_legacy_charset(&prefix, prefix.len() < SNIFF_BYTES);
-    Ok((Box::new(Cursor::new(prefix).chain(reader)), info))
+    Ok((cr_to_lf_if_needed(prefix, reader), info))
+}
+
+/// Chains the sniffed prefix back in front of the rest; a file with CR line ends and no LF at
+/// all (classic Mac OS) gets its CRs turned into LFs, so that it has lines.
+fn cr_to_lf_if_needed(prefix: Vec<u8>, rest: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    let cr_only = memchr::memchr(b'\n', &prefix).is_none() && memchr::memchr(b'\r', &prefix).is_some();
+    let chained = Box::new(Cursor::new(prefix).chain(rest));
+    if cr_only {
+        Box::new(CrToLf(chained))
+    } else {
+        chained
+    }
+}
+
+struct CrToLf(Box<dyn Read + Send>);
+
+impl Read for CrToLf {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        buf[..n].iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
+        Ok(n)
+    }
 }
 
 fn read_prefix(reader: &mut Box<dyn Read + Send>) -> io::Result<Vec<u8>> {

@@ -295,7 +295,8 @@ impl VcardReader {
         };
         for (record, mut raw) in results {
             self.ready.push_back(record);
-            if raw.capacity() <= 64 * 1024 && self.spare_raw.len() < BATCH_CARDS {
+            // A small pool (at most 256 × 16 KB) saves an allocation per card.
+            if raw.capacity() <= 16 * 1024 && self.spare_raw.len() < 256 {
                 raw.clear();
                 self.spare_raw.push(raw);
             }
@@ -321,6 +322,8 @@ impl VcardReader {
     }
 
     fn process(&mut self, line: &[u8]) {
+        // Concatenated exports: a BOM at the start of a later file.
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         if self.line_cut {
             if let Some(card) = self.card.as_mut() {
                 card.warnings.push(format!("line {}: longer than {MAX_LINE_BYTES} bytes, cut", self.line_no));
