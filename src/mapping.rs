@@ -1,1 +1,714 @@
-//! TODO
+//! The mapping between the format-agnostic [`Contact`] and the Personal Contacts API, both ways.
+//!
+//! [`to_api`] decides what one input record becomes: the `addcontact` parameters, the
+//! `adddevice` calls, the `addpicture` upload, and — with a reason each — everything the API
+//! cannot carry. [`from_api`] reads a `getcontact` (+ `getpicture`) answer back into a
+//! [`Contact`] for export. Both are pure; the rules, with their reasons, are in `docs/mapping.md`.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::dedup;
+use crate::model::{Contact, Email, PartialDate, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl};
+use crate::photo;
+pub use crate::photo::PlannedPhoto;
+use crate::wire::search::fold;
+use crate::wire::{
+    Address, Civility, ContactDetail, Device, DeviceSubtype, DeviceType, ImageType, NewContact, NewDevice,
+    Picture,
+};
+
+/// Largest picture sent by default (the sandbox's default limit too).
+pub const DEFAULT_MAX_PICTURE_BYTES: usize = 1024 * 1024;
+
+/// The reasons [`Dropped`] entries carry, shared so reports and tests name them identically.
+pub mod reason {
+    pub const NO_IDENTITY: &str = "no name, nickname or company";
+    pub const PLACE: &str = "the API cannot record home/work on a device";
+    pub const LABEL: &str = "the API has no device labels";
+    pub const PAGER: &str = "the API has no pager subtype; sent as a voice number";
+    pub const PHONE_NO_DIGITS: &str = "phone number has no digits";
+    pub const PARTIAL_BIRTHDAY: &str = "API birthday needs a full date";
+    pub const INVALID_BIRTHDAY: &str = "not a valid calendar date";
+    pub const BIRTHDAY_TEXT: &str = "birthday is not a readable date";
+    pub const PREFIX: &str = "no civility code for this prefix; the API has no title field";
+    pub const SUFFIX: &str = "the API has no name suffix field";
+    pub const FORMATTED_NAME: &str = "the API has no display name; export rebuilds it from the names";
+    pub const ADDRESS: &str = "the API cannot write addresses (addcontact/adddevice take none)";
+    pub const NOTE: &str = "the API has no notes field";
+    pub const CATEGORIES: &str = "the API has no groups or categories";
+    pub const EXTRA: &str = "the API has no field for it";
+    pub const MARITAL_STATUS: &str = "the API cannot write the marital status";
+    pub const PHOTO_LINK: &str = "photo is a link; not downloaded";
+    pub const PHOTO_UNREADABLE: &str = "photo is unreadable";
+}
+
+/// Settings of the mapping that come from the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingOptions {
+    /// Region (ISO 3166 alpha-2) for phone numbers written without a country code.
+    pub region: String,
+    /// Largest picture to upload; bigger ones are downscaled.
+    pub max_picture_bytes: usize,
+}
+
+impl Default for MappingOptions {
+    fn default() -> Self {
+        MappingOptions { region: "FR".to_string(), max_picture_bytes: DEFAULT_MAX_PICTURE_BYTES }
+    }
+}
+
+/// One `adddevice` call, before the contact id is known.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PlannedDevice {
+    pub kind: DeviceType,
+    pub subtype: DeviceSubtype,
+    /// 1-based display order within the device type.
+    pub order: u32,
+    pub value: String,
+}
+
+impl PlannedDevice {
+    pub fn to_new_device(&self, cid: &str) -> NewDevice {
+        NewDevice {
+            cid: cid.to_string(),
+            kind: self.kind.clone(),
+            subtype: self.subtype.clone(),
+            order: self.order,
+            value: self.value.clone(),
+        }
+    }
+}
+
+/// Something the input had that the API cannot carry, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Dropped {
+    /// vCard-style name of what was dropped: `ADR;TYPE=HOME`, `TEL;TYPE=WORK`, `NOTE`, `PHOTO`, …
+    pub field: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Dropped {
+    fn new(field: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Dropped {
+        Dropped { field: field.into(), value: value.into(), reason: reason.into() }
+    }
+}
+
+/// What one input record becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    /// `addcontact` parameters (the id comes from the server).
+    pub contact: NewContact,
+    /// `adddevice` calls, in order: emails, phones, urls.
+    pub devices: Vec<PlannedDevice>,
+    pub photo: Option<PlannedPhoto>,
+    pub dropped: Vec<Dropped>,
+    /// Remarks on how values were mapped (no data lost): `name derived from FN`, duplicates
+    /// collapsed, photo converted.
+    pub notes: Vec<String>,
+    /// Why the record cannot be sent at all (then nothing should be called for it).
+    pub invalid: Option<String>,
+}
+
+/// Maps one input record to API calls. Never fails: what cannot be sent goes to `dropped`, and a
+/// record that cannot be sent at all has `invalid` set.
+pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
+    let mut m = Mapped {
+        contact: NewContact::default(),
+        devices: Vec::new(),
+        photo: None,
+        dropped: Vec::new(),
+        notes: Vec::new(),
+        invalid: None,
+    };
+
+    let names = name_fields(c);
+    if names.derived_from_fn {
+        m.notes.push("name derived from FN".to_string());
+    }
+    if let Some(additional) = &names.appended_additional {
+        m.notes.push(format!("additional name {additional:?} appended to firstname"));
+    }
+    m.contact.firstname = names.firstname;
+    m.contact.lastname = names.lastname;
+    m.contact.nickname = names.nickname;
+    m.contact.company = names.company;
+    m.contact.department = clean_opt(&c.department);
+    m.contact.function = clean_opt(&c.title);
+
+    if !names.derived_from_fn {
+        if let Some(fn_) = clean_opt(&c.formatted_name) {
+            if !formatted_name_is_rebuilt(&fn_, c) {
+                m.dropped.push(Dropped::new("FN", fn_, reason::FORMATTED_NAME));
+            }
+        }
+    }
+
+    if let Some(prefix) = clean_opt(&c.prefix) {
+        let (civility, rest) = parse_civility(&prefix);
+        m.contact.civility = civility;
+        if let Some(rest) = rest {
+            m.dropped.push(Dropped::new("N (prefix)", rest, reason::PREFIX));
+        }
+    }
+    if let Some(suffix) = clean_opt(&c.suffix) {
+        m.dropped.push(Dropped::new("N (suffix)", suffix, reason::SUFFIX));
+    }
+
+    if let Some(b) = &c.birthday {
+        match (b.year, b.month, b.day, b.to_iso()) {
+            (_, _, _, Some(iso)) => m.contact.birthday = Some(iso),
+            (Some(_), Some(_), Some(_), None) => {
+                m.dropped.push(Dropped::new("BDAY", show_partial_date(b), reason::INVALID_BIRTHDAY))
+            }
+            _ => m.dropped.push(Dropped::new("BDAY", show_partial_date(b), reason::PARTIAL_BIRTHDAY)),
+        }
+    }
+    if let Some(text) = clean_opt(&c.birthday_text) {
+        m.dropped.push(Dropped::new("BDAY", text, reason::BIRTHDAY_TEXT));
+    }
+
+    map_emails(c, &mut m);
+    map_phones(c, &opts.region, &mut m);
+    map_urls(c, &mut m);
+    map_photo(c, opts.max_picture_bytes, &mut m);
+    drop_unsendable(c, &mut m);
+
+    if !m.contact.has_identity() {
+        m.invalid = Some(reason::NO_IDENTITY.to_string());
+    }
+    m
+}
+
+/// The four identifying `addcontact` fields `to_api` would send (everything else default).
+/// [`crate::dedup::key_of_contact`] uses it so its key equals the key of the mapped record.
+pub fn identity(c: &Contact) -> NewContact {
+    let n = name_fields(c);
+    NewContact {
+        firstname: n.firstname,
+        lastname: n.lastname,
+        nickname: n.nickname,
+        company: n.company,
+        ..NewContact::default()
+    }
+}
+
+/// Reads a `getcontact` answer (and the contact's picture) back into a [`Contact`].
+pub fn from_api(d: &ContactDetail, picture: Option<&Picture>) -> Contact {
+    let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let mut c = Contact {
+        given: text(&d.firstname),
+        family: text(&d.lastname),
+        nickname: text(&d.nickname),
+        organization: text(&d.company),
+        department: text(&d.department),
+        title: text(&d.function),
+        prefix: match d.civility {
+            Some(Civility::Mr) => Some("Mr".to_string()),
+            Some(Civility::Mrs) => Some("Mrs".to_string()),
+            Some(Civility::Miss) => Some("Miss".to_string()),
+            Some(Civility::Unknown) | None => None,
+        },
+        // 0 is "unknown": nothing to export.
+        marital_status: d.maritalstatus.filter(|m| *m != 0),
+        ..Contact::default()
+    };
+    if let Some(b) = text(&d.birthday) {
+        match PartialDate::from_iso(&b) {
+            Some(date) => c.birthday = Some(date),
+            None => c.birthday_text = Some(b),
+        }
+    }
+
+    // Devices by type, in display order (stable for equal orders). The first of a type is the
+    // preferred one when the type has several and it has order 1: the API has no other notion of
+    // preference, and marking a lone device preferred would only add noise to exported cards.
+    let mut devices: Vec<&Device> = d.devices.iter().filter(|dv| !dv.value.trim().is_empty()).collect();
+    devices.sort_by_key(|dv| dv.order);
+    let count = |kind: &DeviceType| devices.iter().filter(|dv| &dv.kind == kind).count();
+    let (n_email, n_phone) = (count(&DeviceType::Email), count(&DeviceType::Phone));
+    let mut seen_types: HashSet<&DeviceType> = HashSet::new();
+    for dv in devices {
+        let first_of_type = seen_types.insert(&dv.kind);
+        let preferred = |n: usize| first_of_type && dv.order == 1 && n > 1;
+        let value = dv.value.trim().to_string();
+        let place = place_of(dv.info_type.as_deref());
+        match &dv.kind {
+            DeviceType::Email => {
+                c.emails.push(Email { value, place, preferred: preferred(n_email), label: None })
+            }
+            DeviceType::Phone => c.phones.push(Phone {
+                value,
+                kind: match dv.subtype {
+                    DeviceSubtype::Mobile => PhoneKind::Mobile,
+                    DeviceSubtype::Fax => PhoneKind::Fax,
+                    DeviceSubtype::Video => PhoneKind::Video,
+                    DeviceSubtype::Voice => PhoneKind::Voice,
+                    _ => PhoneKind::Other,
+                },
+                place,
+                preferred: preferred(n_phone),
+                label: None,
+            }),
+            DeviceType::Url => c.urls.push(WebUrl { value, place, label: None }),
+            // The picture shows up as a `media` device on some servers; it comes via getpicture.
+            DeviceType::Other(kind) if kind.eq_ignore_ascii_case("media") => {}
+            DeviceType::Other(kind) => c.extra.push(crate::model::ExtraField {
+                field: format!("device {kind}/{}", dv.subtype.request_str()),
+                value,
+            }),
+        }
+    }
+
+    c.addresses = d.addresses.iter().filter_map(address_from_api).collect();
+
+    if let Some(p) = picture.filter(|p| !p.content.is_empty()) {
+        let media_type = p.image_type.or_else(|| ImageType::sniff(&p.content)).map(|t| t.mime().to_string());
+        c.photo = Some(Photo::Inline { bytes: p.content.clone(), media_type });
+    }
+
+    let full: Vec<&str> = [&c.given, &c.family].into_iter().filter_map(|s| s.as_deref()).collect();
+    c.formatted_name = if full.is_empty() {
+        c.nickname.clone().or_else(|| c.organization.clone())
+    } else {
+        Some(full.join(" "))
+    };
+    c
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+struct NameFields {
+    firstname: Option<String>,
+    lastname: Option<String>,
+    nickname: Option<String>,
+    company: Option<String>,
+    derived_from_fn: bool,
+    appended_additional: Option<String>,
+}
+
+fn name_fields(c: &Contact) -> NameFields {
+    let mut given = clean_opt(&c.given);
+    let mut family = clean_opt(&c.family);
+    let nickname = clean_opt(&c.nickname);
+    let company = clean_opt(&c.organization);
+    let additional = clean_opt(&c.additional);
+    let mut derived_from_fn = false;
+
+    if given.is_none() && family.is_none() && additional.is_none() {
+        if let Some(fn_) = clean_opt(&c.formatted_name) {
+            if let Some((first, last)) = split_formatted_name(&fn_, nickname.as_deref(), company.as_deref()) {
+                given = first;
+                family = Some(last);
+                derived_from_fn = true;
+            }
+        }
+    }
+
+    // The API has no middle-name field: the additional names go after the given name, where a
+    // person reading the firstname expects them (`Jean Pierre`), rather than being lost.
+    let mut appended_additional = None;
+    if let Some(add) = additional {
+        given = Some(match given {
+            Some(g) => format!("{g} {add}"),
+            None => add.clone(),
+        });
+        appended_additional = Some(add);
+    }
+
+    NameFields { firstname: given, lastname: family, nickname, company, derived_from_fn, appended_additional }
+}
+
+/// Names from a display name when N is empty: `Smith, John` → (John, Smith); `Jean de la
+/// Fontaine` → (Jean de la, Fontaine); `Madonna` → (-, Madonna). A display name that is only the
+/// company or nickname (company cards), an email address or a phone number is not a person's
+/// name and gives nothing.
+fn split_formatted_name(
+    fn_: &str,
+    nickname: Option<&str>,
+    company: Option<&str>,
+) -> Option<(Option<String>, String)> {
+    if fn_.contains('@') || !fn_.chars().any(char::is_alphabetic) {
+        return None;
+    }
+    let key = compact(fn_);
+    if [nickname, company].into_iter().flatten().any(|other| compact(other) == key) {
+        return None;
+    }
+    if let Some((last, first)) = fn_.split_once(',') {
+        let (last, first) = (clean(last), clean(first));
+        return last.map(|l| (first, l));
+    }
+    let mut words: Vec<&str> = fn_.split_whitespace().collect();
+    let last = words.pop()?.to_string();
+    let first = (!words.is_empty()).then(|| words.join(" "));
+    Some((first, last))
+}
+
+/// Whether export would rebuild an equivalent FN from what the API keeps, so dropping FN loses
+/// nothing. Compared folded and without punctuation or spaces.
+fn formatted_name_is_rebuilt(fn_: &str, c: &Contact) -> bool {
+    let key = compact(fn_);
+    fn part(s: &Option<String>) -> &str {
+        s.as_deref().unwrap_or("")
+    }
+    let (g, a, f) = (part(&c.given), part(&c.additional), part(&c.family));
+    let (p, s) = (part(&c.prefix), part(&c.suffix));
+    let candidates = [
+        format!("{g}{a}{f}"),
+        format!("{g}{f}"),
+        format!("{f}{g}{a}"),
+        format!("{f}{g}"),
+        format!("{p}{g}{a}{f}{s}"),
+        format!("{p}{g}{f}{s}"),
+        format!("{p}{g}{f}"),
+        format!("{g}{f}{s}"),
+        part(&c.nickname).to_string(),
+        part(&c.organization).to_string(),
+    ];
+    candidates.iter().any(|cand| !cand.is_empty() && compact(cand) == key)
+}
+
+/// Folded, with only letters and digits kept: the comparison key for display names.
+fn compact(s: &str) -> String {
+    fold(s).chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Reads a name prefix into a civility code. Returns the code of the first recognised word and
+/// the words that are not civilities (`Dr`, `Prof`), which the API cannot keep.
+fn parse_civility(prefix: &str) -> (Option<Civility>, Option<String>) {
+    let mut civility = None;
+    let mut rest = Vec::new();
+    for word in prefix.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
+        match civility_of(word) {
+            Some(code) if civility.is_none() => civility = Some(code),
+            Some(_) => {} // a second civility word says nothing more
+            None => rest.push(word),
+        }
+    }
+    (civility, (!rest.is_empty()).then(|| rest.join(" ")))
+}
+
+/// One prefix word, case-, accent- and dot-insensitive.
+fn civility_of(word: &str) -> Option<Civility> {
+    let w: String = fold(word).chars().filter(|c| *c != '.').collect();
+    match w.as_str() {
+        "mr" | "m" | "mister" | "monsieur" | "herr" | "sr" | "senor" | "sig" | "signor" | "signore"
+        | "dhr" => Some(Civility::Mr),
+        "mrs" | "ms" | "mme" | "madame" | "frau" | "sra" | "senora" | "sigra" | "signora" | "mevr" => {
+            Some(Civility::Mrs)
+        }
+        "miss" | "mlle" | "mademoiselle" | "srta" | "senorita" | "signorina" | "fraulein" | "frl" => {
+            Some(Civility::Miss)
+        }
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Devices
+
+fn place_field(property: &str, place: Option<Place>) -> Option<String> {
+    match place {
+        Some(Place::Home) => Some(format!("{property};TYPE=HOME")),
+        Some(Place::Work) => Some(format!("{property};TYPE=WORK")),
+        Some(Place::Other) | None => None,
+    }
+}
+
+/// Records the home/work distinction and the label a device value loses.
+fn drop_place_and_label(
+    m: &mut Mapped,
+    property: &str,
+    place: Option<Place>,
+    label: &Option<String>,
+    value: &str,
+) {
+    if let Some(field) = place_field(property, place) {
+        m.dropped.push(Dropped::new(field, value, reason::PLACE));
+    }
+    if let Some(label) = clean_opt(label) {
+        m.dropped.push(Dropped::new(format!("{property} label"), label, reason::LABEL));
+    }
+}
+
+/// Preferred first, then source order.
+fn by_preference<T>(items: &mut [(usize, bool, T)]) {
+    items.sort_by_key(|(idx, preferred, _)| (!*preferred, *idx));
+}
+
+fn map_emails(c: &Contact, m: &mut Mapped) {
+    let mut emails: Vec<(usize, bool, (&Email, String))> = c
+        .emails
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| clean(&e.value).map(|v| (i, e.preferred, (e, v))))
+        .collect();
+    by_preference(&mut emails);
+
+    // emailperso: the first personal (or unqualified) address, preferred first. A work address
+    // never goes there: the parameter's name says personal.
+    let perso = emails.iter().position(|(_, _, (e, _))| matches!(e.place, None | Some(Place::Home)));
+    let mut seen = HashSet::new();
+    if let Some(pos) = perso {
+        let (_, _, (e, value)) = emails.remove(pos);
+        seen.insert(dedup::email_key(&value));
+        if let Some(label) = clean_opt(&e.label) {
+            m.dropped.push(Dropped::new("EMAIL label", label, reason::LABEL));
+        }
+        m.contact.emailperso = Some(value);
+    }
+
+    // When emailperso is set, servers list it as the first email device: number the others after it.
+    let mut order = if m.contact.emailperso.is_some() { 2 } else { 1 };
+    for (_, _, (e, value)) in emails {
+        if !seen.insert(dedup::email_key(&value)) {
+            m.notes.push(format!("duplicate email {value} collapsed"));
+            continue;
+        }
+        drop_place_and_label(m, "EMAIL", e.place, &e.label, &value);
+        m.devices.push(PlannedDevice {
+            kind: DeviceType::Email,
+            subtype: DeviceSubtype::Internet,
+            order,
+            value,
+        });
+        order += 1;
+    }
+}
+
+fn map_phones(c: &Contact, region: &str, m: &mut Mapped) {
+    let mut phones: Vec<(usize, bool, (&Phone, String))> = c
+        .phones
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| clean(&p.value).map(|v| (i, p.preferred, (p, v))))
+        .collect();
+    by_preference(&mut phones);
+    let mut seen = HashSet::new();
+    let mut order = 1;
+    for (_, _, (p, value)) in phones {
+        let Some(key) = dedup::phone_key(&value, region) else {
+            m.dropped.push(Dropped::new("TEL", value, reason::PHONE_NO_DIGITS));
+            continue;
+        };
+        if !seen.insert(key) {
+            m.notes.push(format!("duplicate phone {value} collapsed"));
+            continue;
+        }
+        let subtype = match p.kind {
+            PhoneKind::Mobile => DeviceSubtype::Mobile,
+            PhoneKind::Fax => DeviceSubtype::Fax,
+            PhoneKind::Video => DeviceSubtype::Video,
+            PhoneKind::Voice | PhoneKind::Other => DeviceSubtype::Voice,
+            PhoneKind::Pager => {
+                m.dropped.push(Dropped::new("TEL;TYPE=PAGER", value.clone(), reason::PAGER));
+                DeviceSubtype::Voice
+            }
+        };
+        drop_place_and_label(m, "TEL", p.place, &p.label, &value);
+        m.devices.push(PlannedDevice { kind: DeviceType::Phone, subtype, order, value });
+        order += 1;
+    }
+}
+
+fn map_urls(c: &Contact, m: &mut Mapped) {
+    let mut seen = HashSet::new();
+    let mut order = 1;
+    for u in &c.urls {
+        let Some(value) = clean(&u.value) else { continue };
+        if !seen.insert(dedup::url_key(&value)) {
+            m.notes.push(format!("duplicate url {value} collapsed"));
+            continue;
+        }
+        drop_place_and_label(m, "URL", u.place, &u.label, &value);
+        m.devices.push(PlannedDevice { kind: DeviceType::Url, subtype: DeviceSubtype::Web, order, value });
+        order += 1;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Photo and what cannot be sent
+
+fn map_photo(c: &Contact, max_bytes: usize, m: &mut Mapped) {
+    match &c.photo {
+        None => {}
+        Some(Photo::Inline { bytes, media_type }) => {
+            match photo::prepare(bytes, media_type.as_deref(), max_bytes) {
+                Ok(p) => {
+                    if let Some(from) = &p.converted_from {
+                        m.notes.push(format!("photo converted to JPEG from {from}"));
+                    }
+                    m.photo = Some(p);
+                }
+                Err(e) => {
+                    let what = match media_type {
+                        Some(t) => format!("{} bytes, {t}", bytes.len()),
+                        None => format!("{} bytes", bytes.len()),
+                    };
+                    m.dropped.push(Dropped::new("PHOTO", what, e));
+                }
+            }
+        }
+        Some(Photo::Uri(uri)) => m.dropped.push(Dropped::new("PHOTO", uri.trim(), reason::PHOTO_LINK)),
+        Some(Photo::Unreadable(why)) => {
+            m.dropped.push(Dropped::new("PHOTO", why.as_str(), reason::PHOTO_UNREADABLE))
+        }
+    }
+}
+
+fn drop_unsendable(c: &Contact, m: &mut Mapped) {
+    for a in &c.addresses {
+        let parts = [&a.po_box, &a.extended, &a.street, &a.postal_code, &a.city, &a.region, &a.country];
+        let line: Vec<String> = parts.into_iter().filter_map(clean_opt).collect();
+        let line = if line.is_empty() { clean_opt(&a.label).unwrap_or_default() } else { line.join(", ") };
+        if !line.is_empty() {
+            let field = place_field("ADR", a.place).unwrap_or_else(|| "ADR".to_string());
+            m.dropped.push(Dropped::new(field, line, reason::ADDRESS));
+        }
+    }
+    for note in c.notes.iter().filter_map(|n| clean(n)) {
+        m.dropped.push(Dropped::new("NOTE", note, reason::NOTE));
+    }
+    let categories: Vec<String> = c.categories.iter().filter_map(|s| clean(s)).collect();
+    if !categories.is_empty() {
+        m.dropped.push(Dropped::new("CATEGORIES", categories.join(","), reason::CATEGORIES));
+    }
+    if let Some(status) = c.marital_status {
+        m.dropped.push(Dropped::new("maritalstatus", status.to_string(), reason::MARITAL_STATUS));
+    }
+    for x in &c.extra {
+        m.dropped.push(Dropped::new(x.field.as_str(), clean(&x.value).unwrap_or_default(), reason::EXTRA));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+/// A value as sent: control characters removed (newlines and tabs become spaces), whitespace
+/// runs collapsed, trimmed; `None` when nothing is left.
+fn clean(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c.is_control() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if matches!(c, '\u{feff}' | '\u{200b}') {
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn clean_opt(s: &Option<String>) -> Option<String> {
+    s.as_deref().and_then(clean)
+}
+
+/// `--04-15`, `1980-04`, `1980`, … as vCard writes partial dates.
+fn show_partial_date(d: &PartialDate) -> String {
+    let y = d.year.map(|y| format!("{y:04}")).unwrap_or_else(|| "-".to_string());
+    match (d.month, d.day) {
+        (Some(m), Some(day)) => format!("{y}-{m:02}-{day:02}"),
+        (Some(m), None) => format!("{y}-{m:02}"),
+        (None, Some(day)) => format!("{y}--{day:02}"),
+        (None, None) => y,
+    }
+}
+
+/// `info-type` of a device or address: `perso`/`home` → Home, `pro`/`work` → Work.
+fn place_of(info_type: Option<&str>) -> Option<Place> {
+    match info_type?.trim().to_ascii_lowercase().as_str() {
+        "perso" | "home" | "personal" | "personnel" => Some(Place::Home),
+        "pro" | "work" | "professional" | "professionnel" | "business" => Some(Place::Work),
+        "other" | "autre" => Some(Place::Other),
+        _ => None,
+    }
+}
+
+fn address_from_api(a: &Address) -> Option<PostalAddress> {
+    let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let lines: Vec<String> = [text(&a.streetline1), text(&a.streetline2)].into_iter().flatten().collect();
+    let address = PostalAddress {
+        place: place_of(a.info_type.as_deref()),
+        street: (!lines.is_empty()).then(|| lines.join("\n")),
+        postal_code: text(&a.zip_code),
+        city: text(&a.city),
+        region: text(&a.state),
+        country: text(&a.country),
+        ..PostalAddress::default()
+    };
+    let empty = PostalAddress { place: address.place, ..PostalAddress::default() };
+    (address != empty).then_some(address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_removes_controls_and_collapses_space() {
+        assert_eq!(clean("  a\u{0}b \r\n\t c  ").as_deref(), Some("a b c"));
+        assert_eq!(clean("\u{feff}x\u{200b}y").as_deref(), Some("xy"));
+        assert_eq!(clean(" \u{7} \n"), None);
+    }
+
+    #[test]
+    fn civility_words() {
+        assert_eq!(parse_civility("M."), (Some(Civility::Mr), None));
+        assert_eq!(parse_civility("Sra."), (Some(Civility::Mrs), None));
+        assert_eq!(parse_civility("Dr. Mlle"), (Some(Civility::Miss), Some("Dr.".to_string())));
+        assert_eq!(parse_civility("Prof. Dr."), (None, Some("Prof. Dr.".to_string())));
+        assert_eq!(parse_civility("Mr, Mrs"), (Some(Civility::Mr), None));
+    }
+
+    #[test]
+    fn formatted_name_split() {
+        let split = |s| split_formatted_name(s, None, Some("ACME"));
+        assert_eq!(split("Jean Dupont"), Some((Some("Jean".into()), "Dupont".into())));
+        assert_eq!(split("Dupont ,  Jean"), Some((Some("Jean".into()), "Dupont".into())));
+        assert_eq!(split(", Jean"), None);
+        assert_eq!(split("acme"), None);
+        assert_eq!(split("a@b.fr"), None);
+        assert_eq!(split("06 12 34 56 78"), None);
+    }
+
+    #[test]
+    fn only_additional_name_is_not_doubled_by_fn() {
+        let c = Contact {
+            additional: Some("Pierre".into()),
+            formatted_name: Some("Pierre".into()),
+            ..Contact::default()
+        };
+        let n = name_fields(&c);
+        assert_eq!((n.firstname.as_deref(), n.lastname.as_deref()), (Some("Pierre"), None));
+        assert!(!n.derived_from_fn);
+    }
+
+    #[test]
+    fn partial_dates_are_shown_as_vcard_writes_them() {
+        let d = |year, month, day| PartialDate { year, month, day };
+        assert_eq!(show_partial_date(&d(None, Some(4), Some(5))), "--04-05");
+        assert_eq!(show_partial_date(&d(Some(1980), Some(4), None)), "1980-04");
+        assert_eq!(show_partial_date(&d(Some(1980), None, None)), "1980");
+        assert_eq!(show_partial_date(&d(None, None, Some(9))), "---09");
+    }
+
+    #[test]
+    fn info_types() {
+        assert_eq!(place_of(Some(" PERSO ")), Some(Place::Home));
+        assert_eq!(place_of(Some("pro")), Some(Place::Work));
+        assert_eq!(place_of(Some("work")), Some(Place::Work));
+        assert_eq!(place_of(Some("x")), None);
+        assert_eq!(place_of(None), None);
+    }
+}

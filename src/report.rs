@@ -1,1 +1,190 @@
-//! TODO
+//! The reconcile report: every input record, what became of it, and every field that could not
+//! be carried. Built from the import's outcomes; written as JSON (`--report`) and summarised for
+//! humans on stderr.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::mapping::Dropped;
+
+/// What became of one input record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// A new contact was created from it.
+    Created,
+    /// It matched an existing contact (or an earlier record) and added devices or a photo to it.
+    Merged,
+    /// It matched an existing contact that already held everything it could carry.
+    Unchanged,
+    /// It matched an existing contact and `--on-duplicate skip` left that contact alone.
+    Skipped,
+    /// It could not be read or mapped (no name, unreadable card, …): nothing was sent.
+    Invalid,
+    /// A call failed; what was done before the failure is in `added`.
+    Failed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Created,
+        Outcome::Merged,
+        Outcome::Unchanged,
+        Outcome::Skipped,
+        Outcome::Invalid,
+        Outcome::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Merged => "merged",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Skipped => "skipped",
+            Outcome::Invalid => "invalid",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// Whether this outcome makes the run exit with the "partial" code.
+    pub fn is_problem(self) -> bool {
+        matches!(self, Outcome::Invalid | Outcome::Failed)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of the report: one input record.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordReport {
+    /// `<file>#<n>` (n-th vCard) or `<file>:<line>` (CSV).
+    pub source: String,
+    pub name: String,
+    pub outcome: Outcome,
+    /// The account contact it became or joined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+    /// What this record wrote: `contact`, `email:…`, `phone:…`, `url:…`, `photo`.
+    pub added: Vec<String>,
+    /// Every field the API could not carry, with the reason.
+    pub dropped: Vec<Dropped>,
+    /// Reading problems that did not stop the record (invalid lines, charset guesses).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Why the record is invalid or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub records: usize,
+    /// Count per outcome, every outcome present (zero included).
+    pub outcomes: BTreeMap<&'static str, usize>,
+    pub dry_run: bool,
+    /// Every API call made, all actions together (reads included).
+    pub api_calls: u64,
+    pub calls_by_action: BTreeMap<String, u64>,
+    /// The fewest calls that could carry what was written: 1 addcontact per created contact,
+    /// 1 per added device, 1 per added photo.
+    pub minimum_calls: u64,
+    /// `api_calls / (created + merged)` when anything was written.
+    pub calls_per_contact: Option<f64>,
+    pub minimum_calls_per_contact: Option<f64>,
+    pub retries: u64,
+    pub throttled: u64,
+    /// Writes that went unanswered and were checked against the account before any re-send.
+    pub ambiguous_writes_checked: u64,
+    pub fields_dropped: usize,
+    pub elapsed_ms: u128,
+}
+
+/// The whole reconcile report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub records: Vec<RecordReport>,
+}
+
+impl Report {
+    /// Fills the per-outcome counts and record totals from the records.
+    pub fn tally(&mut self) {
+        self.summary.records = self.records.len();
+        self.summary.outcomes = Outcome::ALL.iter().map(|o| (o.as_str(), 0)).collect();
+        for r in &self.records {
+            *self.summary.outcomes.entry(r.outcome.as_str()).or_default() += 1;
+        }
+        self.summary.fields_dropped = self.records.iter().map(|r| r.dropped.len()).sum();
+        let written = self.count(Outcome::Created) + self.count(Outcome::Merged);
+        if written > 0 {
+            self.summary.calls_per_contact = Some(self.summary.api_calls as f64 / written as f64);
+            self.summary.minimum_calls_per_contact = Some(self.summary.minimum_calls as f64 / written as f64);
+        }
+    }
+
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.records.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    pub fn has_problems(&self) -> bool {
+        self.records.iter().any(|r| r.outcome.is_problem())
+    }
+
+    /// Writes the JSON report atomically (temp file + rename), so a crash never leaves half a report.
+    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+        write_json_atomic(path, self)
+    }
+
+    /// The human summary for stderr: one line of counts, then the problem records.
+    pub fn human_summary(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        let counts: Vec<String> =
+            Outcome::ALL.iter().map(|o| format!("{} {}", self.count(*o), o.as_str())).collect();
+        out.push_str(&format!("{} records: {}", self.records.len(), counts.join(", ")));
+        let s = &self.summary;
+        out.push_str(&format!("; {} API calls", s.api_calls));
+        if let (Some(per), Some(min)) = (s.calls_per_contact, s.minimum_calls_per_contact) {
+            out.push_str(&format!(" ({per:.2} per contact written, minimum {min:.2})"));
+        }
+        out.push_str(&format!("; {} fields not carried", s.fields_dropped));
+        out.push_str(&format!("; {:.1}s", s.elapsed_ms as f64 / 1000.0));
+        if s.dry_run {
+            out.push_str(" (dry run: nothing written)");
+        }
+        out.push('\n');
+        for r in &self.records {
+            if r.outcome.is_problem() || verbose {
+                out.push_str(&format!("  {:<9} {}", r.outcome.as_str(), r.source));
+                if !r.name.is_empty() {
+                    out.push_str(&format!("  {}", r.name));
+                }
+                if let Some(e) = &r.error {
+                    out.push_str(&format!(": {e}"));
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// Serialises `value` as pretty JSON to `path` through a temporary file in the same folder.
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write the report next to {}", path.display()))?;
+    serde_json::to_writer_pretty(&mut tmp, value)?;
+    tmp.write_all(b"\n")?;
+    tmp.persist(path).with_context(|| format!("cannot write the report {}", path.display()))?;
+    Ok(())
+}

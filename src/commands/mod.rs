@@ -1,8 +1,21 @@
-//! One thin function per subcommand: parse-level arguments in, a shared operation called, an
-//! exit code out. Exit codes: 0 success, 1 fatal, 2 usage, 3 partial (records invalid or failed,
-//! or differences found by `check`).
+//! One thin function per subcommand: arguments in, a shared operation called, an exit code out.
+//!
+//! Exit codes: 0 success; 1 fatal (endpoint unreachable, token refused, privacy refusal, bad
+//! file); 2 usage (clap); 3 partial (records invalid or failed, or `check` found differences).
 
+pub mod check;
+pub mod connect;
+pub mod export;
+pub mod import;
+pub mod inspect;
+pub mod sandbox;
+pub mod serve;
+
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, Command};
 
@@ -12,19 +25,51 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_PARTIAL: u8 = 3;
 
 pub fn run(cli: Cli) -> ExitCode {
-    let result: anyhow::Result<u8> = match cli.command {
-        Command::Serve(_)
-        | Command::Sandbox(_)
-        | Command::Import(_)
-        | Command::Inspect(_)
-        | Command::Export(_)
-        | Command::Check(_) => Err(anyhow::anyhow!("not implemented yet")),
+    let result = match cli.command {
+        Command::Import(args) => import::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::client::redact(&format!("{e:#}")));
             ExitCode::from(EXIT_FATAL)
         }
     }
+}
+
+/// The runtime every network command runs on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// A progress bar with rate and ETA on stderr, only when stderr is a terminal and not `-q`.
+pub fn progress_bar(quiet: bool, len: u64) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} records  {per_sec}  ETA {eta}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// A counter for streams of unknown length (inspect), same rules as [`progress_bar`].
+pub fn progress_spinner(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} records  {per_sec}").expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }

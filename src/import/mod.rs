@@ -1,1 +1,207 @@
-//! TODO
+//! The import pipeline: records (already read and mapped) → account snapshot → plan → execution
+//! → reconcile report.
+//!
+//! ```text
+//! read::read_all ─▶ account::snapshot ─▶ plan::Plan::build ─▶ execute::execute ─▶ Report
+//!                                               └─ --dry-run prints the plan and stops here
+//! ```
+
+pub mod account;
+pub mod execute;
+pub mod inspect;
+pub mod plan;
+pub mod read;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+
+use crate::cli::OnDuplicate;
+use crate::client::{ApiClient, ApiError};
+use crate::report::{Outcome, RecordReport, Report};
+
+use execute::{StepResult, Written};
+use plan::{Action, Plan, PlanOptions};
+use read::InputRecord;
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub on_duplicate: OnDuplicate,
+    pub dry_run: bool,
+    pub region: String,
+    pub concurrency: usize,
+}
+
+/// What an import run produced.
+pub struct ImportRun {
+    pub report: Report,
+    /// The plan as `--dry-run` prints it.
+    pub plan_listing: String,
+    /// The error that stopped the run (privacy refusal, bad token, endpoint gone).
+    pub fatal: Option<ApiError>,
+    /// Non-fatal notes about reading the account.
+    pub warnings: Vec<String>,
+}
+
+/// Imports `records` into the account behind `client`.
+pub async fn run(
+    records: Vec<InputRecord>,
+    client: &ApiClient,
+    opts: &ImportOptions,
+    progress: &ProgressBar,
+    started: Instant,
+) -> ImportRun {
+    let mut warnings = Vec::new();
+    let (snapshot, notes) =
+        match account::snapshot(client, &records, opts.on_duplicate, opts.concurrency).await {
+            Ok(found) => found,
+            Err(e) => {
+                let message = format!("not attempted: reading the account failed: {e}");
+                let results = all_failed(&records, &message);
+                let report = build_report(
+                    &records,
+                    &Plan::default(),
+                    &results,
+                    None,
+                    client,
+                    &Written::default(),
+                    started,
+                );
+                return ImportRun { report, plan_listing: String::new(), fatal: Some(e), warnings };
+            }
+        };
+    warnings.extend(notes.warnings);
+    let plan = Plan::build(
+        &records,
+        &snapshot,
+        &PlanOptions { on_duplicate: opts.on_duplicate, region: opts.region.clone() },
+    );
+    let plan_listing = plan.display(&records).to_string();
+    let written = Written::default();
+    let (results, fatal) = if opts.dry_run {
+        (planned_results(&plan), None)
+    } else {
+        progress.set_length(records.len() as u64);
+        progress.inc(plan.invalid.len() as u64);
+        execute::execute(&plan, &records, client, &opts.region, opts.concurrency, progress, &written).await
+    };
+    let mut report = build_report(&records, &plan, &results, fatal.as_ref(), client, &written, started);
+    report.summary.dry_run = opts.dry_run;
+    if opts.dry_run {
+        report.summary.minimum_calls = plan.calls() as u64;
+    }
+    report.tally();
+    ImportRun { report, plan_listing, fatal, warnings }
+}
+
+/// Every record failed before anything was planned.
+fn all_failed(records: &[InputRecord], message: &str) -> Vec<StepResult> {
+    (0..records.len())
+        .filter(|&i| records[i].valid().is_some())
+        .map(|record| StepResult {
+            record,
+            outcome: Outcome::Failed,
+            cid: None,
+            added: vec![],
+            error: Some(message.to_string()),
+        })
+        .collect()
+}
+
+/// The outcomes a dry run predicts, with what each record would add.
+fn planned_results(plan: &Plan) -> Vec<StepResult> {
+    let mut results = Vec::new();
+    for group in &plan.groups {
+        let cid = match &group.target {
+            plan::Target::Existing(cid) => Some(cid.clone()),
+            plan::Target::New => None,
+        };
+        for step in &group.steps {
+            let (outcome, added) = match &step.action {
+                Action::Create { devices, photo } => (Outcome::Created, would_add(true, devices, *photo)),
+                Action::Add { devices, photo } => (Outcome::Merged, would_add(false, devices, *photo)),
+                Action::Unchanged => (Outcome::Unchanged, vec![]),
+                Action::Skip => (Outcome::Skipped, vec![]),
+            };
+            results.push(StepResult { record: step.record, outcome, cid: cid.clone(), added, error: None });
+        }
+    }
+    results
+}
+
+fn would_add(contact: bool, devices: &[crate::mapping::PlannedDevice], photo: bool) -> Vec<String> {
+    let mut added: Vec<String> = contact.then(|| "contact".to_string()).into_iter().collect();
+    added.extend(devices.iter().map(|d| format!("{}:{}", d.kind.as_str(), d.value)));
+    if photo {
+        added.push("photo".into());
+    }
+    added
+}
+
+fn build_report(
+    records: &[InputRecord],
+    plan: &Plan,
+    results: &[StepResult],
+    fatal: Option<&ApiError>,
+    client: &ApiClient,
+    written: &Written,
+    started: Instant,
+) -> Report {
+    let by_record: HashMap<usize, &StepResult> = results.iter().map(|r| (r.record, r)).collect();
+    let mut report = Report::default();
+    for (i, record) in records.iter().enumerate() {
+        let mut dropped = record.mapped.as_ref().map(|m| m.dropped.clone()).unwrap_or_default();
+        if let Some(kept) = plan.kept_existing.get(&i) {
+            dropped.extend(kept.iter().cloned());
+        }
+        let line = match by_record.get(&i) {
+            Some(r) => RecordReport {
+                source: record.source.clone(),
+                name: record.name.clone(),
+                outcome: r.outcome,
+                cid: r.cid.clone(),
+                added: r.added.clone(),
+                dropped,
+                warnings: record.warnings.clone(),
+                error: r.error.clone(),
+            },
+            None if record.error.is_some() => RecordReport {
+                source: record.source.clone(),
+                name: record.name.clone(),
+                outcome: Outcome::Invalid,
+                cid: None,
+                added: vec![],
+                dropped,
+                warnings: record.warnings.clone(),
+                error: record.error.clone(),
+            },
+            None => RecordReport {
+                source: record.source.clone(),
+                name: record.name.clone(),
+                outcome: Outcome::Failed,
+                cid: None,
+                added: vec![],
+                dropped,
+                warnings: record.warnings.clone(),
+                error: Some(match fatal {
+                    Some(e) => format!("not attempted: {e}"),
+                    None => "not attempted".into(),
+                }),
+            },
+        };
+        report.records.push(line);
+    }
+    let stats = client.stats();
+    let s = &mut report.summary;
+    s.api_calls = stats.calls.values().sum();
+    s.calls_by_action = stats.calls.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    s.retries = stats.retries;
+    s.throttled = stats.throttled;
+    s.minimum_calls = written.minimum_calls();
+    s.ambiguous_writes_checked = written.ambiguous_checked.load(Ordering::Relaxed);
+    s.elapsed_ms = started.elapsed().as_millis();
+    report.tally();
+    report
+}

@@ -1,0 +1,244 @@
+//! Reading-path benchmark: `inspect` (our whole reading + mapping path) versus `calcard` parsing
+//! alone on the same synthetic phone export, and the peak memory of `orange-contacts inspect`.
+//!
+//! Run: `cargo bench --bench reading` (100 MB), `cargo bench --bench reading -- 1000` (adds a 1 GB
+//! input for the memory figure). Inputs are generated once under `target/bench-data/`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use orange_contacts::formats::Format;
+use orange_contacts::import::inspect::inspect;
+use orange_contacts::mapping::MappingOptions;
+
+fn main() {
+    let sizes: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let big = sizes.iter().copied().find(|&s| s > 100);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = generate(&dir, 100);
+    let bytes = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
+
+    println!("reading path on {} ({bytes:.0} MB), best of 3", file.display());
+    let calcard = best_of(3, || calcard_alone(&file));
+    let ours = best_of(3, || {
+        let s = inspect(&[file.clone()], Format::Auto, &MappingOptions::default(), None, |_| {}).unwrap();
+        s.records
+    });
+    println!(
+        "calcard alone      {:>7.1} MB/s  {:>8.0} cards/s",
+        bytes / calcard.0.as_secs_f64(),
+        calcard.1 as f64 / calcard.0.as_secs_f64()
+    );
+    println!(
+        "inspect (ours)     {:>7.1} MB/s  {:>8.0} cards/s",
+        bytes / ours.0.as_secs_f64(),
+        ours.1 as f64 / ours.0.as_secs_f64()
+    );
+    println!("ratio inspect/calcard: {:.2} (goal >= 0.8)", calcard.0.as_secs_f64() / ours.0.as_secs_f64());
+
+    let mut inputs = vec![file];
+    if let Some(mb) = big {
+        inputs.push(generate(&dir, mb));
+    }
+    for input in inputs {
+        let (peak_kb, secs) = peak_rss(&input);
+        let mb = std::fs::metadata(&input).unwrap().len() as f64 / 1e6;
+        println!(
+            "peak RSS of `orange-contacts inspect` on {mb:.0} MB: {:.1} MB ({secs:.1}s)",
+            peak_kb as f64 / 1024.0
+        );
+    }
+}
+
+fn best_of(n: usize, mut f: impl FnMut() -> u64) -> (Duration, u64) {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let c = f();
+            (t.elapsed(), c)
+        })
+        .min_by_key(|(d, _)| *d)
+        .unwrap()
+}
+
+/// What calcard does on its own: the whole file as one string, every entry parsed.
+fn calcard_alone(path: &Path) -> u64 {
+    let bytes = std::fs::read(path).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let mut parser = calcard::Parser::new(&text);
+    let mut cards = 0;
+    loop {
+        match parser.entry() {
+            calcard::Entry::VCard(_) => cards += 1,
+            calcard::Entry::Eof => break,
+            _ => {}
+        }
+    }
+    cards
+}
+
+/// Runs the release binary on `input`, sampling its peak resident set (VmHWM) until it exits.
+fn peak_rss(input: &Path) -> (u64, f64) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orange-contacts"))
+        .args(["inspect", "-q"])
+        .arg(input)
+        .spawn()
+        .unwrap();
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
+            if let Some(kb) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                peak = peak.max(kb);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (peak, started.elapsed().as_secs_f64())
+}
+
+/// A synthetic phone export of about `mb` megabytes: 30% Android 2.1 (QP names with soft breaks,
+/// bare params), 50% iOS 3.0 (item groups, labels), 20% vCard 4.0 (tel: URIs, partial birthdays),
+/// 0.4% of cards with a 5–20 KB photo.
+fn generate(dir: &Path, mb: u64) -> PathBuf {
+    let path = dir.join(format!("phone-export-{mb}mb.vcf"));
+    if path.exists() {
+        return path;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).unwrap());
+    let target = mb * 1_000_000;
+    let mut written = 0u64;
+    let mut i = 0u64;
+    let mut seed = 0x2545F4914F6CDD1Du64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let qp = |s: &str| -> String {
+        let enc: String = s.bytes().map(|b| format!("={b:02X}")).collect();
+        let mut lines = Vec::new();
+        let mut rest = enc.as_str();
+        while rest.len() > 66 {
+            lines.push(format!("{}=", &rest[..66]));
+            rest = &rest[66..];
+        }
+        lines.push(rest.to_string());
+        lines.join("\r\n")
+    };
+    let firsts = ["Hélène", "Jürgen", "François", "Zoë", "Łukasz", "Ana", "Søren", "Иван", "Γιώργος", "美咲"];
+    let lasts =
+        ["Lefèvre", "Müller", "Dubois", "García", "Nowak", "Øster", "Петров", "Παπαδάκης", "佐藤", "O'Brien"];
+    while written < target {
+        let first = format!("{}{}", firsts[(rnd() % 10) as usize], i % 997);
+        let last = format!("{}{}", lasts[(rnd() % 10) as usize], i / 997);
+        let kind = rnd() % 10;
+        let mut card = String::with_capacity(1024);
+        if kind < 3 {
+            card.push_str("BEGIN:VCARD\r\nVERSION:2.1\r\n");
+            card.push_str(&format!(
+                "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{};{};;;\r\n",
+                qp(&last),
+                qp(&first)
+            ));
+            card.push_str(&format!(
+                "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{}\r\n",
+                qp(&format!("{first} {last}"))
+            ));
+            for t in 0..(1 + rnd() % 4) {
+                card.push_str(&format!(
+                    "TEL;{}:06 {:02} {:02} {:02} {:02}\r\n",
+                    ["CELL;PREF", "HOME", "WORK", "CELL"][t as usize],
+                    rnd() % 100,
+                    rnd() % 100,
+                    rnd() % 100,
+                    rnd() % 100
+                ));
+            }
+            for e in 0..(1 + rnd() % 4) {
+                card.push_str(&format!(
+                    "EMAIL;{}:p{i}.{e}@example.com\r\n",
+                    ["HOME", "WORK", "INTERNET", "HOME"][e as usize]
+                ));
+            }
+            card.push_str(&format!(
+                "ADR;HOME;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:;;{};Paris;;75002;France\r\n",
+                qp(&format!("{} rue de la Paix", i % 200))
+            ));
+        } else if kind < 8 {
+            card.push_str("BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 17.5//EN\r\n");
+            card.push_str(&format!(
+                "N:{last};{first};;;\r\nFN:{first} {last}\r\nORG:Société {};Ventes;\r\n",
+                i % 50
+            ));
+            for e in 0..(1 + rnd() % 4) {
+                card.push_str(&format!("item{e}.EMAIL;type=INTERNET;type=pref:q{i}.{e}@example.org\r\nitem{e}.X-ABLabel:_$!<Other>!$_\r\n"));
+            }
+            for t in 0..(1 + rnd() % 4) {
+                card.push_str(&format!(
+                    "TEL;type={};type=VOICE:+33 6 {:02} {:02} {:02} {:02}\r\n",
+                    ["CELL", "HOME", "WORK", "IPHONE"][t as usize],
+                    rnd() % 100,
+                    rnd() % 100,
+                    rnd() % 100,
+                    rnd() % 100
+                ));
+            }
+            card.push_str("BDAY;value=date:1975-02-24\r\nNOTE:Rencontré à Lyon\\, très sympa\r\n");
+        } else {
+            card.push_str("BEGIN:VCARD\r\nVERSION:4.0\r\n");
+            card.push_str(&format!(
+                "FN:{first} {last}\r\nN:{last};{first};;;\r\nBDAY:--{:02}{:02}\r\n",
+                1 + rnd() % 12,
+                1 + rnd() % 28
+            ));
+            for t in 0..(1 + rnd() % 4) {
+                card.push_str(&format!(
+                    "TEL;VALUE=uri;TYPE={}:tel:+33-6-{:02}-{:02}-{:02}-{:02}\r\n",
+                    ["cell", "home", "work", "voice"][t as usize],
+                    rnd() % 100,
+                    rnd() % 100,
+                    rnd() % 100,
+                    rnd() % 100
+                ));
+            }
+            for e in 0..(1 + rnd() % 4) {
+                card.push_str(&format!("EMAIL;TYPE=home:r{i}.{e}@example.net\r\n"));
+            }
+        }
+        if rnd() % 1000 < 4 {
+            let len = 5_000 + (rnd() % 15_000) as usize;
+            let mut photo = vec![0xFF, 0xD8, 0xFF, 0xE0];
+            photo.extend((0..len).map(|_| rnd() as u8));
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&photo);
+            card.push_str("PHOTO;ENCODING=b;TYPE=JPEG:");
+            for (n, chunk) in b64.as_bytes().chunks(74).enumerate() {
+                if n > 0 {
+                    card.push_str("\r\n ");
+                }
+                card.push_str(std::str::from_utf8(chunk).unwrap());
+            }
+            card.push_str("\r\n");
+        }
+        card.push_str("END:VCARD\r\n");
+        out.write_all(card.as_bytes()).unwrap();
+        written += card.len() as u64;
+        i += 1;
+    }
+    out.flush().unwrap();
+    drop(out);
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}

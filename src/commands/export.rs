@@ -1,0 +1,45 @@
+//! `orange-contacts export PATH`: the whole account to one .vcf file or a vdir (see
+//! [`crate::export`]). Exit codes: 0 complete, 3 incomplete listing or unread contacts (nothing
+//! deleted), 1 fatal or refused by a safety guard (`--max-delete`, empty listing).
+
+use crate::cli::ExportArgs;
+use crate::commands::connect::connect;
+use crate::commands::{runtime, EXIT_FATAL};
+use crate::export::{export, resolve_layout, ExportOptions};
+
+pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
+    let quiet = args.verbosity.quiet;
+    let opts = ExportOptions {
+        layout: resolve_layout(&args.path, args.layout),
+        path: args.path.clone(),
+        version: args.version,
+        photos: !args.no_photos,
+        max_delete: args.max_delete,
+        concurrency: args.connection.concurrency.max(1),
+        quiet,
+    };
+    runtime()?.block_on(async {
+        let connection = connect(&args.connection, quiet).await?;
+        let result = export(&connection.client, &opts).await;
+        connection.close().await;
+        let run = match result {
+            Ok(run) => run,
+            Err(e) => {
+                eprintln!("error: export stopped, nothing written: {}", crate::client::redact(&e.message));
+                return Ok(EXIT_FATAL);
+            }
+        };
+        if let Some(path) = &args.report {
+            run.report.write_json(path)?;
+        }
+        if args.verbosity.verbose {
+            for c in &run.report.contacts {
+                eprintln!("{:9} {} {}", c.status, c.id, c.name);
+            }
+        }
+        if !quiet || run.exit_code != 0 {
+            eprint!("{}", run.report.human());
+        }
+        Ok(run.exit_code)
+    })
+}

@@ -1,0 +1,57 @@
+//! `orange-contacts import`: read, map, plan, write, report.
+
+use std::time::Instant;
+
+use crate::cli::ImportArgs;
+use crate::client::ApiError;
+use crate::commands::{connect::connect, progress_bar, runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
+use crate::import::{self, read::read_all, ImportOptions};
+use crate::mapping::MappingOptions;
+
+pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let quiet = args.verbosity.quiet;
+    let mapping = MappingOptions { region: args.region.clone(), ..MappingOptions::default() };
+    let records = read_all(&args.files, args.format, &mapping)?;
+    runtime()?.block_on(async {
+        let connection = connect(&args.connection, quiet).await?;
+        let progress = progress_bar(quiet || args.dry_run, records.len() as u64);
+        let opts = ImportOptions {
+            on_duplicate: args.on_duplicate,
+            dry_run: args.dry_run,
+            region: args.region.clone(),
+            concurrency: args.connection.concurrency,
+        };
+        let run = import::run(records, &connection.client, &opts, &progress, started).await;
+        progress.finish_and_clear();
+        connection.close().await;
+        if args.dry_run {
+            print!("{}", run.plan_listing);
+        }
+        for warning in &run.warnings {
+            eprintln!("warning: {warning}");
+        }
+        if let Some(path) = &args.report {
+            run.report.write_json(path)?;
+        }
+        if !quiet {
+            eprint!("{}", run.report.human_summary(args.verbosity.verbose));
+        }
+        if let Some(fatal) = &run.fatal {
+            eprintln!("error: {}", fatal_message(fatal));
+            return Ok(EXIT_FATAL);
+        }
+        Ok(if run.report.has_problems() { EXIT_PARTIAL } else { EXIT_OK })
+    })
+}
+
+/// What a user must do about an error that stopped the run.
+pub fn fatal_message(error: &ApiError) -> String {
+    match error {
+        ApiError::Privacy(refusal) => format!(
+            "the account owner has not granted this service access to their contacts ({}). Grant it here, then run again: {}",
+            refusal.detail, refusal.url
+        ),
+        other => format!("stopped: {other}"),
+    }
+}

@@ -1,0 +1,31 @@
+//! `orange-contacts inspect`: the import's reading and mapping, with no network.
+
+use crate::cli::InspectArgs;
+use crate::commands::{progress_spinner, EXIT_OK, EXIT_PARTIAL};
+use crate::import::inspect::inspect;
+use crate::mapping::MappingOptions;
+
+pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
+    let mapping = MappingOptions { region: args.region.clone(), ..MappingOptions::default() };
+    let progress = progress_spinner(args.verbosity.quiet);
+    let verbose = args.verbosity.verbose;
+    let summary = inspect(&args.files, args.format, &mapping, args.report.as_deref(), |record| {
+        progress.inc(1);
+        if verbose || record.error.is_some() {
+            let status = if record.error.is_some() { "invalid" } else { "ok" };
+            progress.suspend(|| {
+                eprintln!(
+                    "{status:<8} {}  {}  {}",
+                    record.source,
+                    record.name,
+                    record.error.as_deref().unwrap_or("")
+                )
+            });
+        }
+    })?;
+    progress.finish_and_clear();
+    if !args.verbosity.quiet {
+        eprint!("{}", summary.human());
+    }
+    Ok(if summary.invalid > 0 { EXIT_PARTIAL } else { EXIT_OK })
+}

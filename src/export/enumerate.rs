@@ -1,0 +1,815 @@
+//! Finding every contact of an account through `findcontactlist`, the API's only listing call.
+//!
+//! The API has no "list all": `search` is mandatory, `*` is forbidden, and it matches the first
+//! characters of a first or last name (folded by [`wire::search::fold`]; contacts with neither
+//! are matched by nickname, else company). A server may also cap a page while `total-data` tells
+//! the truth. So export searches every character of a broad alphabet ([`SCRIPTS`]) and, for each
+//! search whose answer is short of its `total-data`:
+//! 1. counts the contacts already found elsewhere that match it (often enough on its own);
+//! 2. follows `page=2..nbpage` (an extension the sandbox honours) unless the server has shown it
+//!    ignores `page` (same page back);
+//! 3. otherwise refines: searches prefix + next character, first the characters seen at that
+//!    position in the names returned, then the alphabet of the same script(s), stopping as soon
+//!    as `total-data` is reached; refinements that are short themselves recurse.
+//!
+//! A prefix still short after all this is reported in [`Enumeration::incomplete`] and export
+//! treats the listing as incomplete (no deletions, exit code 3): completeness is never claimed
+//! without `total-data` agreeing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use futures::stream::{self, StreamExt};
+
+use crate::wire::search::{fold, searchable_names};
+use crate::wire::{ContactPage, ContactSummary};
+
+/// One named block of the search alphabet: inclusive code point ranges.
+pub struct Script {
+    pub name: &'static str,
+    pub ranges: &'static [(char, char)],
+}
+
+/// The search alphabet, most common scripts first (the order only changes when names turn up,
+/// not how many searches are made). Characters are deduplicated by their fold (`É` is `e`), and a
+/// character whose fold starts with another entry's fold is covered by it (`ǅ` by `d`; every
+/// Hangul syllable by its leading consonant jamo, since NFKD decomposes syllables: 19 searches
+/// instead of 11,172). `*` and `"` cannot be searched (forbidden / quoting), nor whitespace.
+///
+/// Names whose first and last names (or nickname/company when both are missing) start with a
+/// character outside these blocks are not found; the CJK block alone costs about 21,000 searches,
+/// which dominates the cost of a small account (docs/backups.md).
+pub const SCRIPTS: &[Script] = &[
+    Script { name: "latin", ranges: &[('a', 'z')] },
+    Script { name: "digits", ranges: &[('0', '9')] },
+    Script {
+        name: "punctuation",
+        ranges: &[('!', '/'), (':', '@'), ('[', '`'), ('{', '~'), ('\u{A1}', '\u{BF}')],
+    },
+    Script {
+        name: "latin-extended",
+        ranges: &[('\u{C0}', '\u{24F}'), ('\u{1E00}', '\u{1EFF}'), ('\u{250}', '\u{2AF}')],
+    },
+    Script { name: "cyrillic", ranges: &[('\u{400}', '\u{52F}')] },
+    Script { name: "greek", ranges: &[('\u{370}', '\u{3FF}'), ('\u{1F00}', '\u{1FFF}')] },
+    Script {
+        name: "arabic",
+        ranges: &[('\u{620}', '\u{64A}'), ('\u{660}', '\u{669}'), ('\u{66E}', '\u{6FF}')],
+    },
+    Script { name: "hebrew", ranges: &[('\u{5D0}', '\u{5EA}'), ('\u{5F0}', '\u{5F2}')] },
+    Script { name: "hiragana", ranges: &[('\u{3041}', '\u{309F}')] },
+    Script { name: "katakana", ranges: &[('\u{30A0}', '\u{30FF}'), ('\u{FF66}', '\u{FF9D}')] },
+    Script { name: "hangul", ranges: &[('\u{1100}', '\u{1112}'), ('\u{AC00}', '\u{D7A3}')] },
+    Script { name: "devanagari", ranges: &[('\u{900}', '\u{97F}')] },
+    Script { name: "thai", ranges: &[('\u{E01}', '\u{E5B}')] },
+    Script { name: "armenian", ranges: &[('\u{531}', '\u{58F}')] },
+    Script { name: "georgian", ranges: &[('\u{10A0}', '\u{10FF}')] },
+    Script { name: "cjk", ranges: &[('\u{4E00}', '\u{9FFF}')] },
+];
+
+/// The characters of the alphabet as search terms (folded, deduplicated, prefix-covered entries
+/// removed), in [`SCRIPTS`] order, each with the index of its script.
+pub fn alphabet() -> Vec<(String, usize)> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out: Vec<(String, usize)> = Vec::new();
+    let mut candidates = Vec::new();
+    for (si, script) in SCRIPTS.iter().enumerate() {
+        for &(lo, hi) in script.ranges {
+            for c in lo..=hi {
+                if c == '*' || c == '"' || c.is_whitespace() || c.is_control() {
+                    continue;
+                }
+                let f = fold(&c.to_string());
+                if f.is_empty() || f.contains('*') || f.contains('"') || f.contains(' ') {
+                    continue;
+                }
+                candidates.push((f, si));
+            }
+        }
+    }
+    // Single-character folds first so they can cover longer ones whatever the script order.
+    let singles: HashSet<String> =
+        candidates.iter().filter(|(f, _)| f.chars().count() == 1).map(|(f, _)| f.clone()).collect();
+    for (f, si) in candidates {
+        let first: String = f.chars().next().into_iter().collect();
+        if f.chars().count() > 1 && singles.contains(&first) {
+            continue;
+        }
+        if seen.insert(f.clone()) {
+            out.push((f, si));
+        }
+    }
+    out
+}
+
+/// A failed API read. `fatal` ones (refused consent, bad token, unreachable server) stop the
+/// run; others mark a prefix incomplete or a contact unexported. `gone`: the contact no longer
+/// exists (deleted between listing and reading).
+#[derive(Debug, Clone)]
+pub struct AccountError {
+    pub message: String,
+    pub fatal: bool,
+    pub gone: bool,
+}
+
+impl AccountError {
+    pub fn new(message: impl Into<String>, fatal: bool) -> AccountError {
+        AccountError { message: message.into(), fatal, gone: false }
+    }
+}
+
+impl std::fmt::Display for AccountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AccountError {}
+
+/// What enumeration needs from the API: one `findcontactlist` call (`page` = the extension).
+/// `search` is a folded term, unquoted: the implementation quotes it for the wire if needed.
+pub trait Directory: Sync {
+    fn find(
+        &self,
+        search: &str,
+        page: Option<u32>,
+    ) -> impl Future<Output = Result<ContactPage, AccountError>> + Send;
+}
+
+/// Whether the server honoured the `page` request parameter, as far as we saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Paging {
+    /// No page was ever truncated.
+    NotNeeded,
+    Honoured,
+    Ignored,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct EnumStats {
+    /// Alphabet entries searched.
+    pub alphabet: usize,
+    /// `findcontactlist` calls, every page and refinement included.
+    pub searches: usize,
+    /// Requests for page 2 or later.
+    pub pages_followed: usize,
+    /// Refinement searches (prefix + next character).
+    pub refinements: usize,
+    /// Answers short of their `total-data`.
+    pub truncated: usize,
+    /// Truncated prefixes whose contacts were all found in the end.
+    pub truncated_resolved: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IncompletePrefix {
+    pub prefix: String,
+    /// The server's `total-data` (None when the search itself failed).
+    pub expected: Option<u32>,
+    pub found: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Enumeration {
+    /// Every contact found, by id.
+    pub contacts: BTreeMap<String, ContactSummary>,
+    pub stats: EnumStats,
+    pub paging: Paging,
+    pub incomplete: Vec<IncompletePrefix>,
+}
+
+impl Enumeration {
+    pub fn is_complete(&self) -> bool {
+        self.incomplete.is_empty()
+    }
+}
+
+/// Longest prefix refinement goes to before giving up on a prefix.
+const MAX_DEPTH: usize = 48;
+
+const PAGING_UNKNOWN: u8 = 0;
+const PAGING_HONOURED: u8 = 1;
+const PAGING_IGNORED: u8 = 2;
+
+struct Walker<'a, D: Directory> {
+    dir: &'a D,
+    concurrency: usize,
+    alphabet: Vec<(String, usize)>,
+    found: Mutex<BTreeMap<String, ContactSummary>>,
+    incomplete: Mutex<Vec<IncompletePrefix>>,
+    paging: AtomicU8,
+    searches: AtomicUsize,
+    pages_followed: AtomicUsize,
+    refinements: AtomicUsize,
+    truncated: AtomicUsize,
+    resolved: AtomicUsize,
+    on_search: &'a (dyn Fn(usize) + Sync),
+}
+
+/// Finds every contact reachable through the alphabet. `concurrency` bounds searches in flight;
+/// `on_search` is called after each call with the running count (progress display).
+pub async fn enumerate<D: Directory>(
+    dir: &D,
+    concurrency: usize,
+    on_search: &(dyn Fn(usize) + Sync),
+) -> Result<Enumeration, AccountError> {
+    enumerate_with(dir, alphabet(), concurrency, on_search).await
+}
+
+/// [`enumerate`] over a given alphabet (tests use small ones).
+pub async fn enumerate_with<D: Directory>(
+    dir: &D,
+    alphabet: Vec<(String, usize)>,
+    concurrency: usize,
+    on_search: &(dyn Fn(usize) + Sync),
+) -> Result<Enumeration, AccountError> {
+    let w = Walker {
+        dir,
+        concurrency: concurrency.max(1),
+        alphabet,
+        found: Mutex::new(BTreeMap::new()),
+        incomplete: Mutex::new(Vec::new()),
+        paging: AtomicU8::new(PAGING_UNKNOWN),
+        searches: AtomicUsize::new(0),
+        pages_followed: AtomicUsize::new(0),
+        refinements: AtomicUsize::new(0),
+        truncated: AtomicUsize::new(0),
+        resolved: AtomicUsize::new(0),
+        on_search,
+    };
+    let terms: Vec<String> = w.alphabet.iter().map(|(t, _)| t.clone()).collect();
+
+    // Pass 1: every alphabet entry once; collect what is short.
+    let mut short: Vec<(String, ContactPage)> = Vec::new();
+    let wr = &w;
+    let mut futs = Vec::with_capacity(terms.len());
+    for t in terms.iter().cloned() {
+        futs.push(async move { (wr.search(&t, None).await, t) });
+    }
+    let mut results = stream::iter(futs).buffer_unordered(w.concurrency);
+    while let Some((res, term)) = results.next().await {
+        match res {
+            Ok(page) => {
+                if is_short(&page) {
+                    short.push((term, page));
+                }
+            }
+            Err(e) if e.fatal => return Err(e),
+            Err(e) => w.mark_incomplete(&term, None, 0, format!("search failed: {}", e.message)),
+        }
+    }
+    drop(results);
+
+    // Pass 2: resolve the short ones (after pass 1, so contacts found by other names count).
+    short.sort_by(|a, b| a.0.cmp(&b.0));
+    for (term, page) in short {
+        w.resolve(term, page).await?;
+    }
+
+    let paging = match w.paging.load(Ordering::Relaxed) {
+        PAGING_HONOURED => Paging::Honoured,
+        PAGING_IGNORED => Paging::Ignored,
+        _ => Paging::NotNeeded,
+    };
+    let mut incomplete = w.incomplete.into_inner().unwrap();
+    incomplete.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+    Ok(Enumeration {
+        contacts: w.found.into_inner().unwrap(),
+        stats: EnumStats {
+            alphabet: terms.len(),
+            searches: w.searches.load(Ordering::Relaxed),
+            pages_followed: w.pages_followed.load(Ordering::Relaxed),
+            refinements: w.refinements.load(Ordering::Relaxed),
+            truncated: w.truncated.load(Ordering::Relaxed),
+            truncated_resolved: w.resolved.load(Ordering::Relaxed),
+        },
+        paging,
+        incomplete,
+    })
+}
+
+fn is_short(page: &ContactPage) -> bool {
+    (page.entries.len() as u64) < u64::from(page.total)
+}
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl<'a, D: Directory> Walker<'a, D> {
+    async fn search(&self, term: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
+        let res = self.dir.find(term, page).await;
+        let n = self.searches.fetch_add(1, Ordering::Relaxed) + 1;
+        (self.on_search)(n);
+        let page = res?;
+        let mut found = self.found.lock().unwrap();
+        for e in &page.entries {
+            found.entry(e.id.clone()).or_insert_with(|| e.clone());
+        }
+        Ok(page)
+    }
+
+    fn mark_incomplete(&self, prefix: &str, expected: Option<u32>, found: usize, reason: String) {
+        self.incomplete.lock().unwrap().push(IncompletePrefix {
+            prefix: prefix.to_string(),
+            expected,
+            found,
+            reason,
+        });
+    }
+
+    /// Ids known to match `term`: found anywhere whose names match, plus those a search under
+    /// `term` returned (a server may not send the names it matched on).
+    fn count_matching(&self, term: &str, direct: &HashSet<String>) -> usize {
+        let found = self.found.lock().unwrap();
+        let mut n = direct.len();
+        for (id, s) in found.iter() {
+            if !direct.contains(id) && summary_matches(s, term) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Makes sure every contact matching `term` was found; `first` is its (short) first page.
+    fn resolve(&'a self, term: String, first: ContactPage) -> BoxFut<'a, Result<(), AccountError>> {
+        Box::pin(async move {
+            self.truncated.fetch_add(1, Ordering::Relaxed);
+            let total = first.total as usize;
+            let mut direct: HashSet<String> = first.entries.iter().map(|e| e.id.clone()).collect();
+            let mut names: Vec<ContactSummary> = first.entries.clone();
+            if self.count_matching(&term, &direct) >= total {
+                self.resolved.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+
+            // Paging extension.
+            if first.pages > 1 && self.paging.load(Ordering::Relaxed) != PAGING_IGNORED {
+                let mut honoured = true;
+                for p in 2..=first.pages {
+                    self.pages_followed.fetch_add(1, Ordering::Relaxed);
+                    match self.search(&term, Some(p)).await {
+                        Ok(page) => {
+                            let new = page.entries.iter().any(|e| !direct.contains(&e.id));
+                            if page.page != p || !new {
+                                honoured = false;
+                                break;
+                            }
+                            direct.extend(page.entries.iter().map(|e| e.id.clone()));
+                            names.extend(page.entries);
+                        }
+                        Err(e) if e.fatal => return Err(e),
+                        // A server rejecting `page` does not page.
+                        Err(_) => {
+                            honoured = false;
+                            break;
+                        }
+                    }
+                }
+                let _ = self.paging.compare_exchange(
+                    PAGING_UNKNOWN,
+                    if honoured { PAGING_HONOURED } else { PAGING_IGNORED },
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                if !honoured {
+                    self.paging.store(PAGING_IGNORED, Ordering::Relaxed);
+                }
+                if self.count_matching(&term, &direct) >= total {
+                    self.resolved.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+            }
+
+            if term.chars().count() >= MAX_DEPTH {
+                let found = self.count_matching(&term, &direct);
+                self.mark_incomplete(&term, Some(first.total), found, "prefix too long to refine".into());
+                return Ok(());
+            }
+
+            // Refinement: stage A (characters seen next in the names returned), then stage B (the
+            // alphabet of the scripts involved), stopping once total-data is reached.
+            let mut stage_a: BTreeSet<String> = BTreeSet::new();
+            let mut scripts: BTreeSet<usize> = BTreeSet::new();
+            if let Some(last) = term.chars().last() {
+                scripts.extend(self.script_of(last));
+            }
+            for s in &names {
+                for n in summary_names(s) {
+                    if let Some(next) = next_step(&fold(&n), &term) {
+                        if let Some(c) = next.chars().last() {
+                            scripts.extend(self.script_of(c));
+                        }
+                        stage_a.insert(next);
+                    }
+                }
+            }
+            let stage_b: Vec<String> = self
+                .alphabet
+                .iter()
+                .filter(|(t, si)| scripts.contains(si) && t.chars().count() == 1)
+                .map(|(t, _)| t.clone())
+                .filter(|t| !stage_a.contains(t.as_str()))
+                .collect();
+            let steps: Vec<String> = stage_a.into_iter().chain(stage_b).collect();
+
+            let mut complete = false;
+            for batch in steps.chunks(self.concurrency * 2) {
+                let children: Vec<String> = batch.iter().map(|step| format!("{term}{step}")).collect();
+                let mut futs = Vec::with_capacity(children.len());
+                for child in children {
+                    futs.push(async move {
+                        self.refinements.fetch_add(1, Ordering::Relaxed);
+                        let r = self.search(&child, None).await;
+                        (child, r)
+                    });
+                }
+                let answers: Vec<(String, Result<ContactPage, AccountError>)> =
+                    stream::iter(futs).buffer_unordered(self.concurrency).collect().await;
+                for (child, r) in answers {
+                    match r {
+                        Ok(page) => {
+                            direct.extend(page.entries.iter().map(|e| e.id.clone()));
+                            if is_short(&page) {
+                                self.resolve(child, page).await?;
+                            }
+                        }
+                        Err(e) if e.fatal => return Err(e),
+                        Err(e) => {
+                            self.mark_incomplete(&child, None, 0, format!("search failed: {}", e.message))
+                        }
+                    }
+                }
+                // Children found by their own refinement are in `found`, counted by name.
+                if self.count_matching(&term, &direct) >= total {
+                    complete = true;
+                    break;
+                }
+            }
+            if complete {
+                self.resolved.fetch_add(1, Ordering::Relaxed);
+            } else {
+                let found = self.count_matching(&term, &direct);
+                // A shortfall already reported under a longer prefix is not reported twice.
+                let below: usize = self
+                    .incomplete
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p.prefix.starts_with(term.as_str()) && p.prefix != term)
+                    .map(|p| p.expected.map_or(1, |e| (e as usize).saturating_sub(p.found)))
+                    .sum();
+                if total.saturating_sub(found) <= below {
+                    return Ok(());
+                }
+                self.mark_incomplete(
+                    &term,
+                    Some(first.total),
+                    found,
+                    "the server capped the answer and ignores paging; refinement by the next character did \
+                     not reach total-data (names equal to the prefix, or continuing outside the alphabet)"
+                        .into(),
+                );
+            }
+            Ok(())
+        })
+    }
+
+    fn script_of(&self, c: char) -> Option<usize> {
+        let f = fold(&c.to_string());
+        SCRIPTS
+            .iter()
+            .position(|s| s.ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&c)))
+            .or_else(|| self.alphabet.iter().find(|(t, _)| *t == f).map(|(_, si)| *si))
+    }
+}
+
+fn summary_names(s: &ContactSummary) -> Vec<String> {
+    searchable_names(
+        s.firstname.as_deref(),
+        s.lastname.as_deref(),
+        s.nickname.as_deref(),
+        s.company.as_deref(),
+    )
+    .into_iter()
+    .map(str::to_string)
+    .collect()
+}
+
+fn summary_matches(s: &ContactSummary, term: &str) -> bool {
+    summary_names(s).iter().any(|n| fold(n).starts_with(term))
+}
+
+/// The refinement step after `term` in the folded name `name`: its next character, or a space
+/// and the character after it (a trailing space is not searchable: the server trims terms).
+fn next_step(name: &str, term: &str) -> Option<String> {
+    let rest = name.strip_prefix(term)?;
+    let mut chars = rest.chars();
+    match chars.next()? {
+        ' ' => chars.next().map(|c| format!(" {c}")),
+        '*' | '"' => None,
+        c => Some(c.to_string()),
+    }
+}
+
+/// Per-prefix totals, for reports: how many contacts each alphabet entry matched.
+pub fn prefix_counts(e: &Enumeration) -> HashMap<char, usize> {
+    let mut m = HashMap::new();
+    for s in e.contacts.values() {
+        for n in summary_names(s) {
+            if let Some(c) = fold(&n).chars().next() {
+                *m.entry(c).or_default() += 1;
+            }
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::wire::search::{matches, parse_term};
+
+    /// An in-memory server with the shared search semantics, a page cap and optional paging.
+    pub(crate) struct MemoryDirectory {
+        pub contacts: Vec<ContactSummary>,
+        pub page_size: Option<u32>,
+        pub paging: bool,
+        /// Whether summaries carry nickname/company (the sandbox does for nameless contacts).
+        pub send_names: bool,
+    }
+
+    impl Directory for MemoryDirectory {
+        fn find(
+            &self,
+            search: &str,
+            page: Option<u32>,
+        ) -> impl Future<Output = Result<ContactPage, AccountError>> + Send {
+            let result = self.answer(search, page);
+            async move { result }
+        }
+    }
+
+    impl MemoryDirectory {
+        pub(crate) fn answer(&self, search: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
+            {
+                let term = parse_term(search).map_err(|e| AccountError::new(e.to_string(), false))?;
+                let mut hits: Vec<&ContactSummary> = self
+                    .contacts
+                    .iter()
+                    .filter(|c| {
+                        let names = searchable_names(
+                            c.firstname.as_deref(),
+                            c.lastname.as_deref(),
+                            c.nickname.as_deref(),
+                            c.company.as_deref(),
+                        );
+                        matches(&term, &names)
+                    })
+                    .collect();
+                hits.sort_by(|a, b| {
+                    (&a.lastname, &a.firstname, &a.id).cmp(&(&b.lastname, &b.firstname, &b.id))
+                });
+                let total = hits.len() as u32;
+                let size = self.page_size.unwrap_or(u32::MAX).max(1);
+                let pages = total.div_ceil(size).max(1);
+                let p = if self.paging { page.unwrap_or(1).clamp(1, pages) } else { 1 };
+                let entries = hits
+                    .into_iter()
+                    .skip(((p - 1) * size) as usize)
+                    .take(size as usize)
+                    .map(|c| {
+                        let mut c = c.clone();
+                        if !self.send_names || c.firstname.is_some() || c.lastname.is_some() {
+                            c.nickname = None;
+                            c.company = None;
+                        }
+                        c
+                    })
+                    .collect();
+                Ok(ContactPage { total, pages, page: p, entries })
+            }
+        }
+    }
+
+    fn person(id: usize, first: Option<&str>, last: Option<&str>) -> ContactSummary {
+        ContactSummary {
+            id: format!("c{id}"),
+            firstname: first.map(Into::into),
+            lastname: last.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    /// A multilingual account: every script, digits, punctuation, company/nickname only.
+    pub(crate) fn multilingual(n_extra: usize) -> Vec<ContactSummary> {
+        let named: &[(Option<&str>, Option<&str>)] = &[
+            (Some("Émile"), Some("Zola")),
+            (Some("Ørjan"), Some("Ødegård")),
+            (Some("Łukasz"), Some("Żółć")),
+            (Some("Þóra"), Some("Ægisdóttir")),
+            (Some("Γιώργος"), Some("Παπαδόπουλος")),
+            (Some("Иван"), Some("Петров")),
+            (Some("محمد"), Some("علي")),
+            (Some("דוד"), Some("כהן")),
+            (Some("伟"), Some("王")),
+            (Some("娜"), Some("李")),
+            (Some("太郎"), Some("山田")),
+            (Some("さくら"), None),
+            (Some("カタカナ"), Some("ヤマダ")),
+            (Some("민준"), Some("김")),
+            (Some("अमित"), Some("शर्मा")),
+            (Some("สมชาย"), None),
+            (Some("Արամ"), None),
+            (Some("ნინო"), None),
+            (Some("3M"), None),
+            (None, Some("'t Hooft")),
+            (None, Some("(Home)")),
+            (Some("-dash"), None),
+            (Some("Jean Pierre"), Some("Dupont")),
+            (Some("jean-pierre"), Some("Durand")),
+        ];
+        let mut out: Vec<ContactSummary> =
+            named.iter().enumerate().map(|(i, (f, l))| person(i, *f, *l)).collect();
+        out.push(ContactSummary { id: "nick".into(), nickname: Some("Zed".into()), ..Default::default() });
+        out.push(ContactSummary { id: "co".into(), company: Some("Orange SA".into()), ..Default::default() });
+        out.push(ContactSummary {
+            id: "co2".into(), company: Some("中国银行".into()), ..Default::default()
+        });
+        // Many people sharing first letters, to overflow capped pages.
+        // (Each exact name at most 3 times: a capped server without paging cannot split more
+        // people of one exact name than its page size.)
+        let firsts = [
+            "Anne",
+            "Alain",
+            "Alice",
+            "Albert",
+            "Amélie",
+            "Anaïs",
+            "André",
+            "Ahmed",
+            "Annabelle",
+            "Annette",
+            "Anatole",
+            "Alban",
+            "Aline",
+            "Alix",
+            "Amandine",
+            "Ambroise",
+            "Anouk",
+            "Arthur",
+            "Astrid",
+            "Aurore",
+        ];
+        let lasts = [
+            "Martin",
+            "Moreau",
+            "Mercier",
+            "Michel",
+            "Muller",
+            "Masson",
+            "Marchand",
+            "Meyer",
+            "Marie",
+            "Mathieu",
+            "Maillard",
+            "Marty",
+            "Morel",
+            "Mallet",
+            "Meunier",
+            "Millet",
+            "Moulin",
+            "Munoz",
+            "Maréchal",
+            "Ménard",
+            "Morin",
+            "Moreno",
+            "Marin",
+            "Martel",
+            "Mauger",
+            "Menard",
+            "Mignon",
+            "Monnier",
+            "Mougin",
+            "Maury",
+        ];
+        for i in 0..n_extra {
+            out.push(person(1000 + i, Some(firsts[i % firsts.len()]), Some(lasts[(i / 2) % lasts.len()])));
+        }
+        out
+    }
+
+    fn small_alphabet() -> Vec<(String, usize)> {
+        // Everything the multilingual account needs, without the 21k CJK searches.
+        let full = alphabet();
+        let needed: HashSet<String> = multilingual(0)
+            .iter()
+            .flat_map(summary_names)
+            .filter_map(|n| fold(&n).chars().next().map(|c| c.to_string()))
+            .collect();
+        full.into_iter().filter(|(t, si)| SCRIPTS[*si].name != "cjk" || needed.contains(t)).collect()
+    }
+
+    async fn run(dir: &MemoryDirectory) -> Enumeration {
+        enumerate_with(dir, small_alphabet(), 4, &|_| {}).await.unwrap()
+    }
+
+    fn ids(c: &[ContactSummary]) -> BTreeSet<String> {
+        c.iter().map(|s| s.id.clone()).collect()
+    }
+
+    #[test]
+    fn alphabet_is_deduplicated_by_fold_and_covers_hangul_by_jamo() {
+        let a = alphabet();
+        let terms: HashSet<&str> = a.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(terms.len(), a.len());
+        assert!(terms.contains("a") && terms.contains("0") && terms.contains("'"));
+        assert!(!terms.contains("é") && !terms.contains("*") && !terms.contains("\""));
+        assert!(terms.contains("ø") && terms.contains("ß") && terms.contains("ł"));
+        assert!(terms.contains("\u{1100}"), "leading jamo");
+        assert!(!terms.contains("가"), "syllables covered by their jamo");
+        assert!(terms.contains("王") && terms.contains("か") && !terms.contains("が"));
+        let cjk = a.iter().filter(|(_, si)| SCRIPTS[*si].name == "cjk").count();
+        assert_eq!(cjk, 0x9FFF - 0x4E00 + 1);
+        // Every folded first character of the multilingual account is covered by an entry.
+        for s in multilingual(0) {
+            for n in summary_names(&s) {
+                let f = fold(&n);
+                assert!(a.iter().any(|(t, _)| f.starts_with(t.as_str())), "{n} not covered");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn finds_everyone_without_cap() {
+        let all = multilingual(40);
+        let dir = MemoryDirectory { contacts: all.clone(), page_size: None, paging: true, send_names: true };
+        let e = run(&dir).await;
+        assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
+        assert!(e.is_complete());
+        assert_eq!(e.paging, Paging::NotNeeded);
+        assert_eq!(e.stats.searches, e.stats.alphabet);
+    }
+
+    #[tokio::test]
+    async fn follows_pages_when_capped() {
+        let all = multilingual(60);
+        let dir =
+            MemoryDirectory { contacts: all.clone(), page_size: Some(7), paging: true, send_names: true };
+        let e = run(&dir).await;
+        assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
+        assert!(e.is_complete(), "{:?}", e.incomplete);
+        assert!(e.stats.pages_followed > 0 && e.stats.truncated > 0);
+        assert_eq!(e.stats.truncated, e.stats.truncated_resolved);
+        assert_eq!(e.paging, Paging::Honoured);
+    }
+
+    #[tokio::test]
+    async fn refines_when_server_ignores_paging() {
+        let all = multilingual(60);
+        for send_names in [true, false] {
+            let dir =
+                MemoryDirectory { contacts: all.clone(), page_size: Some(7), paging: false, send_names };
+            let e = run(&dir).await;
+            assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
+            assert!(e.is_complete(), "{:?}", e.incomplete);
+            assert_eq!(e.paging, Paging::Ignored);
+            assert!(e.stats.refinements > 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn reports_prefixes_that_cannot_be_completed() {
+        // Ten contacts with the very same single name and a cap of 3 without paging: impossible.
+        let all: Vec<ContactSummary> = (0..10).map(|i| person(i, Some("Li"), None)).collect();
+        let dir = MemoryDirectory { contacts: all, page_size: Some(3), paging: false, send_names: true };
+        let e = run(&dir).await;
+        assert!(!e.is_complete());
+        assert_eq!(e.contacts.len(), 3);
+        let li = e.incomplete.iter().find(|p| p.prefix == "li").expect("li reported");
+        assert_eq!((li.expected, li.found), (Some(10), 3));
+    }
+
+    #[tokio::test]
+    async fn fatal_errors_stop_enumeration() {
+        struct Refusing;
+        impl Directory for Refusing {
+            async fn find(&self, _: &str, _: Option<u32>) -> Result<ContactPage, AccountError> {
+                Err(AccountError::new("privacy refusal", true))
+            }
+        }
+        let r = enumerate_with(&Refusing, small_alphabet(), 2, &|_| {}).await;
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn next_step_skips_spaces() {
+        assert_eq!(next_step("jean pierre", "jean").as_deref(), Some(" p"));
+        assert_eq!(next_step("jean", "jean"), None);
+        assert_eq!(next_step("jeanne", "jean").as_deref(), Some("n"));
+        assert_eq!(next_step("paul", "jean"), None);
+    }
+}

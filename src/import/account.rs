@@ -1,0 +1,163 @@
+//! What the import needs to know of the account before planning, read with as few calls as
+//! possible: one `findcontactlist` per distinct first letter of the input's names (not one per
+//! record), following pages; then `getcontact` (and `getpicture`) only for the contacts that
+//! records may merge into.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::cli::OnDuplicate;
+use crate::client::{ApiClient, ApiError};
+use crate::dedup;
+use crate::import::plan::AccountSnapshot;
+use crate::import::read::InputRecord;
+use crate::wire::search::{fold, quote_term};
+use crate::wire::{ContactSummary, NewContact};
+
+/// Problems met while reading the account that do not stop the import.
+#[derive(Debug, Default)]
+pub struct CrawlNotes {
+    pub searches: u64,
+    pub warnings: Vec<String>,
+}
+
+/// The name a contact is searched by: the first of last name, first name, nickname, company.
+pub fn search_name(contact: &NewContact) -> Option<&str> {
+    [&contact.lastname, &contact.firstname, &contact.nickname, &contact.company]
+        .into_iter()
+        .filter_map(|f| f.as_deref())
+        .find(|s| !fold(s).is_empty())
+}
+
+/// First folded character of the search name: the crawl prefix of a record.
+fn crawl_prefix(contact: &NewContact) -> Option<String> {
+    search_name(contact).and_then(|n| fold(n).chars().next()).map(String::from)
+}
+
+/// Every contact matching `term`, following the server's pages. Returns the entries and
+/// whether they are complete (false when the server capped a page and ignored `page`).
+pub async fn search_all(client: &ApiClient, term: &str) -> Result<(Vec<ContactSummary>, bool), ApiError> {
+    let first = client.find_contacts(term, None).await?;
+    let total = first.total as usize;
+    let mut seen: HashSet<String> = first.entries.iter().map(|e| e.id.clone()).collect();
+    let mut entries = first.entries;
+    let mut page = 2;
+    while entries.len() < total && page <= first.pages.max(1) {
+        let next = client.find_contacts(term, Some(page)).await?;
+        let before = entries.len();
+        entries.extend(next.entries.into_iter().filter(|e| seen.insert(e.id.clone())));
+        if entries.len() == before {
+            break; // the server ignores `page`: it answered the first page again
+        }
+        page += 1;
+    }
+    let complete = entries.len() >= total;
+    Ok((entries, complete))
+}
+
+/// Reads the account contacts that share a person key with the input.
+pub async fn snapshot(
+    client: &ApiClient,
+    records: &[InputRecord],
+    on_duplicate: OnDuplicate,
+    concurrency: usize,
+) -> Result<(AccountSnapshot, CrawlNotes), ApiError> {
+    let mut notes = CrawlNotes::default();
+    let mut snapshot = AccountSnapshot::default();
+    if on_duplicate == OnDuplicate::Create {
+        return Ok((snapshot, notes));
+    }
+    let valid: Vec<&NewContact> = records.iter().filter_map(|r| r.valid()).map(|m| &m.contact).collect();
+    let wanted_keys: HashSet<String> = valid.iter().filter_map(|c| dedup::key_of_new(c)).collect();
+    let prefixes: BTreeSet<String> = valid.iter().filter_map(|c| crawl_prefix(c)).collect();
+
+    let results: Vec<(String, Vec<ContactSummary>, bool)> = stream::iter(prefixes)
+        .map(|p| async move { search_all(client, &p).await.map(|(e, complete)| (p, e, complete)) })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    notes.searches += results.len() as u64;
+    let mut incomplete_prefixes = Vec::new();
+    for (prefix, entries, complete) in results {
+        if !complete {
+            incomplete_prefixes.push(prefix);
+        }
+        index(&mut snapshot.by_key, &wanted_keys, entries);
+    }
+
+    // A capped page the server would not turn: look each affected name up by its full text.
+    if !incomplete_prefixes.is_empty() {
+        let names: BTreeSet<String> = valid
+            .iter()
+            .filter(|c| crawl_prefix(c).is_some_and(|p| incomplete_prefixes.contains(&p)))
+            .filter_map(|c| search_name(c).map(|n| quote_term(n.trim())))
+            .collect();
+        notes.searches += names.len() as u64;
+        let found: Vec<(String, Vec<ContactSummary>, bool)> = stream::iter(names)
+            .map(|n| async move { search_all(client, &n).await.map(|(e, c)| (n, e, c)) })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        for (name, entries, complete) in found {
+            if !complete {
+                notes.warnings.push(format!(
+                    "the server capped the search {name} and ignored paging: same-name contacts beyond the cap may be duplicated"
+                ));
+            }
+            index(&mut snapshot.by_key, &wanted_keys, entries);
+        }
+    }
+
+    if on_duplicate == OnDuplicate::Merge {
+        let photo_keys: HashSet<String> = records
+            .iter()
+            .filter_map(|r| r.valid())
+            .filter(|m| m.photo.is_some())
+            .filter_map(|m| dedup::key_of_new(&m.contact))
+            .collect();
+        let candidates: Vec<(String, bool)> = snapshot
+            .by_key
+            .iter()
+            .flat_map(|(key, list)| {
+                let want_picture = photo_keys.contains(key);
+                list.iter().map(move |c| (c.id.clone(), want_picture))
+            })
+            .collect();
+        let fetched: Vec<_> = stream::iter(candidates)
+            .map(|(cid, want_picture)| async move {
+                let detail = client.get_contact(&cid).await?;
+                let picture =
+                    if want_picture { Some(client.get_picture(&cid).await?.is_some()) } else { None };
+                Ok::<_, ApiError>((cid, detail, picture))
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        for (cid, detail, picture) in fetched {
+            if let Some(has) = picture {
+                snapshot.has_picture.insert(cid.clone(), has);
+            }
+            snapshot.details.insert(cid, detail);
+        }
+    }
+    Ok((snapshot, notes))
+}
+
+/// Files the entries whose person key the input has; others are irrelevant to this import.
+fn index(
+    by_key: &mut HashMap<String, Vec<ContactSummary>>,
+    wanted: &HashSet<String>,
+    entries: Vec<ContactSummary>,
+) {
+    for entry in entries {
+        let Some(key) = dedup::key_of_summary(&entry) else { continue };
+        if !wanted.contains(&key) {
+            continue;
+        }
+        let list = by_key.entry(key).or_default();
+        if !list.iter().any(|e| e.id == entry.id) {
+            list.push(entry);
+        }
+    }
+}

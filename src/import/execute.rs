@@ -1,0 +1,267 @@
+//! Execution: runs a [`Plan`] against the account and records each record's outcome.
+//!
+//! Groups run concurrently (the client's limiter and semaphore pace the calls); the steps of one
+//! group run in order, since later records write to the contact the first one creates. Writes are
+//! not idempotent, so an unanswered write is never blindly re-sent: the account is checked first
+//! (is there a new contact with this name? does the contact hold this device? this picture?).
+//! A fatal error (privacy refusal, bad token, endpoint gone) stops the run.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use futures::stream::{self, StreamExt};
+use indicatif::ProgressBar;
+
+use crate::client::{ApiClient, ApiError};
+use crate::dedup;
+use crate::import::account::{search_all, search_name};
+use crate::import::plan::{device_identity, Action, GroupPlan, Plan, Target};
+use crate::import::read::InputRecord;
+use crate::mapping::PlannedDevice;
+use crate::photo::PlannedPhoto;
+use crate::report::Outcome;
+use crate::wire::search::quote_term;
+use crate::wire::NewContact;
+
+/// How many times an unanswered write is checked and re-sent before the record fails.
+const AMBIGUOUS_ATTEMPTS: u32 = 4;
+
+/// What executing one record did.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub record: usize,
+    pub outcome: Outcome,
+    pub cid: Option<String>,
+    pub added: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// Counters of what was written, for the report's minimum-calls figure.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub contacts: AtomicU64,
+    pub devices: AtomicU64,
+    pub photos: AtomicU64,
+    pub ambiguous_checked: AtomicU64,
+}
+
+impl Written {
+    pub fn minimum_calls(&self) -> u64 {
+        self.contacts.load(Ordering::Relaxed)
+            + self.devices.load(Ordering::Relaxed)
+            + self.photos.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs the plan. Returns every planned record's result, and the fatal error that stopped the
+/// run, if any (records not reached then fail with that reason).
+pub async fn execute(
+    plan: &Plan,
+    records: &[InputRecord],
+    client: &ApiClient,
+    region: &str,
+    concurrency: usize,
+    progress: &ProgressBar,
+    written: &Written,
+) -> (Vec<StepResult>, Option<ApiError>) {
+    let fatal: Mutex<Option<ApiError>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    let ctx = Ctx { records, client, region, written, stop: &stop, fatal: &fatal };
+    let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
+        .map(|group| {
+            let ctx = &ctx;
+            async move {
+                let out = run_group(ctx, group).await;
+                progress.inc(group.steps.len() as u64);
+                out
+            }
+        })
+        .buffer_unordered(concurrency.max(1) * 2)
+        .collect()
+        .await;
+    let fatal = fatal.into_inner().unwrap_or_else(|p| p.into_inner());
+    (results.into_iter().flatten().collect(), fatal)
+}
+
+struct Ctx<'a> {
+    records: &'a [InputRecord],
+    client: &'a ApiClient,
+    region: &'a str,
+    written: &'a Written,
+    stop: &'a AtomicBool,
+    fatal: &'a Mutex<Option<ApiError>>,
+}
+
+impl Ctx<'_> {
+    /// Turns an error into a step failure message, stopping the run when it is fatal.
+    fn fail(&self, error: ApiError) -> String {
+        let message = error.to_string();
+        if error.is_fatal() {
+            self.stop.store(true, Ordering::SeqCst);
+            let mut slot = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(error);
+        }
+        message
+    }
+}
+
+async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
+    let mut cid = match &group.target {
+        Target::Existing(cid) => Some(cid.clone()),
+        Target::New => None,
+    };
+    let mut results = Vec::with_capacity(group.steps.len());
+    let mut group_error: Option<String> = None;
+    for step in &group.steps {
+        let mut result = StepResult {
+            record: step.record,
+            outcome: Outcome::Failed,
+            cid: cid.clone(),
+            added: vec![],
+            error: None,
+        };
+        if let Some(e) = &group_error {
+            result.error = Some(format!("not attempted: {e}"));
+            results.push(result);
+            continue;
+        }
+        if ctx.stop.load(Ordering::SeqCst) {
+            result.error = Some("not attempted: the run stopped on a fatal error".into());
+            results.push(result);
+            continue;
+        }
+        let mapped = ctx.records[step.record].valid().expect("planned records are valid");
+        let outcome = match &step.action {
+            Action::Skip => Ok(Outcome::Skipped),
+            Action::Unchanged => Ok(Outcome::Unchanged),
+            Action::Create { devices, photo } => {
+                match create_contact(ctx, &mapped.contact, &group.known_ids).await {
+                    Ok(id) => {
+                        result.added.push("contact".into());
+                        result.cid = Some(id.clone());
+                        cid = Some(id.clone());
+                        let photo = photo.then_some(mapped.photo.as_ref()).flatten();
+                        add_all(ctx, &id, devices, photo, &mut result.added).await.map(|_| Outcome::Created)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Action::Add { devices, photo } => {
+                let id = cid.clone().expect("a merge step has a target");
+                let photo = photo.then_some(mapped.photo.as_ref()).flatten();
+                add_all(ctx, &id, devices, photo, &mut result.added).await.map(|_| Outcome::Merged)
+            }
+        };
+        match outcome {
+            Ok(o) => result.outcome = o,
+            Err(e) => {
+                let message = ctx.fail(e);
+                if cid.is_none() {
+                    group_error = Some(format!("the contact could not be created: {message}"));
+                }
+                result.error = Some(message);
+            }
+        }
+        results.push(result);
+    }
+    results
+}
+
+async fn add_all(
+    ctx: &Ctx<'_>,
+    cid: &str,
+    devices: &[PlannedDevice],
+    photo: Option<&PlannedPhoto>,
+    added: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    for device in devices {
+        add_device(ctx, cid, device).await?;
+        added.push(format!("{}:{}", device.kind.as_str(), device.value));
+    }
+    if let Some(photo) = photo {
+        add_picture(ctx, cid, photo).await?;
+        added.push(match &photo.converted_from {
+            Some(from) => format!("photo (converted from {from})"),
+            None => "photo".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `addcontact`; after an unanswered attempt, adopts a contact with the same person key that was
+/// not in the account before the run, else sends again.
+async fn create_contact(
+    ctx: &Ctx<'_>,
+    contact: &NewContact,
+    known_ids: &[String],
+) -> Result<String, ApiError> {
+    let key = dedup::key_of_new(contact);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ctx.client.add_contact(contact).await {
+            Ok(id) => {
+                ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
+                return Ok(id);
+            }
+            Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
+                ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
+                let Some(name) = search_name(contact) else { return Err(e) };
+                let (found, _) = search_all(ctx.client, &quote_term(name.trim())).await?;
+                let adopted = found
+                    .into_iter()
+                    .find(|s| !known_ids.contains(&s.id) && key.is_some() && dedup::key_of_summary(s) == key);
+                if let Some(s) = adopted {
+                    ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
+                    return Ok(s.id);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `adddevice`; after an unanswered attempt, checks the contact before sending again.
+async fn add_device(ctx: &Ctx<'_>, cid: &str, device: &PlannedDevice) -> Result<(), ApiError> {
+    let request = device.to_new_device(cid);
+    let wanted = device_identity(&device.kind, &device.value, ctx.region);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ctx.client.add_device(&request).await {
+            Ok(()) => break,
+            Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
+                ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
+                let detail = ctx.client.get_contact(cid).await?;
+                if detail.devices.iter().any(|d| device_identity(&d.kind, &d.value, ctx.region) == wanted) {
+                    break;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    ctx.written.devices.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `addpicture`; after an unanswered attempt, checks the contact's picture before sending again.
+async fn add_picture(ctx: &Ctx<'_>, cid: &str, photo: &PlannedPhoto) -> Result<(), ApiError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ctx.client.add_picture(cid, &photo.bytes, photo.image_type).await {
+            Ok(()) => break,
+            Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
+                ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
+                if let Some(p) = ctx.client.get_picture(cid).await? {
+                    if p.content == photo.bytes {
+                        break;
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    ctx.written.photos.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! `inspect`: the import's reading path on its own, with no network. Streams every record
+//! through the same reading and mapping code as `import`, and tells what would be carried, what
+//! would not, which records are invalid and which repeat a person already seen in the input.
+//!
+//! Memory stays flat whatever the input size: records are not kept, only a 64-bit hash of each
+//! person key, and the per-record JSON lines go straight to the report file.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::dedup;
+use crate::formats::Format;
+use crate::import::read::{for_each_record, InputRecord};
+use crate::mapping::{Dropped, MappingOptions};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InspectSummary {
+    pub records: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    /// Valid records whose person was already seen earlier in the input (an import merges them).
+    pub duplicates_in_input: u64,
+    /// Records per carried field (`lastname`, `emailperso`, `phone`, `photo`, …).
+    pub coverage: BTreeMap<String, u64>,
+    /// Values per field the API cannot carry.
+    pub not_carried: BTreeMap<String, u64>,
+    pub warnings: u64,
+    /// Calls an import into an empty account would need at least.
+    pub minimum_calls: u64,
+    pub bytes_read: u64,
+    pub elapsed_ms: u128,
+}
+
+#[derive(Debug, Serialize)]
+struct InspectLine<'a> {
+    source: &'a str,
+    name: &'a str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate_of_record: Option<u64>,
+    calls: usize,
+    dropped: &'a [Dropped],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// Inspects `files`, streaming per-record lines to `report` (JSON) when given.
+pub fn inspect(
+    files: &[PathBuf],
+    format: Format,
+    opts: &MappingOptions,
+    report: Option<&Path>,
+    mut on_record: impl FnMut(&InputRecord),
+) -> anyhow::Result<InspectSummary> {
+    let started = Instant::now();
+    let mut summary = InspectSummary::default();
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut out = match report {
+        Some(path) => {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("cannot write the report next to {}", path.display()))?;
+            let mut w = BufWriter::new(tmp);
+            w.write_all(b"{\"records\": [\n")?;
+            Some(w)
+        }
+        None => None,
+    };
+    for_each_record(files, format, opts, |record| {
+        summary.records += 1;
+        summary.warnings += record.warnings.len() as u64;
+        let mut duplicate_of = None;
+        let mut calls = 0;
+        let status = match record.valid() {
+            None => {
+                summary.invalid += 1;
+                "invalid"
+            }
+            Some(m) => {
+                summary.valid += 1;
+                count_coverage(&mut summary.coverage, m);
+                let key_hash = dedup::key_of_new(&m.contact).map(|k| {
+                    let mut h = DefaultHasher::new();
+                    k.hash(&mut h);
+                    h.finish()
+                });
+                match key_hash.map(|h| *seen.entry(h).or_insert(summary.records)) {
+                    Some(first) if first != summary.records => {
+                        summary.duplicates_in_input += 1;
+                        duplicate_of = Some(first);
+                        "duplicate"
+                    }
+                    _ => {
+                        calls = 1 + m.devices.len() + usize::from(m.photo.is_some());
+                        summary.minimum_calls += calls as u64;
+                        "valid"
+                    }
+                }
+            }
+        };
+        let dropped: &[Dropped] = record.mapped.as_ref().map(|m| m.dropped.as_slice()).unwrap_or(&[]);
+        for d in dropped {
+            *summary.not_carried.entry(d.field.clone()).or_default() += 1;
+        }
+        if let Some(w) = out.as_mut() {
+            if summary.records > 1 {
+                w.write_all(b",\n")?;
+            }
+            let line = InspectLine {
+                source: &record.source,
+                name: &record.name,
+                status,
+                duplicate_of_record: duplicate_of,
+                calls,
+                dropped,
+                warnings: &record.warnings,
+                error: record.error.as_deref(),
+            };
+            serde_json::to_writer(&mut *w, &line)?;
+        }
+        on_record(&record);
+        Ok(())
+    })?;
+    summary.bytes_read = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    summary.elapsed_ms = started.elapsed().as_millis();
+    if let (Some(mut w), Some(path)) = (out, report) {
+        w.write_all(b"\n],\n\"summary\": ")?;
+        serde_json::to_writer_pretty(&mut w, &summary)?;
+        w.write_all(b"}\n")?;
+        let tmp = w.into_inner().map_err(|e| e.into_error())?;
+        tmp.persist(path).with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
+    Ok(summary)
+}
+
+fn count_coverage(coverage: &mut BTreeMap<String, u64>, m: &crate::mapping::Mapped) {
+    let c = &m.contact;
+    let fields = [
+        ("lastname", c.lastname.is_some()),
+        ("firstname", c.firstname.is_some()),
+        ("nickname", c.nickname.is_some()),
+        ("company", c.company.is_some()),
+        ("department", c.department.is_some()),
+        ("function", c.function.is_some()),
+        ("birthday", c.birthday.is_some()),
+        ("civility", c.civility.is_some()),
+        ("emailperso", c.emailperso.is_some()),
+        ("photo", m.photo.is_some()),
+    ];
+    for (name, present) in fields {
+        if present {
+            *coverage.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    for d in &m.devices {
+        *coverage.entry(format!("device:{}", d.kind.as_str())).or_default() += 1;
+    }
+}
+
+impl InspectSummary {
+    /// The human summary for stderr.
+    pub fn human(&self) -> String {
+        let mut s = format!(
+            "{} records: {} valid, {} invalid, {} repeat a person seen earlier; an import into an empty account needs at least {} calls; {} warnings; {:.1}s\n",
+            self.records, self.valid, self.invalid, self.duplicates_in_input, self.minimum_calls, self.warnings,
+            self.elapsed_ms as f64 / 1000.0
+        );
+        if !self.coverage.is_empty() {
+            let cov: Vec<String> = self.coverage.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            s.push_str(&format!("carried: {}\n", cov.join(", ")));
+        }
+        if !self.not_carried.is_empty() {
+            let nc: Vec<String> = self.not_carried.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            s.push_str(&format!("not carried by the API: {}\n", nc.join(", ")));
+        }
+        s
+    }
+}

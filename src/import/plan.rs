@@ -1,0 +1,573 @@
+//! Planning: pure data computed from the input records and a snapshot of the account.
+//!
+//! Records are grouped by person (same normalised name; among several same-name contacts in the
+//! account, the one sharing an email or phone wins). Each group becomes one target contact: an
+//! existing one, or a new one created by the group's first record. Every record gets exactly one
+//! [`Action`]. `--dry-run` prints this plan; `execute` runs it. Nothing here does I/O.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use crate::cli::OnDuplicate;
+use crate::dedup;
+use crate::import::read::InputRecord;
+use crate::mapping::{Dropped, PlannedDevice};
+use crate::wire::{ContactDetail, ContactSummary, DeviceSubtype, DeviceType, NewContact};
+
+/// What the account holds, as far as the plan needs it.
+#[derive(Debug, Clone, Default)]
+pub struct AccountSnapshot {
+    /// Contacts found by the crawl, by person key.
+    pub by_key: HashMap<String, Vec<ContactSummary>>,
+    /// Full details of the candidates that records may merge into.
+    pub details: HashMap<String, ContactDetail>,
+    /// Whether a candidate already has a picture (fetched only where an input photo could go).
+    pub has_picture: HashMap<String, bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub on_duplicate: OnDuplicate,
+    pub region: String,
+}
+
+/// The contact a group writes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A contact already in the account.
+    Existing(String),
+    /// A contact the group's first step creates.
+    New,
+}
+
+/// What one record does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `addcontact` with the record's fields, then its devices and photo.
+    Create { devices: Vec<PlannedDevice>, photo: bool },
+    /// Add to the group's target only what it lacks.
+    Add { devices: Vec<PlannedDevice>, photo: bool },
+    /// The target already holds everything this record can carry.
+    Unchanged,
+    /// `--on-duplicate skip`: the existing contact is left alone.
+    Skip,
+}
+
+impl Action {
+    /// API calls this action makes when nothing goes wrong.
+    pub fn calls(&self) -> usize {
+        match self {
+            Action::Create { devices, photo } => 1 + devices.len() + usize::from(*photo),
+            Action::Add { devices, photo } => devices.len() + usize::from(*photo),
+            Action::Unchanged | Action::Skip => 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Index into the input records.
+    pub record: usize,
+    pub action: Action,
+}
+
+/// One target contact and the records that write to it, in input order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupPlan {
+    /// The person key shared by the group's records.
+    pub key: String,
+    pub target: Target,
+    /// Account contacts with the same key, known before the run (an unanswered `addcontact` is
+    /// resolved by looking for a contact with this key that is not one of these).
+    pub known_ids: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub groups: Vec<GroupPlan>,
+    /// Records that cannot be imported (their reason is in the record).
+    pub invalid: Vec<usize>,
+    /// Per record: fields that an existing contact keeps as they are (the API cannot update them).
+    pub kept_existing: HashMap<usize, Vec<Dropped>>,
+}
+
+impl Plan {
+    /// Groups records by person and decides each record's action.
+    pub fn build(records: &[InputRecord], snapshot: &AccountSnapshot, opts: &PlanOptions) -> Plan {
+        let mut plan = Plan::default();
+        let mut group_of_key: HashMap<String, usize> = HashMap::new();
+        let mut members: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            let Some(key) = record.valid().and_then(|m| dedup::key_of_new(&m.contact)) else {
+                plan.invalid.push(i);
+                continue;
+            };
+            let grouped = opts.on_duplicate != OnDuplicate::Create;
+            match group_of_key.get(&key).filter(|_| grouped) {
+                Some(&g) => members[g].1.push(i),
+                None => {
+                    group_of_key.insert(key.clone(), members.len());
+                    members.push((key, vec![i]));
+                }
+            }
+        }
+        for (key, recs) in members {
+            let group = plan_group(records, snapshot, opts, key, &recs, &mut plan.kept_existing);
+            plan.groups.push(group);
+        }
+        plan
+    }
+
+    /// Calls the plan makes when nothing goes wrong (the minimum to carry it).
+    pub fn calls(&self) -> usize {
+        self.groups.iter().flat_map(|g| &g.steps).map(|s| s.action.calls()).sum()
+    }
+
+    /// Number of steps of each kind: (create, add, unchanged, skip).
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let mut c = (0, 0, 0, 0);
+        for step in self.groups.iter().flat_map(|g| &g.steps) {
+            match step.action {
+                Action::Create { .. } => c.0 += 1,
+                Action::Add { .. } => c.1 += 1,
+                Action::Unchanged => c.2 += 1,
+                Action::Skip => c.3 += 1,
+            }
+        }
+        c
+    }
+
+    /// The dry-run listing: one line per record, then totals.
+    pub fn display<'a>(&'a self, records: &'a [InputRecord]) -> PlanDisplay<'a> {
+        PlanDisplay { plan: self, records }
+    }
+}
+
+fn plan_group(
+    records: &[InputRecord],
+    snapshot: &AccountSnapshot,
+    opts: &PlanOptions,
+    key: String,
+    recs: &[usize],
+    kept_existing: &mut HashMap<usize, Vec<Dropped>>,
+) -> GroupPlan {
+    let candidates = snapshot.by_key.get(&key).map(Vec::as_slice).unwrap_or_default();
+    let known_ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
+    let existing = match opts.on_duplicate {
+        OnDuplicate::Create => None,
+        OnDuplicate::Merge | OnDuplicate::Skip => {
+            choose_candidate(candidates, records, recs, snapshot, &opts.region).map(str::to_string)
+        }
+    };
+    let mut steps = Vec::with_capacity(recs.len());
+    let mut known = KnownDevices::default();
+    let mut has_picture = false;
+    let target = match &existing {
+        Some(cid) => {
+            if opts.on_duplicate == OnDuplicate::Skip {
+                let steps = recs.iter().map(|&record| Step { record, action: Action::Skip }).collect();
+                return GroupPlan { key, target: Target::Existing(cid.clone()), known_ids, steps };
+            }
+            if let Some(detail) = snapshot.details.get(cid) {
+                for d in &detail.devices {
+                    known.hold(&d.kind, &d.value, d.order, &opts.region);
+                }
+                for &r in recs {
+                    let kept =
+                        fields_kept(&records[r].valid().expect("grouped records are valid").contact, detail);
+                    if !kept.is_empty() {
+                        kept_existing.insert(r, kept);
+                    }
+                }
+            }
+            has_picture = snapshot.has_picture.get(cid).copied().unwrap_or(false);
+            Target::Existing(cid.clone())
+        }
+        None => Target::New,
+    };
+    for (n, &record) in recs.iter().enumerate() {
+        let mapped = records[record].valid().expect("grouped records are valid");
+        let photo = mapped.photo.is_some() && !has_picture;
+        has_picture |= photo;
+        let action = if n == 0 && target == Target::New {
+            // The created contact gets the record's devices with the mapped orders; `addcontact`
+            // carries emailperso itself, so it is not a separate device call.
+            let devices: Vec<PlannedDevice> = all_devices(&mapped.contact, &mapped.devices)
+                .into_iter()
+                .filter(|d| known.hold(&d.kind, &d.value, d.order, &opts.region))
+                .filter(|d| !is_emailperso(&mapped.contact, d))
+                .collect();
+            Action::Create { devices, photo }
+        } else {
+            let devices: Vec<PlannedDevice> = all_devices(&mapped.contact, &mapped.devices)
+                .into_iter()
+                .filter_map(|d| known.add(d, &opts.region))
+                .collect();
+            if devices.is_empty() && !photo {
+                Action::Unchanged
+            } else {
+                Action::Add { devices, photo }
+            }
+        };
+        steps.push(Step { record, action });
+    }
+    GroupPlan { key, target, known_ids, steps }
+}
+
+/// Among same-name contacts, the one sharing the most emails/phones with the group's records;
+/// on a tie, the first the account listed.
+fn choose_candidate<'a>(
+    candidates: &'a [ContactSummary],
+    records: &[InputRecord],
+    recs: &[usize],
+    snapshot: &AccountSnapshot,
+    region: &str,
+) -> Option<&'a str> {
+    if candidates.len() <= 1 {
+        return candidates.first().map(|c| c.id.as_str());
+    }
+    let wanted: HashSet<String> = recs
+        .iter()
+        .filter_map(|&r| records[r].valid())
+        .flat_map(|m| all_devices(&m.contact, &m.devices))
+        .map(|d| device_identity(&d.kind, &d.value, region))
+        .collect();
+    let shared = |c: &ContactSummary| {
+        snapshot.details.get(&c.id).map_or(0, |d| {
+            d.devices
+                .iter()
+                .filter(|dev| wanted.contains(&device_identity(&dev.kind, &dev.value, region)))
+                .count()
+        })
+    };
+    let best = candidates.iter().map(shared).max().unwrap_or(0);
+    candidates.iter().find(|c| shared(c) == best).map(|c| c.id.as_str())
+}
+
+/// The record's devices including its `emailperso` as an email device (for merging into a
+/// contact that exists: there, the personal email is one more device).
+fn all_devices(contact: &NewContact, devices: &[PlannedDevice]) -> Vec<PlannedDevice> {
+    let mut all = Vec::with_capacity(devices.len() + 1);
+    if let Some(email) = &contact.emailperso {
+        all.push(PlannedDevice {
+            kind: DeviceType::Email,
+            subtype: DeviceSubtype::Internet,
+            order: 1,
+            value: email.clone(),
+        });
+    }
+    all.extend(devices.iter().cloned());
+    all
+}
+
+fn is_emailperso(contact: &NewContact, device: &PlannedDevice) -> bool {
+    device.kind == DeviceType::Email && contact.emailperso.as_deref() == Some(device.value.as_str())
+}
+
+/// A comparable identity for a device: its type and [`dedup::device_key`] (E.164 phones,
+/// lower-case emails, URLs without scheme), or the trimmed value where no key applies.
+pub fn device_identity(kind: &DeviceType, value: &str, region: &str) -> String {
+    let key = dedup::device_key(kind, value, region).unwrap_or_else(|| value.trim().to_string());
+    format!("{}:{key}", kind.as_str())
+}
+
+/// Devices a target holds or will hold, and the next free display order per type.
+#[derive(Debug, Default)]
+struct KnownDevices {
+    keys: HashSet<String>,
+    next_order: HashMap<String, u32>,
+}
+
+impl KnownDevices {
+    /// Records a device the target has (or gets with this order); false when it was known.
+    fn hold(&mut self, kind: &DeviceType, value: &str, order: u32, region: &str) -> bool {
+        let fresh = self.keys.insert(device_identity(kind, value, region));
+        let next = self.next_order.entry(kind.as_str().to_string()).or_insert(1);
+        *next = (*next).max(order.saturating_add(1));
+        fresh
+    }
+
+    /// A device to add after the target's own, numbered after them; None when already held.
+    fn add(&mut self, mut device: PlannedDevice, region: &str) -> Option<PlannedDevice> {
+        if !self.keys.insert(device_identity(&device.kind, &device.value, region)) {
+            return None;
+        }
+        let next = self.next_order.entry(device.kind.as_str().to_string()).or_insert(1);
+        device.order = *next;
+        *next += 1;
+        Some(device)
+    }
+}
+
+/// Fields of a record that differ from the existing contact it joins: the API has no update
+/// call, so the account keeps its values and the report says so.
+fn fields_kept(new: &NewContact, existing: &ContactDetail) -> Vec<Dropped> {
+    let mut kept = Vec::new();
+    let mut check = |field: &str, new_value: Option<String>, old: Option<String>| {
+        if let Some(v) = new_value {
+            let differs =
+                old.as_deref().map(crate::wire::search::fold) != Some(crate::wire::search::fold(&v));
+            if differs {
+                kept.push(Dropped {
+                    field: field.to_string(),
+                    value: v,
+                    reason: match old {
+                        Some(o) => format!("the contact exists with {field} {o:?}; the API cannot update it"),
+                        None => format!("the contact exists without {field}; the API cannot update it"),
+                    },
+                });
+            }
+        }
+    };
+    check("nickname", new.nickname.clone(), existing.nickname.clone());
+    check("company", new.company.clone(), existing.company.clone());
+    check("function", new.function.clone(), existing.function.clone());
+    check("department", new.department.clone(), existing.department.clone());
+    check("birthday", new.birthday.clone(), existing.birthday.clone());
+    check(
+        "civility",
+        new.civility.map(|c| c.code().to_string()),
+        existing.civility.map(|c| c.code().to_string()),
+    );
+    kept
+}
+
+pub struct PlanDisplay<'a> {
+    plan: &'a Plan,
+    records: &'a [InputRecord],
+}
+
+impl fmt::Display for PlanDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let describe = |devices: &[PlannedDevice], photo: bool| {
+            let mut parts: Vec<String> =
+                devices.iter().map(|d| format!("+{}:{}", d.kind.as_str(), d.value)).collect();
+            if photo {
+                parts.push("+photo".into());
+            }
+            parts.join(" ")
+        };
+        for group in &self.plan.groups {
+            let into = match &group.target {
+                Target::Existing(cid) => format!("contact {cid}"),
+                Target::New => "new contact".to_string(),
+            };
+            for step in &group.steps {
+                let r = &self.records[step.record];
+                let (verb, detail) = match &step.action {
+                    Action::Create { devices, photo } => {
+                        ("create", format!("addcontact {}", describe(devices, *photo)))
+                    }
+                    Action::Add { devices, photo } => {
+                        ("merge", format!("into {into}: {}", describe(devices, *photo)))
+                    }
+                    Action::Unchanged => ("unchanged", format!("{into} already has it all")),
+                    Action::Skip => ("skip", format!("{into} exists (--on-duplicate skip)")),
+                };
+                writeln!(f, "{verb:<9} {}  {:?}  {}", r.source, r.name, detail.trim_end())?;
+            }
+        }
+        for &i in &self.plan.invalid {
+            let r = &self.records[i];
+            writeln!(f, "{:<9} {}  {:?}  {}", "invalid", r.source, r.name, r.error.as_deref().unwrap_or(""))?;
+        }
+        let (create, add, unchanged, skip) = self.plan.counts();
+        writeln!(
+            f,
+            "plan: {create} create, {add} merge, {unchanged} unchanged, {skip} skip, {} invalid; {} write calls",
+            self.plan.invalid.len(),
+            self.plan.calls()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{self, MappingOptions};
+    use crate::model::{Contact, Email, Phone, PhoneKind, Place};
+    use crate::wire::Device;
+
+    fn record(given: &str, family: &str, phones: &[&str], emails: &[&str]) -> InputRecord {
+        let contact = Contact {
+            given: Some(given.into()),
+            family: Some(family.into()),
+            phones: phones
+                .iter()
+                .map(|p| Phone {
+                    value: p.to_string(),
+                    kind: PhoneKind::Mobile,
+                    place: None,
+                    preferred: false,
+                    label: None,
+                })
+                .collect(),
+            emails: emails
+                .iter()
+                .map(|e| Email {
+                    value: e.to_string(),
+                    place: Some(Place::Home),
+                    preferred: false,
+                    label: None,
+                })
+                .collect(),
+            ..Contact::default()
+        };
+        InputRecord {
+            source: format!("test#{given}"),
+            name: format!("{given} {family}"),
+            warnings: vec![],
+            mapped: Some(mapping::to_api(&contact, &MappingOptions::default())),
+            error: None,
+        }
+    }
+
+    fn opts(on_duplicate: OnDuplicate) -> PlanOptions {
+        PlanOptions { on_duplicate, region: "FR".into() }
+    }
+
+    fn existing(
+        id: &str,
+        first: &str,
+        last: &str,
+        devices: &[(&str, DeviceType, u32)],
+    ) -> (ContactSummary, ContactDetail) {
+        let summary = ContactSummary {
+            id: id.into(),
+            firstname: Some(first.into()),
+            lastname: Some(last.into()),
+            ..ContactSummary::default()
+        };
+        let detail = ContactDetail {
+            id: id.into(),
+            firstname: Some(first.into()),
+            lastname: Some(last.into()),
+            devices: devices
+                .iter()
+                .map(|(v, kind, order)| Device {
+                    id: format!("d{v}"),
+                    kind: kind.clone(),
+                    subtype: if *kind == DeviceType::Phone {
+                        DeviceSubtype::Mobile
+                    } else {
+                        DeviceSubtype::Internet
+                    },
+                    info_type: None,
+                    order: *order,
+                    display: true,
+                    value: v.to_string(),
+                })
+                .collect(),
+            ..ContactDetail::default()
+        };
+        (summary, detail)
+    }
+
+    fn snapshot_of(contacts: Vec<(ContactSummary, ContactDetail)>) -> AccountSnapshot {
+        let mut s = AccountSnapshot::default();
+        for (summary, detail) in contacts {
+            let key = dedup::key_of_summary(&summary).unwrap();
+            s.by_key.entry(key).or_default().push(summary);
+            s.details.insert(detail.id.clone(), detail);
+        }
+        s
+    }
+
+    #[test]
+    fn same_person_twice_in_the_input_is_created_once_and_merged() {
+        let records = vec![
+            record("Jean", "Martin", &["06 12 34 56 78"], &[]),
+            record("JEAN", "Mártin", &["+33 6 12 34 56 78", "04 78 11 22 33"], &[]),
+        ];
+        let plan = Plan::build(&records, &AccountSnapshot::default(), &opts(OnDuplicate::Merge));
+        assert_eq!(plan.groups.len(), 1);
+        let steps = &plan.groups[0].steps;
+        assert!(matches!(&steps[0].action, Action::Create { devices, .. } if devices.len() == 1));
+        // The same mobile in international form is not added again; the home line is, after it.
+        match &steps[1].action {
+            Action::Add { devices, photo: false } => {
+                assert_eq!(devices.len(), 1);
+                assert_eq!(devices[0].value, "04 78 11 22 33");
+                assert_eq!(devices[0].order, 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(plan.calls(), 3);
+    }
+
+    #[test]
+    fn an_existing_contact_gets_only_what_it_lacks() {
+        let records = vec![record("Hélène", "Lefèvre", &["0612345678"], &["helene@example.fr"])];
+        let snapshot = snapshot_of(vec![existing(
+            "c6",
+            "Helene",
+            "Lefevre",
+            &[("HELENE@example.fr", DeviceType::Email, 1), ("+33 6 12 34 56 78", DeviceType::Phone, 1)],
+        )]);
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
+        assert_eq!(plan.groups[0].target, Target::Existing("c6".into()));
+        assert_eq!(plan.groups[0].steps[0].action, Action::Unchanged);
+        assert_eq!(plan.calls(), 0);
+
+        let records = vec![record("Hélène", "Lefèvre", &["0612345678", "01 02 03 04 05"], &[])];
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
+        match &plan.groups[0].steps[0].action {
+            Action::Add { devices, .. } => {
+                assert_eq!(devices.len(), 1);
+                assert_eq!(devices[0].order, 2, "numbered after the contact's own phone");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn among_namesakes_the_one_sharing_a_phone_wins() {
+        let records = vec![record("Jean", "Martin", &["06 98 76 54 32"], &[])];
+        let snapshot = snapshot_of(vec![
+            existing("1", "Jean", "Martin", &[("01 11 11 11 11", DeviceType::Phone, 1)]),
+            existing("2", "Jean", "Martin", &[("+33698765432", DeviceType::Phone, 1)]),
+        ]);
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
+        assert_eq!(plan.groups[0].target, Target::Existing("2".into()));
+        assert_eq!(plan.groups[0].known_ids, vec!["1".to_string(), "2".to_string()]);
+    }
+
+    #[test]
+    fn skip_and_create_policies() {
+        let records =
+            vec![record("Jean", "Martin", &["06 98 76 54 32"], &[]), record("Jean", "Martin", &[], &[])];
+        let snapshot = snapshot_of(vec![existing("1", "Jean", "Martin", &[])]);
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Skip));
+        assert!(plan.groups[0].steps.iter().all(|s| s.action == Action::Skip));
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Create));
+        assert_eq!(plan.groups.len(), 2, "create: no grouping");
+        assert!(plan.groups.iter().all(|g| g.target == Target::New));
+    }
+
+    #[test]
+    fn invalid_records_are_kept_aside() {
+        let mut bad = record("", "", &["0600000001"], &[]);
+        bad.mapped = Some(mapping::to_api(&Contact::default(), &MappingOptions::default()));
+        bad.error = bad.mapped.as_ref().unwrap().invalid.clone();
+        assert!(bad.error.is_some());
+        let records = vec![bad, record("Ann", "Lee", &[], &[])];
+        let plan = Plan::build(&records, &AccountSnapshot::default(), &opts(OnDuplicate::Merge));
+        assert_eq!(plan.invalid, vec![0]);
+        assert_eq!(plan.groups.len(), 1);
+        let listing = plan.display(&records).to_string();
+        assert!(listing.contains("invalid"), "{listing}");
+        assert!(listing.contains("plan: 1 create, 0 merge"), "{listing}");
+    }
+
+    #[test]
+    fn fields_an_existing_contact_keeps_are_reported() {
+        let mut r = record("Ann", "Lee", &[], &[]);
+        r.mapped.as_mut().unwrap().contact.birthday = Some("1980-04-15".into());
+        let snapshot = snapshot_of(vec![existing("9", "Ann", "Lee", &[])]);
+        let plan = Plan::build(&[r], &snapshot, &opts(OnDuplicate::Merge));
+        let kept = &plan.kept_existing[&0];
+        assert_eq!(kept[0].field, "birthday");
+        assert!(kept[0].reason.contains("cannot update"));
+    }
+}
