@@ -413,7 +413,7 @@ pub fn decode_card<'a>(
     out.clear();
     let mut scratch = Scratch::default();
     if memchr::memchr(0, raw).is_some() {
-        warnings.push(format!("line {first_line}+: NUL bytes removed"));
+        warnings.push(format!("card at line {first_line}: NUL bytes removed"));
         let cleaned: Vec<u8> = raw.iter().copied().filter(|&b| b != 0).collect();
         match std::str::from_utf8(&cleaned) {
             Ok(text) => {
