@@ -72,14 +72,36 @@ pub fn open_utf8_stream(mut reader: Box<dyn Read + Send>) -> io::Result<(Box<dyn
         if head.starts_with(b"\xEF\xBB\xBF") {
             head.drain(..3);
         }
-        return Ok((Box::new(Cursor::new(head).chain(utf8)), info));
+        return Ok((cr_to_lf_if_needed(head, utf8), info));
     }
     let mut prefix = prefix;
     if prefix.starts_with(b"\xEF\xBB\xBF") {
         prefix.drain(..3);
     }
     info.guessed_charset = guess_legacy_charset(&prefix, prefix.len() < SNIFF_BYTES);
-    Ok((Box::new(Cursor::new(prefix).chain(reader)), info))
+    Ok((cr_to_lf_if_needed(prefix, reader), info))
+}
+
+/// Chains the sniffed prefix back in front of the rest; a file with CR line ends and no LF at
+/// all (classic Mac OS) gets its CRs turned into LFs, so that it has lines.
+fn cr_to_lf_if_needed(prefix: Vec<u8>, rest: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    let cr_only = memchr::memchr(b'\n', &prefix).is_none() && memchr::memchr(b'\r', &prefix).is_some();
+    let chained = Box::new(Cursor::new(prefix).chain(rest));
+    if cr_only {
+        Box::new(CrToLf(chained))
+    } else {
+        chained
+    }
+}
+
+struct CrToLf(Box<dyn Read + Send>);
+
+impl Read for CrToLf {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        buf[..n].iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
+        Ok(n)
+    }
 }
 
 fn read_prefix(reader: &mut Box<dyn Read + Send>) -> io::Result<Vec<u8>> {
@@ -227,9 +249,7 @@ impl<'a> Head<'a> {
         let head = &line[..colon];
         memchr::memchr(b';', head)?;
         // QUOTED-PRINTABLE and ENCODING=Q need a `Q`/`q` before it (or a `"` hides the colon).
-        if memchr::memchr3(b'Q', b'q', b'"', head).is_none() {
-            return None;
-        }
+        memchr::memchr3(b'Q', b'q', b'"', head)?;
         Head::parse(line)
     }
 
@@ -275,10 +295,11 @@ impl<'a> Head<'a> {
                     head.quoted_printable = true;
                     head.bare_qp = Some((param_start, param_start + raw_param.len()));
                 }
-                Some(v) if name.eq_ignore_ascii_case(b"ENCODING") => {
-                    if v.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") || v.eq_ignore_ascii_case(b"Q") {
-                        head.quoted_printable = true;
-                    }
+                Some(v)
+                    if name.eq_ignore_ascii_case(b"ENCODING")
+                        && (v.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") || v.eq_ignore_ascii_case(b"Q")) =>
+                {
+                    head.quoted_printable = true;
                 }
                 Some(v) if name.eq_ignore_ascii_case(b"CHARSET") => {
                     let v = v.strip_prefix(b"\"").unwrap_or(v);
@@ -392,7 +413,7 @@ pub fn decode_card<'a>(
     out.clear();
     let mut scratch = Scratch::default();
     if memchr::memchr(0, raw).is_some() {
-        warnings.push(format!("line {first_line}+: NUL bytes removed"));
+        warnings.push(format!("card at line {first_line}: NUL bytes removed"));
         let cleaned: Vec<u8> = raw.iter().copied().filter(|&b| b != 0).collect();
         match std::str::from_utf8(&cleaned) {
             Ok(text) => {

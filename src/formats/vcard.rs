@@ -4,7 +4,9 @@
 //! cuts the input itself, line by line: a card runs from a `BEGIN:VCARD` line to its
 //! `END:VCARD` (or to the next `BEGIN:VCARD` / end of file, with a warning). Each card's raw
 //! lines are decoded to UTF-8 by [`decode`](super::decode), parsed by calcard and mapped to a
-//! [`Contact`]. Only one card (plus one finished card awaiting trailing text) is held at a time.
+//! [`Contact`]. Cut cards are parsed in batches of at most 256 KB / 1024 cards, split over the
+//! available cores (output order is input order); memory is bounded by the read buffers, one
+//! batch and the card being cut, whatever the file size.
 //!
 //! Text outside any card is reported as a warning on the next card (or on the last card when
 //! nothing follows), or as one error record when the file holds no card at all. A 2.1 `AGENT`
@@ -36,6 +38,12 @@ const MAX_LINE_BYTES: usize = MAX_CARD_BYTES;
 const MAX_EXTRA_CHARS: usize = 300;
 /// Lines outside cards quoted in warnings.
 const GARBAGE_SAMPLES: usize = 3;
+/// Finished cards are decoded, parsed and mapped in batches of about this many raw bytes (or
+/// [`BATCH_CARDS`] cards), split over the available cores; this bounds what is held at once.
+const BATCH_BYTES: usize = 256 * 1024;
+const BATCH_CARDS: usize = 1024;
+/// Below this many cards a batch is processed on the calling thread alone.
+const PARALLEL_MIN_CARDS: usize = 64;
 
 /// Iterator over the cards of a vCard stream. See the module documentation.
 pub struct VcardReader {
@@ -53,18 +61,32 @@ pub struct VcardReader {
     agent: Agent,
     garbage: Garbage,
     /// The last finished card, held until we know whether text follows it.
-    held: Option<Record>,
+    held: Option<FinishedCard>,
+    /// Finished cards waiting to be parsed, in order, and their total raw size.
+    batch: Vec<FinishedCard>,
+    batch_bytes: usize,
+    /// Threads used to parse a batch.
+    threads: usize,
     ready: VecDeque<Record>,
     done: bool,
-    /// Reused buffer for a card's decoded text.
-    text: String,
-    /// Reused buffer for a card's raw lines.
-    spare_raw: Vec<u8>,
+    /// Raw-line buffers of parsed cards, for reuse.
+    spare_raw: Vec<Vec<u8>>,
+}
+
+/// A card cut out of the input, not parsed yet.
+struct FinishedCard {
+    source: String,
+    /// The whole card: normalised BEGIN line, raw lines, END line.
+    raw: Vec<u8>,
+    begin_line: usize,
+    warnings: Vec<String>,
+    extra: Vec<ExtraField>,
+    oversized: bool,
 }
 
 /// The card being collected.
 struct CardBuf {
-    /// Raw lines between BEGIN and END (BEGIN/END themselves excluded).
+    /// A normalised `BEGIN:VCARD` line, then the raw lines up to (not including) END.
     raw: Vec<u8>,
     begin_line: usize,
     warnings: Vec<String>,
@@ -142,11 +164,19 @@ impl VcardReader {
             agent: Agent::None,
             garbage: Garbage::default(),
             held: None,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
             ready: VecDeque::new(),
             done: false,
-            text: String::new(),
             spare_raw: Vec::new(),
         }
+    }
+
+    /// Parse batches on at most `threads` threads (default: the available cores, up to 4).
+    pub fn with_threads(mut self, threads: usize) -> VcardReader {
+        self.threads = threads.max(1);
+        self
     }
 
     /// Reads the next line into `self.line`; `false` at end of input.
@@ -203,12 +233,72 @@ impl VcardReader {
         }
         while self.ready.is_empty() && !self.done {
             match self.read_line() {
-                Ok(true) => self.process_line(),
+                Ok(true) => {
+                    self.process_line();
+                    if self.batch_bytes >= BATCH_BYTES || self.batch.len() >= BATCH_CARDS {
+                        self.parse_batch();
+                    }
+                }
                 Ok(false) => self.finish_input(),
                 Err(e) => {
                     let msg = format!("{}: read error after line {}: {e}", self.source_name, self.line_no);
                     self.fail(msg);
                 }
+            }
+        }
+    }
+
+    fn push_batch(&mut self, card: FinishedCard) {
+        self.batch_bytes += card.raw.len();
+        self.batch.push(card);
+    }
+
+    /// Decodes, parses and maps the batch (in parallel when big), appending to `ready`.
+    fn parse_batch(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        if batch.is_empty() {
+            return;
+        }
+        let ctx = self.ctx;
+        let source_name = self.source_name.as_str();
+        let parse_all = |cards: Vec<FinishedCard>| -> Vec<(Record, Vec<u8>)> {
+            let mut text = String::new();
+            cards.into_iter().map(|card| parse_finished(card, source_name, &ctx, &mut text)).collect()
+        };
+        let results: Vec<(Record, Vec<u8>)> = if self.threads < 2 || batch.len() < PARALLEL_MIN_CARDS {
+            parse_all(batch)
+        } else {
+            // Contiguous slices, joined in order: the output order is the input order.
+            let per_thread = batch.len().div_ceil(self.threads);
+            let mut slices: Vec<Vec<FinishedCard>> = Vec::new();
+            let mut rest = batch.into_iter();
+            loop {
+                let slice: Vec<FinishedCard> = rest.by_ref().take(per_thread).collect();
+                if slice.is_empty() {
+                    break;
+                }
+                slices.push(slice);
+            }
+            let first = slices.remove(0);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> =
+                    slices.into_iter().map(|slice| scope.spawn(move || parse_all(slice))).collect();
+                let mut results = parse_all(first);
+                for handle in handles {
+                    // parse_finished catches panics itself, so a join error cannot happen; if
+                    // it did, propagating it beats losing records silently.
+                    results.extend(handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                }
+                results
+            })
+        };
+        for (record, mut raw) in results {
+            self.ready.push_back(record);
+            // A small pool (at most 256 × 16 KB) saves an allocation per card.
+            if raw.capacity() <= 16 * 1024 && self.spare_raw.len() < 256 {
+                raw.clear();
+                self.spare_raw.push(raw);
             }
         }
     }
@@ -232,6 +322,8 @@ impl VcardReader {
     }
 
     fn process(&mut self, line: &[u8]) {
+        // Concatenated exports: a BOM at the start of a later file.
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         if self.line_cut {
             if let Some(card) = self.card.as_mut() {
                 card.warnings.push(format!("line {}: longer than {MAX_LINE_BYTES} bytes, cut", self.line_no));
@@ -316,14 +408,13 @@ impl VcardReader {
 
     fn start_card(&mut self) {
         if let Some(held) = self.held.take() {
-            self.ready.push_back(held);
+            self.push_batch(held);
         }
         let mut warnings = Vec::new();
         if self.garbage.lines > 0 {
             warnings.push(std::mem::take(&mut self.garbage).describe());
         }
-        let mut raw = std::mem::take(&mut self.spare_raw);
-        raw.clear();
+        let mut raw = self.spare_raw.pop().unwrap_or_else(|| Vec::with_capacity(1024));
         // The BEGIN line as calcard wants it, whatever its case or blanks were.
         raw.extend_from_slice(b"BEGIN:VCARD\r\n");
         self.card =
@@ -356,40 +447,20 @@ impl VcardReader {
                 .warnings
                 .push(format!("card starting at line {} has no END:VCARD (file ends)", card.begin_line)),
         }
-        let record = if card.oversized {
-            Record {
-                source,
-                contact: Err(format!(
-                    "{}: card at line {} is larger than {} MB, skipped",
-                    self.source_name,
-                    card.begin_line,
-                    MAX_CARD_BYTES >> 20
-                )),
-                warnings: card.warnings,
-            }
-        } else {
-            let mut warnings = card.warnings;
-            if !card.raw.ends_with(b"\n") {
-                card.raw.extend_from_slice(b"\r\n");
-            }
-            card.raw.extend_from_slice(b"END:VCARD\r\n");
-            let text =
-                decode::decode_card(&card.raw, card.begin_line, &self.ctx, &mut self.text, &mut warnings);
-            let contact = match catch_unwind(AssertUnwindSafe(|| parse_card(text, &mut warnings))) {
-                Ok(Ok(mut contact)) => {
-                    contact.extra.append(&mut card.extra);
-                    Ok(contact)
-                }
-                Ok(Err(reason)) => Err(format!("{source}: {reason}")),
-                Err(_) => Err(format!("{source}: the vCard parser failed on this card")),
-            };
-            Record { source, contact, warnings }
-        };
-        if card.raw.capacity() <= 1 << 20 {
-            self.spare_raw = card.raw;
+        if !card.raw.ends_with(b"\n") {
+            card.raw.extend_from_slice(b"\r\n");
         }
-        if let Some(held) = self.held.replace(record) {
-            self.ready.push_back(held);
+        card.raw.extend_from_slice(b"END:VCARD\r\n");
+        let finished = FinishedCard {
+            source,
+            raw: card.raw,
+            begin_line: card.begin_line,
+            warnings: card.warnings,
+            extra: card.extra,
+            oversized: card.oversized,
+        };
+        if let Some(held) = self.held.replace(finished) {
+            self.push_batch(held);
         }
     }
 
@@ -401,12 +472,13 @@ impl VcardReader {
         if self.card.is_some() {
             self.finish_card(CardEnd::Eof);
         }
+        let mut no_card_error = None;
         if self.garbage.lines > 0 {
             let text = std::mem::take(&mut self.garbage).describe();
             match self.held.as_mut() {
                 Some(last) => last.warnings.push(text),
                 None if self.cards == 0 => {
-                    self.ready.push_back(Record {
+                    no_card_error = Some(Record {
                         source: self.source_name.clone(),
                         contact: Err(format!(
                             "{}: no vCard found (no BEGIN:VCARD line); {text}",
@@ -419,9 +491,45 @@ impl VcardReader {
             }
         }
         if let Some(held) = self.held.take() {
-            self.ready.push_back(held);
+            self.push_batch(held);
         }
+        self.parse_batch();
+        self.ready.extend(no_card_error);
     }
+}
+
+/// Decodes, parses and maps one cut card; gives its raw buffer back for reuse.
+fn parse_finished(
+    card: FinishedCard,
+    source_name: &str,
+    ctx: &DecodeContext,
+    text: &mut String,
+) -> (Record, Vec<u8>) {
+    let FinishedCard { source, raw, begin_line, mut warnings, mut extra, oversized } = card;
+    if oversized {
+        let contact = Err(format!(
+            "{source_name}: card at line {begin_line} is larger than {} MB, skipped",
+            MAX_CARD_BYTES >> 20
+        ));
+        return (Record { source, contact, warnings }, raw);
+    }
+    // Decoding and parsing must never take the file down: a panic becomes this card's error.
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        let decoded = decode::decode_card(&raw, begin_line, ctx, text, &mut warnings);
+        parse_card(decoded, &mut warnings)
+    }));
+    let contact = match parsed {
+        Ok(Ok(mut contact)) => {
+            contact.extra.append(&mut extra);
+            Ok(contact)
+        }
+        Ok(Err(reason)) => Err(format!("{source}: {reason}")),
+        Err(_) => {
+            text.clear();
+            Err(format!("{source}: the vCard parser failed on this card"))
+        }
+    };
+    (Record { source, contact, warnings }, raw)
 }
 
 impl Iterator for VcardReader {
@@ -1234,7 +1342,7 @@ pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
     let unused: Vec<String> =
         m.labels.iter().filter(|(_, _, used)| !used).map(|(_, l, _)| l.clone()).collect();
     for label in unused {
-        m.extra("X-ABLabel", apple_label(&label).to_string());
+        m.extra("X-ABLabel", apple_label(&label));
     }
     m.contact
 }
