@@ -17,6 +17,7 @@ use crate::dedup;
 use crate::import::account::search_name;
 use crate::import::plan::{device_identity, Action, GroupPlan, Plan, Target};
 use crate::import::read::{InputRecord, PhotoSpool, SpooledPhoto};
+use crate::import::ImportOptions;
 use crate::mapping::PlannedDevice;
 use crate::report::Outcome;
 use crate::wire::search::quote_term;
@@ -59,13 +60,13 @@ pub async fn execute(
     records: &[InputRecord],
     photos: &PhotoSpool,
     client: &ApiClient,
-    region: &str,
-    concurrency: usize,
+    opts: &ImportOptions,
     progress: &ProgressBar,
     written: &Written,
 ) -> (Vec<StepResult>, Option<ApiError>) {
     let fatal: Mutex<Option<ApiError>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
+    let region = opts.region.as_str();
     let ctx = Ctx { records, photos, client, region, written, stop: &stop, fatal: &fatal };
     let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
         .map(|group| {
@@ -76,7 +77,7 @@ pub async fn execute(
                 out
             }
         })
-        .buffer_unordered(concurrency.max(1) * 2)
+        .buffer_unordered(opts.concurrency.max(1) * 2)
         .collect()
         .await;
     let fatal = fatal.into_inner().unwrap_or_else(|p| p.into_inner());

@@ -86,8 +86,7 @@ pub async fn run(
     } else {
         progress.set_length(records.len() as u64);
         progress.inc(plan.invalid.len() as u64);
-        execute::execute(&plan, &records, &photos, client, &opts.region, opts.concurrency, progress, &written)
-            .await
+        execute::execute(&plan, &records, &photos, client, opts, progress, &written).await
     };
     let mut report = build_report(&records, &plan, &results, fatal.as_ref(), client, &written, started);
     report.summary.dry_run = opts.dry_run;
