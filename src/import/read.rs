@@ -60,21 +60,59 @@ impl InputRecord {
     }
 }
 
-/// Streams every record of every file, mapped, to `each`.
+/// Records mapped together: enough to keep every core busy, few enough to keep memory flat.
+const MAP_BATCH: usize = 512;
+
+/// Streams every record of every file, mapped, to `each`, in input order. Mapping (names, photo
+/// conversion, phone keys) costs as much as parsing, so batches are mapped on all cores.
 pub fn for_each_record(
     files: &[PathBuf],
     format: Format,
     opts: &MappingOptions,
     mut each: impl FnMut(InputRecord) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     for path in files {
-        let reader =
+        let mut reader =
             formats::read_path(path, format).with_context(|| format!("cannot read {}", path.display()))?;
-        for record in reader {
-            each(InputRecord::from_record(record, opts))?;
+        loop {
+            let batch: Vec<Record> = reader.by_ref().take(MAP_BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            for record in map_batch(batch, opts, threads) {
+                each(record)?;
+            }
         }
     }
     Ok(())
+}
+
+/// Maps a batch of records on up to `threads` threads, keeping their order.
+fn map_batch(batch: Vec<Record>, opts: &MappingOptions, threads: usize) -> Vec<InputRecord> {
+    if threads <= 1 || batch.len() < 64 {
+        return batch.into_iter().map(|r| map_one(r, opts)).collect();
+    }
+    let chunk = batch.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<Record>> = Vec::with_capacity(threads);
+    let mut rest = batch;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        chunks.push(rest);
+        rest = tail;
+    }
+    chunks.push(rest);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| {
+                scope.spawn(move || {
+                    c.into_iter().map(|r| InputRecord::from_record(r, opts)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("mapping does not panic")).collect()
+    })
 }
 
 /// The records of an import run, with their photos moved to a temporary file: a phone export
