@@ -105,13 +105,25 @@ fn map_batch(batch: Vec<Record>, opts: &MappingOptions, threads: usize) -> Vec<I
     std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|c| {
-                scope.spawn(move || {
-                    c.into_iter().map(|r| InputRecord::from_record(r, opts)).collect::<Vec<_>>()
-                })
-            })
+            .map(|c| scope.spawn(move || c.into_iter().map(|r| map_one(r, opts)).collect::<Vec<_>>()))
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("mapping does not panic")).collect()
+        handles.into_iter().flat_map(|h| h.join().expect("map_one contains panics")).collect()
+    })
+}
+
+/// Maps one record; a panic in the mapping (an image decoder on hostile bytes, say) makes that
+/// record invalid instead of ending the run.
+fn map_one(record: Record, opts: &MappingOptions) -> InputRecord {
+    let (source, warnings) = (record.source.clone(), record.warnings.clone());
+    let mapped =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| InputRecord::from_record(record, opts)));
+    mapped.unwrap_or_else(|_| InputRecord {
+        source,
+        name: String::new(),
+        warnings,
+        mapped: None,
+        error: Some("internal error while mapping this record (please report it)".into()),
+        photo: None,
     })
 }
 
