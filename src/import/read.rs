@@ -63,8 +63,9 @@ impl InputRecord {
 /// Records mapped together: enough to keep every core busy, few enough to keep memory flat.
 const MAP_BATCH: usize = 512;
 
-/// Streams every record of every file, mapped, to `each`, in input order. Mapping (names, photo
-/// conversion, phone keys) costs as much as parsing, so batches are mapped on all cores.
+/// Streams every record of every file, mapped, to `each`, in input order. Reading (cutting and
+/// parsing cards) runs on its own thread while the previous batch is mapped, and mapping (names,
+/// photo conversion, phone keys), which costs as much as parsing, is spread over the cores.
 pub fn for_each_record(
     files: &[PathBuf],
     format: Format,
@@ -73,17 +74,26 @@ pub fn for_each_record(
 ) -> anyhow::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     for path in files {
-        let mut reader =
+        let reader =
             formats::read_path(path, format).with_context(|| format!("cannot read {}", path.display()))?;
-        loop {
-            let batch: Vec<Record> = reader.by_ref().take(MAP_BATCH).collect();
-            if batch.is_empty() {
-                break;
+        std::thread::scope(|scope| {
+            let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Record>>(2);
+            scope.spawn(move || {
+                let mut reader = reader;
+                loop {
+                    let batch: Vec<Record> = reader.by_ref().take(MAP_BATCH).collect();
+                    if batch.is_empty() || batches.send(batch).is_err() {
+                        break; // the end, or the consumer stopped on an error
+                    }
+                }
+            });
+            for batch in received {
+                for record in map_batch(batch, opts, threads) {
+                    each(record)?;
+                }
             }
-            for record in map_batch(batch, opts, threads) {
-                each(record)?;
-            }
-        }
+            Ok::<(), anyhow::Error>(())
+        })?;
     }
     Ok(())
 }
