@@ -24,7 +24,8 @@ fn main() {
     println!("reading path on {} ({bytes:.0} MB), best of 3", file.display());
     let calcard = best_of(3, || calcard_alone(&file));
     let ours = best_of(3, || {
-        let s = inspect(&[file.clone()], Format::Auto, &MappingOptions::default(), None, |_| {}).unwrap();
+        let s = inspect(std::slice::from_ref(&file), Format::Auto, &MappingOptions::default(), None, |_| {})
+            .unwrap();
         s.records
     });
     println!(

@@ -51,7 +51,7 @@ fn main() {
                     ("emailperso", "load@example.com"),
                 ]),
             ),
-            ("findcontactlist", url(&[("action", "findcontactlist"), ("search", "lo")])),
+            ("findcontactlist", url(&[("action", "findcontactlist"), ("search", "rea")])),
         ] {
             let done = Arc::new(AtomicU64::new(0));
             let errors = Arc::new(AtomicU64::new(0));

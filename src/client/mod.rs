@@ -8,11 +8,12 @@
 //!
 //! Retry policy. Reads are retried on transport errors, HTTP 5xx, 429 and unreadable answers.
 //! Writes are retried only when the server certainly did not apply them: a connection that never
-//! opened, a 429, a 503 refusal, or a 5xx whose body is a service error (the service reported the
-//! failure). A write whose request went out but whose answer was lost, timed out, or came back
-//! unreadable (or as a 5xx other than 503 with no readable body, as a gateway in front of the
-//! service would produce) is *ambiguous*: it may have been applied, so it is returned to the caller
-//! ([`ApiError::is_ambiguous`]) to check the account before sending it again.
+//! opened, a 429, a 503 refusal, or another 5xx that carries a body (the server answered that it
+//! failed; for a service error body, only when the code is not about the request itself). A write
+//! whose request went out but whose answer was lost, timed out, came back empty behind a 5xx or a
+//! gateway's 502/504, or came back as an unreadable success, is *ambiguous*: it may have been
+//! applied, so it is returned to the caller ([`ApiError::is_ambiguous`]) to check the account
+//! before sending it again.
 //!
 //! Every answer's body is parsed whatever the HTTP status (the real service sent its privacy
 //! refusal with a 500); the status decides only what to do when the body says nothing usable.
@@ -92,6 +93,21 @@ impl CallStats {
     /// HTTP requests sent (or attempted) in all.
     pub fn requests(&self) -> u64 {
         self.calls.values().sum::<u64>() + self.retries
+    }
+}
+
+/// Every match of one search, gathered over the server's pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matches {
+    pub entries: Vec<ContactSummary>,
+    /// The server's `total-data`.
+    pub total: u32,
+}
+
+impl Matches {
+    /// Whether every match the server counted is in `entries`.
+    pub fn complete(&self) -> bool {
+        self.entries.len() as u64 >= u64::from(self.total)
     }
 }
 
@@ -287,6 +303,12 @@ impl ApiClient {
     /// server's order, de-duplicated by id. Stops early when a server ignores `page` (the same
     /// ids come back) or once `total-data` entries are in hand.
     pub async fn find_all_contacts(&self, search: &str) -> Result<Vec<ContactSummary>, ApiError> {
+        Ok(self.find_matches(search).await?.entries)
+    }
+
+    /// [`ApiClient::find_all_contacts`], also telling whether every match was obtained (false
+    /// when a server capped its page and ignored `page`).
+    pub async fn find_matches(&self, search: &str) -> Result<Matches, ApiError> {
         let first = self.find_contacts(search, None).await?;
         let mut seen = std::collections::HashSet::new();
         let mut all: Vec<ContactSummary> =
@@ -305,7 +327,7 @@ impl ApiClient {
             }
             page += 1;
         }
-        Ok(all)
+        Ok(Matches { entries: all, total: first.total })
     }
 
     /// `getcontact`.
@@ -532,18 +554,22 @@ impl ApiClient {
                         message: self.snippet(body),
                     }));
                 }
-                if write && status.is_server_error() {
-                    // No readable answer from behind an error status: the write may have happened.
-                    let message = format!("HTTP {code} with no readable answer: {}", self.snippet(body));
-                    return Attempt::Done(Err(ApiError::Transport { action, message, ambiguous: true }));
+                if status.is_server_error() {
+                    // The server itself answered "failed" (500 with a body): not applied, worth
+                    // another try. An empty answer, or a gateway's 502/504, may sit in front of a
+                    // write that did happen.
+                    let gateway = matches!(status, StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT);
+                    if write && (gateway || body.trim().is_empty()) {
+                        let message = format!("HTTP {code} with no answer from the service");
+                        return Attempt::Done(Err(ApiError::Transport { action, message, ambiguous: true }));
+                    }
+                    let error = ApiError::Http { action, status: code, message: self.snippet(body) };
+                    return Attempt::Retry { error, retry_after, throttled: false };
                 }
-                let error = if status.is_server_error() {
-                    ApiError::Http { action, status: code, message: self.snippet(body) }
-                } else {
-                    ApiError::Malformed { action, status: code, message }
-                };
+                let error = ApiError::Malformed { action, status: code, message };
                 if write {
-                    Attempt::Done(Err(error)) // Malformed on a write: ambiguous (is_ambiguous)
+                    // A success status with an unreadable body may hide a success: ambiguous.
+                    Attempt::Done(Err(error))
                 } else {
                     Attempt::Retry { error, retry_after, throttled: false }
                 }

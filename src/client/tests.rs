@@ -209,3 +209,31 @@ fn error_messages_and_classes() {
     let malformed_read = ApiError::Malformed { action: Action::GetContact, status: 200, message: "x".into() };
     assert!(!malformed_read.is_ambiguous());
 }
+
+#[tokio::test]
+async fn server_error_statuses_on_writes() {
+    let contact = NewContact { nickname: Some("N".into()), ..Default::default() };
+    // A 500 that says something: the server answered "failed", so the write is retried.
+    let said: &[u8] =
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\nConnection: close\r\n\r\noops\n";
+    let (endpoint, connections) = raw_server(Some(said), Duration::ZERO);
+    let client = ApiClient::new(config(&endpoint)).unwrap();
+    let err = client.add_contact(&contact).await.unwrap_err();
+    assert!(matches!(err, ApiError::Http { status: 500, .. }) && !err.is_ambiguous(), "{err:?}");
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    // An empty 500, or a gateway's 502, may hide an applied write: not re-sent.
+    for reply in [
+        &b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"[..],
+        &b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad"[..],
+    ] {
+        let (endpoint, connections) = raw_server(Some(reply), Duration::ZERO);
+        let client = ApiClient::new(config(&endpoint)).unwrap();
+        let err = client.add_contact(&contact).await.unwrap_err();
+        assert!(err.is_ambiguous(), "{err:?}");
+        assert_eq!(connections.load(Ordering::SeqCst), 1);
+        // A read in the same situation is simply retried.
+        let err = client.get_contact("1").await.unwrap_err();
+        assert!(!err.is_ambiguous(), "{err:?}");
+        assert_eq!(connections.load(Ordering::SeqCst), 4);
+    }
+}

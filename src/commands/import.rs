@@ -12,17 +12,17 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let quiet = args.verbosity.quiet;
     let mapping = MappingOptions { region: args.region.clone(), ..MappingOptions::default() };
-    let records = read_all(&args.files, args.format, &mapping)?;
+    let inputs = read_all(&args.files, args.format, &mapping)?;
     runtime()?.block_on(async {
         let connection = connect(&args.connection, quiet).await?;
-        let progress = progress_bar(quiet || args.dry_run, records.len() as u64);
+        let progress = progress_bar(quiet || args.dry_run, inputs.records.len() as u64);
         let opts = ImportOptions {
             on_duplicate: args.on_duplicate,
             dry_run: args.dry_run,
             region: args.region.clone(),
             concurrency: args.connection.concurrency,
         };
-        let run = import::run(records, &connection.client, &opts, &progress, started).await;
+        let run = import::run(inputs, &connection.client, &opts, &progress, started).await;
         progress.finish_and_clear();
         connection.close().await;
         if args.dry_run {

@@ -8,8 +8,29 @@ use anyhow::Context as _;
 use crate::cli::{SandboxArgs, SandboxCommand};
 use crate::commands::{EXIT_OK, EXIT_PARTIAL};
 use crate::formats::{self, Format};
-use crate::sandbox::seed::to_stored;
+use crate::sandbox::seed::{to_stored, StoredPicture};
 use crate::sandbox::store::Store;
+use crate::wire::ContactDetail;
+
+/// Contacts written per transaction while seeding.
+const SEED_BATCH: usize = 500;
+
+type Pending = (String, (ContactDetail, Option<StoredPicture>));
+
+/// Writes and empties the batch; returns how many contacts it held.
+fn store_batch(store: &Store, user: &str, batch: &mut Vec<Pending>) -> anyhow::Result<usize> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> =
+        batch.iter().map(|(_, (d, p))| (d, p.as_ref().map(|(b, k)| (b.as_slice(), *k)))).collect();
+    store
+        .insert_contacts(user, &rows)
+        .with_context(|| format!("storing records {} to {}", batch[0].0, batch[batch.len() - 1].0))?;
+    let n = batch.len();
+    batch.clear();
+    Ok(n)
+}
 
 pub fn run(args: SandboxArgs) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
@@ -33,6 +54,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<u8> {
             let records = formats::read_path(&file, Format::Vcard)
                 .with_context(|| format!("reading {}", file.display()))?;
             let (mut seeded, mut skipped) = (0usize, 0usize);
+            let mut batch = Vec::with_capacity(SEED_BATCH);
             for record in records {
                 let stored = match &record.contact {
                     Ok(contact) => to_stored(contact),
@@ -42,16 +64,18 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<u8> {
                         continue;
                     }
                 };
-                let Some((detail, picture)) = stored else {
-                    eprintln!("{}: skipped: no name, nickname or organisation", record.source);
-                    skipped += 1;
-                    continue;
-                };
-                store
-                    .insert_contact(&user.user, &detail, picture.as_ref().map(|(b, k)| (b.as_slice(), *k)))
-                    .with_context(|| format!("{}: storing contact", record.source))?;
-                seeded += 1;
+                match stored {
+                    Some(s) => batch.push((record.source, s)),
+                    None => {
+                        eprintln!("{}: skipped: no name, nickname or organisation", record.source);
+                        skipped += 1;
+                    }
+                }
+                if batch.len() == SEED_BATCH {
+                    seeded += store_batch(&store, &user.user, &mut batch)?;
+                }
             }
+            seeded += store_batch(&store, &user.user, &mut batch)?;
             writeln!(out, "seeded {seeded} contacts for user {:?} from {}", user.user, file.display())?;
             if skipped > 0 {
                 writeln!(out, "skipped {skipped} records (see stderr)")?;

@@ -3,9 +3,10 @@
 //!
 //! The reader streams: bytes are transcoded to UTF-8 on the fly (charset from the BOM, else UTF-8
 //! when the first 64 KB are valid UTF-8, else a chardetng guess), the delimiter is sniffed from the
-//! header line, each header is classified once into a [`Role`], and every data row becomes one
-//! [`Record`] named `<file>:<line>` (the physical line where the row starts). Columns this tool has no
-//! field for land in [`Contact::extra`] so the import report names them as dropped.
+//! header line, each header is classified once into a role (name part, phone of some kind, part of
+//! a home/work address, …), and every data row becomes one [`Record`] named `<file>:<line>` (the
+//! physical line where the row starts). Columns this tool has no field for land in
+//! [`Contact::extra`] so the import report names them as dropped.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -131,12 +132,27 @@ impl CsvReader {
 
         let raw: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(reader));
         let mut decoded = BufReader::new(DecodingReader::new(raw, encoding));
-        let header_line =
+        let mut header_line =
             read_header_line(&mut decoded).with_context(|| format!("{source_name}: cannot read"))?;
-        let delimiter = sniff_delimiter(&header_line);
+        let mut first_line = 1;
+        // Excel's `sep=;` hint line names the delimiter and precedes the header.
+        let delimiter = match excel_separator_hint(&header_line) {
+            Some(d) => {
+                header_line =
+                    read_header_line(&mut decoded).with_context(|| format!("{source_name}: cannot read"))?;
+                first_line = 2;
+                d
+            }
+            None => sniff_delimiter(&header_line),
+        };
 
         let starts = LineStarts::default();
-        let tracked = TrackingReader::new(Cursor::new(header_line).chain(decoded), delimiter, starts.clone());
+        let tracked = TrackingReader::new(
+            Cursor::new(header_line).chain(decoded),
+            delimiter,
+            starts.clone(),
+            first_line,
+        );
         let boxed: Box<dyn Read + Send> = Box::new(tracked);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -453,8 +469,15 @@ struct TrackingReader<R> {
 }
 
 impl<R: Read> TrackingReader<R> {
-    fn new(inner: R, delimiter: u8, starts: LineStarts) -> Self {
-        TrackingReader { inner, delimiter, starts, state: LexState::RecordStart, line: 1, record_bytes: 0 }
+    fn new(inner: R, delimiter: u8, starts: LineStarts, first_line: u64) -> Self {
+        TrackingReader {
+            inner,
+            delimiter,
+            starts,
+            state: LexState::RecordStart,
+            line: first_line,
+            record_bytes: 0,
+        }
     }
 
     fn track(&mut self, bytes: &[u8]) {
@@ -511,6 +534,16 @@ fn read_header_line(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
         if n == 0 || quotes % 2 == 0 || line.len() >= MAX_HEADER_BYTES {
             return Ok(line);
         }
+    }
+}
+
+/// `sep=;` (Excel's delimiter hint line), with the delimiter it names.
+fn excel_separator_hint(line: &[u8]) -> Option<u8> {
+    let line = std::str::from_utf8(line).ok()?.trim_end_matches(['\r', '\n']);
+    let rest = line.strip_prefix("sep=").or_else(|| line.strip_prefix("SEP="))?;
+    match rest.as_bytes() {
+        [d] if !d.is_ascii_alphanumeric() && *d != b'"' => Some(*d),
+        _ => None,
     }
 }
 
@@ -576,8 +609,11 @@ enum GroupAttr {
 /// What a column holds.
 #[derive(Debug, Clone, PartialEq)]
 enum Role {
-    /// Metadata with no user content (`E-mail Type`, `E-mail Display Name`, an unnamed column).
+    /// Metadata with no user content (`E-mail Type`, an unnamed column).
     Ignore,
+    /// Outlook's `E-mail Display Name`: `Name (address)`, only read to recover the SMTP address
+    /// of an Exchange contact whose `E-mail Address` is an X.500 path.
+    EmailDisplayName,
     /// Read but not modelled: goes to `Contact::extra` under the header's name.
     Extra,
     FormattedName,
@@ -680,10 +716,11 @@ fn classify_columns(names: &[String]) -> Vec<Column> {
         .collect()
 }
 
-/// A header row names at least one column this reader understands and holds no email address.
+/// A header row names at least one column this reader understands, and holds no email address
+/// and no phone number or date (five digits or more): those are data.
 fn looks_like_header(names: &[String]) -> bool {
-    !names.iter().any(|n| n.contains('@'))
-        && names.iter().any(|n| !matches!(classify(n), Role::Extra | Role::Ignore))
+    let data_like = |n: &String| n.contains('@') || n.chars().filter(char::is_ascii_digit).count() >= 5;
+    !names.iter().any(data_like) && names.iter().any(|n| !matches!(classify(n), Role::Extra | Role::Ignore))
 }
 
 fn detect_dialect(names: &[String]) -> Dialect {
@@ -911,7 +948,10 @@ fn classify_by_words(tokens: &[String], key: &str) -> Role {
         return Role::Extra;
     }
     if any_token(tokens, |t| t == "mail" || t.starts_with("email") || t.ends_with("mail")) {
-        if is(&["type", "typ", "displayname", "angezeigter"]) || (is(&["display"]) && is(&["name"])) {
+        if is(&["displayname", "angezeigter"]) || (is(&["display"]) && is(&["name"])) {
+            return Role::EmailDisplayName;
+        }
+        if is(&["type", "typ"]) {
             return Role::Ignore;
         }
         return Role::Email { place, preferred };
@@ -982,6 +1022,7 @@ fn build_contact(
     let mut groups: BTreeMap<(GroupKind, u32), GroupCells> = BTreeMap::new();
     let mut fixed_addresses: BTreeMap<Option<Place>, Vec<(AddrPart, String)>> = BTreeMap::new();
     let (mut birth_year, mut birth_month, mut birth_day) = (None::<String>, None::<String>, None::<String>);
+    let mut email_display_names = Vec::new();
 
     for (i, raw) in row.iter().enumerate() {
         let value = raw.trim();
@@ -1002,6 +1043,7 @@ fn build_contact(
         };
         match &column.role {
             Role::Ignore => {}
+            Role::EmailDisplayName => email_display_names.push(value),
             Role::Extra => {
                 if !is_default_noise(value) {
                     let field =
@@ -1030,7 +1072,7 @@ fn build_contact(
                 for v in split_multi(value) {
                     let (v, starred) = strip_star(v);
                     c.emails.push(Email {
-                        value: v.to_string(),
+                        value: clean_email(v),
                         place: *place,
                         preferred: *preferred || starred,
                         label: None,
@@ -1041,7 +1083,7 @@ fn build_contact(
                 for v in split_multi(value) {
                     let (v, starred) = strip_star(v);
                     c.phones.push(Phone {
-                        value: v.to_string(),
+                        value: clean_phone(v),
                         kind: *kind,
                         place: *place,
                         preferred: *preferred || starred,
@@ -1069,6 +1111,7 @@ fn build_contact(
     }
 
     set_birthday_from_parts(&mut c, birth_year, birth_month, birth_day, warnings, source);
+    recover_exchange_addresses(&mut c, &email_display_names, warnings, source);
     for (place, parts) in fixed_addresses {
         if let Some(address) = assemble_address(place, None, &parts) {
             c.addresses.push(address);
@@ -1078,6 +1121,80 @@ fn build_contact(
         add_group(&mut c, kind, cells);
     }
     c
+}
+
+/// Outlook exports an Exchange contact's address as an X.500 path (`/o=ExchangeLabs/ou=…`) with
+/// the SMTP address only in the display name (`Jane Doe (jane@example.com)`): take it from there,
+/// in column order, or report the path as dropped.
+fn recover_exchange_addresses(
+    c: &mut Contact,
+    display_names: &[&str],
+    warnings: &mut Vec<String>,
+    source: &str,
+) {
+    if !c.emails.iter().any(|e| is_x500(&e.value)) {
+        return;
+    }
+    let known: Vec<String> = c.emails.iter().map(|e| e.value.to_lowercase()).collect();
+    let mut candidates = display_names
+        .iter()
+        .filter_map(|d| address_in_display_name(d))
+        .filter(|a| !known.contains(&a.to_lowercase()));
+    let mut kept = Vec::with_capacity(c.emails.len());
+    for mut email in std::mem::take(&mut c.emails) {
+        if !is_x500(&email.value) {
+            kept.push(email);
+            continue;
+        }
+        match candidates.next() {
+            Some(address) => {
+                warnings.push(format!(
+                    "{source}: Exchange address {} replaced by {address} from its display name",
+                    email.value
+                ));
+                email.value = address.to_string();
+                kept.push(email);
+            }
+            None => c
+                .extra
+                .push(ExtraField { field: "E-mail Address (Exchange)".to_string(), value: email.value }),
+        }
+    }
+    c.emails = kept;
+}
+
+fn is_x500(value: &str) -> bool {
+    value.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("/o="))
+}
+
+/// `Jane Doe (jane@example.com)` → `jane@example.com`.
+fn address_in_display_name(display: &str) -> Option<&str> {
+    let open = display.rfind('(')?;
+    let inner = display[open + 1..].strip_suffix(')')?.trim();
+    (inner.contains('@') && !inner.contains(char::is_whitespace)).then_some(inner)
+}
+
+/// `mailto:` links are addresses too.
+fn clean_email(value: &str) -> String {
+    match value.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("mailto:") => value[7..].trim().to_string(),
+        _ => value.to_string(),
+    }
+}
+
+/// Spreadsheet tricks that keep a leading `+` or `0`: `'+33 6…` and `="0612…"`; a `tel:` prefix.
+fn clean_phone(value: &str) -> String {
+    let v = value.trim();
+    let v = v.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')).unwrap_or(v);
+    let v = match v.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(|c: char| c == '+' || c == '(' || c.is_ascii_digit()) => rest,
+        _ => v,
+    };
+    let v = match v.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("tel:") => &v[4..],
+        _ => v,
+    };
+    v.trim().to_string()
 }
 
 /// Google's ` ::: ` multi-value cells, empty members skipped.
@@ -1185,8 +1302,11 @@ fn set_birthday_from_parts(
     if year.is_none() && month.is_none() && day.is_none() {
         return;
     }
-    let text =
-        [&year, &month, &day].iter().map(|p| p.as_deref().unwrap_or("?")).collect::<Vec<_>>().join("-");
+    let text = [("year", &year), ("month", &month), ("day", &day)]
+        .iter()
+        .filter_map(|(name, v)| v.as_deref().map(|v| format!("{name} {v}")))
+        .collect::<Vec<_>>()
+        .join(", ");
     if c.birthday.is_some() {
         warnings.push(format!("{source}: birthday parts {text} ignored: a birthday column was already read"));
         return;
@@ -1369,13 +1489,14 @@ fn add_group(c: &mut Contact, kind: GroupKind, cells: GroupCells) {
             for (value, info) in labelled_values(&cells) {
                 // A phone word on an email (`Mobile`) is just a label.
                 let free = info.free.or_else(|| info.kind.and(cells.label.clone()));
+                let value = clean_email(&value);
                 c.emails.push(Email { value, place: info.place, preferred: info.preferred, label: free });
             }
         }
         GroupKind::Phone => {
             for (value, info) in labelled_values(&cells) {
                 c.phones.push(Phone {
-                    value,
+                    value: clean_phone(&value),
                     kind: info.kind.unwrap_or(PhoneKind::Voice),
                     place: info.place,
                     preferred: info.preferred,
@@ -1551,8 +1672,8 @@ mod tests {
         assert_eq!(role("E-Mail 2: Adresse"), Role::Email { place: None, preferred: false });
         assert_eq!(role("Email Work"), Role::Email { place: Some(Place::Work), preferred: false });
         assert_eq!(role("E-mail Type"), Role::Ignore);
-        assert_eq!(role("E-mail Display Name"), Role::Ignore);
-        assert_eq!(role("E-Mail: Angezeigter Name"), Role::Ignore);
+        assert_eq!(role("E-mail Display Name"), Role::EmailDisplayName);
+        assert_eq!(role("E-Mail: Angezeigter Name"), Role::EmailDisplayName);
     }
 
     #[test]
@@ -1723,7 +1844,7 @@ mod tests {
     fn tracking_reader_finds_record_starts() {
         let text = "h1,h2\n\n\"a\nb\",c\r\n   \n,\nlast";
         let starts = LineStarts::default();
-        let mut r = TrackingReader::new(text.as_bytes(), b',', starts.clone());
+        let mut r = TrackingReader::new(text.as_bytes(), b',', starts.clone(), 1);
         io::copy(&mut r, &mut io::sink()).unwrap();
         assert_eq!(Vec::from(starts.lock().unwrap().clone()), [1, 3, 5, 6, 7]);
     }

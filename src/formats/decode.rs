@@ -8,7 +8,7 @@
 //!
 //! - [`open_utf8_stream`]: a streaming reader that transcodes UTF-16 and strips the BOM, and
 //!   guesses the file's legacy charset from its first 64 KB (used by the vCard reader);
-//! - [`decode_card_body`]: per-line decoding of one vCard's raw lines;
+//! - [`decode_card`]: per-line decoding of one vCard's raw lines;
 //! - [`decode_text`]: the same for a whole buffer (CSV).
 
 use std::borrow::Cow;
@@ -72,14 +72,36 @@ pub fn open_utf8_stream(mut reader: Box<dyn Read + Send>) -> io::Result<(Box<dyn
         if head.starts_with(b"\xEF\xBB\xBF") {
             head.drain(..3);
         }
-        return Ok((Box::new(Cursor::new(head).chain(utf8)), info));
+        return Ok((cr_to_lf_if_needed(head, utf8), info));
     }
     let mut prefix = prefix;
     if prefix.starts_with(b"\xEF\xBB\xBF") {
         prefix.drain(..3);
     }
     info.guessed_charset = guess_legacy_charset(&prefix, prefix.len() < SNIFF_BYTES);
-    Ok((Box::new(Cursor::new(prefix).chain(reader)), info))
+    Ok((cr_to_lf_if_needed(prefix, reader), info))
+}
+
+/// Chains the sniffed prefix back in front of the rest; a file with CR line ends and no LF at
+/// all (classic Mac OS) gets its CRs turned into LFs, so that it has lines.
+fn cr_to_lf_if_needed(prefix: Vec<u8>, rest: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    let cr_only = memchr::memchr(b'\n', &prefix).is_none() && memchr::memchr(b'\r', &prefix).is_some();
+    let chained = Box::new(Cursor::new(prefix).chain(rest));
+    if cr_only {
+        Box::new(CrToLf(chained))
+    } else {
+        chained
+    }
+}
+
+struct CrToLf(Box<dyn Read + Send>);
+
+impl Read for CrToLf {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        buf[..n].iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
+        Ok(n)
+    }
 }
 
 fn read_prefix(reader: &mut Box<dyn Read + Send>) -> io::Result<Vec<u8>> {
@@ -216,6 +238,21 @@ struct Head<'a> {
 }
 
 impl<'a> Head<'a> {
+    /// [`Head::parse`] for the UTF-8 fast path, which only needs QUOTED-PRINTABLE heads: `None`
+    /// at once for continuation lines and lines whose head cannot name QUOTED-PRINTABLE.
+    fn parse_if_params(line: &'a [u8]) -> Option<Head<'a>> {
+        if matches!(line.first(), Some(b' ' | b'\t') | None) {
+            return None;
+        }
+        // A quoted param value may hold a `:`; then the full parse finds the real one.
+        let colon = memchr::memchr(b':', line)?;
+        let head = &line[..colon];
+        memchr::memchr(b';', head)?;
+        // QUOTED-PRINTABLE and ENCODING=Q need a `Q`/`q` before it (or a `"` hides the colon).
+        memchr::memchr3(b'Q', b'q', b'"', head)?;
+        Head::parse(line)
+    }
+
     /// `None` for a continuation line or a line without a `:`.
     fn parse(line: &'a [u8]) -> Option<Head<'a>> {
         match line.first() {
@@ -258,10 +295,11 @@ impl<'a> Head<'a> {
                     head.quoted_printable = true;
                     head.bare_qp = Some((param_start, param_start + raw_param.len()));
                 }
-                Some(v) if name.eq_ignore_ascii_case(b"ENCODING") => {
-                    if v.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") || v.eq_ignore_ascii_case(b"Q") {
-                        head.quoted_printable = true;
-                    }
+                Some(v)
+                    if name.eq_ignore_ascii_case(b"ENCODING")
+                        && (v.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") || v.eq_ignore_ascii_case(b"Q")) =>
+                {
+                    head.quoted_printable = true;
                 }
                 Some(v) if name.eq_ignore_ascii_case(b"CHARSET") => {
                     let v = v.strip_prefix(b"\"").unwrap_or(v);
@@ -275,7 +313,7 @@ impl<'a> Head<'a> {
     }
 }
 
-/// Per-file state for [`decode_card_body`].
+/// Per-file state for [`decode_card`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DecodeContext {
     /// The charset guessed for the file's non-UTF-8 lines ([`StreamInfo::guessed_charset`]).
@@ -291,11 +329,11 @@ fn trim_eol(line: &[u8]) -> &[u8] {
     &line[..end]
 }
 
-/// Byte length of the line starting at `pos` (through its `\n`, or to the end).
-fn line_len(raw: &[u8], pos: usize) -> usize {
-    match raw[pos..].iter().position(|&b| b == b'\n') {
-        Some(i) => i + 1,
-        None => raw.len() - pos,
+/// End (exclusive) of the line starting at `pos`: after its `\n`, or the end of `raw`.
+fn line_end(raw: &[u8], pos: usize) -> usize {
+    match memchr::memchr(b'\n', &raw[pos..]) {
+        Some(i) => pos + i + 1,
+        None => raw.len(),
     }
 }
 
@@ -353,46 +391,116 @@ fn qp_decode(value: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes the raw lines of one vCard (between its BEGIN and END lines) into `out`:
+/// Decodes the raw lines of one vCard to UTF-8 text: `raw` itself when it is UTF-8 and needs
+/// no change (the common case, no copy), else the text written to `out`:
 ///
 /// - a fold that splits a UTF-8 sequence is joined;
 /// - UTF-8 lines are kept; other lines are decoded with their property's `CHARSET`, else the
-///   file's guessed charset, else windows-1252 (with a warning naming the line);
+///   file's guessed charset, else windows-1252 (with a warning naming the lines);
 /// - a QUOTED-PRINTABLE value without `CHARSET` whose bytes are UTF-8 gets `CHARSET=UTF-8`
-///   (calcard would decode it as Latin-1), or the file's guessed charset when it is not UTF-8.
+///   (calcard would decode it as Latin-1), or the file's guessed charset when it is not UTF-8;
+///   a bare 2.1 `QUOTED-PRINTABLE` param becomes `ENCODING=QUOTED-PRINTABLE`, and blank lines
+///   after a soft break are dropped.
 ///
 /// `first_line` is the file line number of the first line of `raw`, for warnings.
-pub fn decode_card_body(
+pub fn decode_card<'a>(
+    raw: &'a [u8],
+    first_line: usize,
+    ctx: &DecodeContext,
+    out: &'a mut String,
+    warnings: &mut Vec<String>,
+) -> &'a str {
+    out.clear();
+    let mut scratch = Scratch::default();
+    if memchr::memchr(0, raw).is_some() {
+        warnings.push(format!("card at line {first_line}: NUL bytes removed"));
+        let cleaned: Vec<u8> = raw.iter().copied().filter(|&b| b != 0).collect();
+        match std::str::from_utf8(&cleaned) {
+            Ok(text) => {
+                if !decode_utf8_body(text, ctx, out, &mut scratch) {
+                    out.push_str(text);
+                }
+            }
+            Err(_) => decode_mixed_body(&cleaned, first_line, ctx, out, warnings, &mut scratch),
+        }
+        return out;
+    }
+    match std::str::from_utf8(raw) {
+        Ok(text) => {
+            if decode_utf8_body(text, ctx, out, &mut scratch) {
+                out
+            } else {
+                text
+            }
+        }
+        Err(_) => {
+            decode_mixed_body(raw, first_line, ctx, out, warnings, &mut scratch);
+            out
+        }
+    }
+}
+
+#[derive(Default)]
+struct Scratch {
+    joined: Vec<u8>,
+    qp_raw: Vec<u8>,
+    qp_bytes: Vec<u8>,
+    /// Lines decoded with a guessed charset: (line, reason, charset).
+    guessed: Vec<(usize, String, &'static str)>,
+}
+
+/// Fast path: the card is UTF-8. Writes it to `out`, rewriting QP property heads, only when
+/// one needs rewriting (returns `true` then); else the text can be used as it is.
+fn decode_utf8_body(text: &str, ctx: &DecodeContext, out: &mut String, scratch: &mut Scratch) -> bool {
+    let raw = text.as_bytes();
+    let mut copied = 0;
+    let mut pos = 0;
+    while pos < raw.len() {
+        let end = line_end(raw, pos);
+        let line = &raw[pos..end];
+        if let Some(h) = Head::parse_if_params(line).filter(|h| h.quoted_printable) {
+            if let Some(value_end) = gather_qp(raw, end, line, &h, ctx, scratch) {
+                out.push_str(&text[copied..pos]);
+                let mut ignored = Vec::new();
+                write_qp(&h, &scratch.qp_raw, &Declared::None, ctx, out, &mut ignored);
+                copied = value_end;
+                pos = value_end;
+                continue;
+            }
+        }
+        pos = end;
+    }
+    if copied == 0 {
+        return false;
+    }
+    out.push_str(&text[copied..]);
+    true
+}
+
+/// Slow path: some lines are not UTF-8.
+fn decode_mixed_body(
     raw: &[u8],
     first_line: usize,
     ctx: &DecodeContext,
     out: &mut String,
     warnings: &mut Vec<String>,
+    scratch: &mut Scratch,
 ) {
-    let raw: Cow<[u8]> = if raw.contains(&0) {
-        warnings.push(format!("line {first_line}+: NUL bytes removed"));
-        Cow::Owned(raw.iter().copied().filter(|&b| b != 0).collect())
-    } else {
-        Cow::Borrowed(raw)
-    };
-    let raw = &raw[..];
-    let all_utf8 = std::str::from_utf8(raw).is_ok();
     let mut pos = 0;
     let mut line_no = first_line;
     // CHARSET of the property the current line belongs to (for folded continuation lines).
     let mut prop_charset = Declared::None;
-    let mut joined = Vec::new();
-    let mut qp_bytes = Vec::new();
-    let mut qp_raw = Vec::new();
+    let mut joined = std::mem::take(&mut scratch.joined);
+    let mut guessed = Vec::new();
     while pos < raw.len() {
-        let len = line_len(raw, pos);
-        let mut line: &[u8] = &raw[pos..pos + len];
+        let end = line_end(raw, pos);
+        let mut line: &[u8] = &raw[pos..end];
         let this_line = line_no;
-        pos += len;
+        pos = end;
         line_no += 1;
 
         let mut merged = false;
-        if !all_utf8 && std::str::from_utf8(line).is_err() {
+        if std::str::from_utf8(line).is_err() {
             // A fold inside a UTF-8 sequence: `…\xd0\r\n \xbb…` → `…\xd0\xbb…`.
             let mut partial = ends_in_partial_utf8(trim_eol(line));
             if partial {
@@ -400,7 +508,7 @@ pub fn decode_card_body(
                 joined.extend_from_slice(line);
             }
             while partial && pos < raw.len() {
-                let next = &raw[pos..pos + line_len(raw, pos)];
+                let next = &raw[pos..line_end(raw, pos)];
                 if !(matches!(next[0], b' ' | b'\t') && next.len() > 1 && next[1] & 0xC0 == 0x80) {
                     break;
                 }
@@ -421,70 +529,129 @@ pub fn decode_card_body(
         if let Some(h) = &head {
             prop_charset = Declared::from_label(h.charset);
         }
-
-        let qp_head = head.as_ref().filter(|h| h.quoted_printable && !merged);
-        if let Some(h) = qp_head {
-            // Gather the value across `=` soft breaks (continuation lines have no indent);
-            // blank lines right after a soft break are dropped when the value goes on after
-            // them (FolkerKinzel's Cropped_2_1.vcf), since calcard would end the value there.
-            qp_raw.clear();
-            qp_raw.extend_from_slice(line);
-            let mut value_end = pos;
-            let mut dropped_blank = false;
-            while trim_eol(&qp_raw).ends_with(b"=") && value_end < raw.len() {
-                let mut next_start = value_end;
-                while next_start < raw.len()
-                    && trim_eol(&raw[next_start..next_start + line_len(raw, next_start)]).is_empty()
-                {
-                    next_start += line_len(raw, next_start);
-                }
-                if next_start >= raw.len() {
-                    break;
-                }
-                let next = &raw[next_start..next_start + line_len(raw, next_start)];
-                if next_start > value_end {
-                    if looks_like_property(next) {
-                        break;
-                    }
-                    dropped_blank = true;
-                }
-                qp_raw.extend_from_slice(next);
-                value_end = next_start + next.len();
-            }
-            let extra_lines = raw[pos..value_end].iter().filter(|&&b| b == b'\n').count();
-            let mut charset = None;
-            if h.charset.is_none() {
-                qp_bytes.clear();
-                qp_decode(&qp_raw[h.colon + 1..], &mut qp_bytes);
-                if !qp_bytes.is_ascii() {
-                    charset = if std::str::from_utf8(&qp_bytes).is_ok() {
-                        Some("UTF-8")
-                    } else {
-                        ctx.guessed_charset.map(|e| e.name())
-                    };
-                }
-            }
-            if charset.is_some() || dropped_blank || h.bare_qp.is_some() {
-                match h.bare_qp {
-                    Some((start, end)) => {
-                        push_line(&qp_raw[..start], this_line, &prop_charset, ctx, out, warnings);
-                        out.push_str("ENCODING=QUOTED-PRINTABLE");
-                        push_line(&qp_raw[end..h.colon], this_line, &prop_charset, ctx, out, warnings);
-                    }
-                    None => push_line(&qp_raw[..h.colon], this_line, &prop_charset, ctx, out, warnings),
-                }
-                if let Some(cs) = charset {
-                    out.push_str(";CHARSET=");
-                    out.push_str(cs);
-                }
-                push_line(&qp_raw[h.colon..], this_line, &prop_charset, ctx, out, warnings);
+        if let Some(h) = head.as_ref().filter(|h| h.quoted_printable && !merged) {
+            if let Some(value_end) = gather_qp(raw, pos, line, h, ctx, scratch) {
+                line_no += raw[pos..value_end].iter().filter(|&&b| b == b'\n').count();
                 pos = value_end;
-                line_no += extra_lines;
+                let qp_raw = std::mem::take(&mut scratch.qp_raw);
+                write_qp(h, &qp_raw, &prop_charset, ctx, out, &mut guessed);
+                scratch.qp_raw = qp_raw;
+                for g in guessed.drain(..) {
+                    scratch.guessed.push((this_line, g.0, g.1));
+                }
                 continue;
             }
         }
-        push_line(line, this_line, &prop_charset, ctx, out, warnings);
+        if let Some((why, enc)) = push_line(line, &prop_charset, ctx, out) {
+            scratch.guessed.push((this_line, why, enc));
+        }
     }
+    scratch.joined = joined;
+    report_guesses(&scratch.guessed, warnings);
+}
+
+/// One warning per kind of guess: `lines 3, 4, 9: not UTF-8, decoded as windows-1252`.
+fn report_guesses(guessed: &[(usize, String, &'static str)], warnings: &mut Vec<String>) {
+    let mut done = vec![false; guessed.len()];
+    for i in 0..guessed.len() {
+        if done[i] {
+            continue;
+        }
+        let (_, why, enc) = &guessed[i];
+        let mut lines = Vec::new();
+        for j in i..guessed.len() {
+            if !done[j] && guessed[j].1 == *why && guessed[j].2 == *enc {
+                done[j] = true;
+                lines.push(guessed[j].0.to_string());
+            }
+        }
+        let label = if lines.len() == 1 { "line" } else { "lines" };
+        warnings.push(format!("{label} {}: {why}, decoded as {enc}", lines.join(", ")));
+    }
+}
+
+/// For a QUOTED-PRINTABLE property whose first line is `line` (ending at `after`): gathers
+/// its value lines into `scratch.qp_raw` and returns where the value ends, when the property
+/// needs rewriting (see [`decode_card`]); `None` when it can be copied as it is.
+fn gather_qp(
+    raw: &[u8],
+    after: usize,
+    line: &[u8],
+    h: &Head<'_>,
+    ctx: &DecodeContext,
+    scratch: &mut Scratch,
+) -> Option<usize> {
+    let qp_raw = &mut scratch.qp_raw;
+    qp_raw.clear();
+    qp_raw.extend_from_slice(line);
+    let mut value_end = after;
+    let mut dropped_blank = false;
+    while trim_eol(qp_raw).ends_with(b"=") && value_end < raw.len() {
+        let mut next_start = value_end;
+        while next_start < raw.len() && trim_eol(&raw[next_start..line_end(raw, next_start)]).is_empty() {
+            next_start = line_end(raw, next_start);
+        }
+        if next_start >= raw.len() {
+            break;
+        }
+        let next = &raw[next_start..line_end(raw, next_start)];
+        if next_start > value_end {
+            if looks_like_property(next) {
+                break;
+            }
+            dropped_blank = true;
+        }
+        qp_raw.extend_from_slice(next);
+        value_end = next_start + next.len();
+    }
+    let mut needs_charset = false;
+    if h.charset.is_none() {
+        scratch.qp_bytes.clear();
+        qp_decode(&qp_raw[h.colon + 1..], &mut scratch.qp_bytes);
+        needs_charset = !scratch.qp_bytes.is_ascii()
+            && (std::str::from_utf8(&scratch.qp_bytes).is_ok() || ctx.guessed_charset.is_some());
+    }
+    (needs_charset || dropped_blank || h.bare_qp.is_some()).then_some(value_end)
+}
+
+/// Writes a gathered QP property with its head fixed (see [`gather_qp`]).
+fn write_qp(
+    h: &Head<'_>,
+    qp_raw: &[u8],
+    declared: &Declared,
+    ctx: &DecodeContext,
+    out: &mut String,
+    guessed: &mut Vec<(String, &'static str)>,
+) {
+    let mut push = |bytes: &[u8], out: &mut String| {
+        if let Some(g) = push_line(bytes, declared, ctx, out) {
+            guessed.push(g);
+        }
+    };
+    match h.bare_qp {
+        Some((start, end)) => {
+            push(&qp_raw[..start], out);
+            out.push_str("ENCODING=QUOTED-PRINTABLE");
+            push(&qp_raw[end..h.colon], out);
+        }
+        None => push(&qp_raw[..h.colon], out),
+    }
+    if h.charset.is_none() {
+        let mut bytes = Vec::new();
+        qp_decode(&qp_raw[h.colon + 1..], &mut bytes);
+        if !bytes.is_ascii() {
+            let charset = if std::str::from_utf8(&bytes).is_ok() {
+                Some("UTF-8")
+            } else {
+                ctx.guessed_charset.map(|e| e.name())
+            };
+            if let Some(cs) = charset {
+                out.push_str(";CHARSET=");
+                out.push_str(cs);
+            }
+        }
+    }
+    push(&qp_raw[h.colon..], out);
 }
 
 /// `NAME:` / `group.NAME;…` at the start of a line (as opposed to a quoted-printable
@@ -518,18 +685,17 @@ impl Declared {
     }
 }
 
-/// Appends one line, decoding it with its declared charset or the fallback when not UTF-8.
+/// Appends one line, decoding it with its declared charset, or a guessed one when not
+/// UTF-8: then returns (why, charset) for the warning.
 fn push_line(
     line: &[u8],
-    line_no: usize,
     declared: &Declared,
     ctx: &DecodeContext,
     out: &mut String,
-    warnings: &mut Vec<String>,
-) {
+) -> Option<(String, &'static str)> {
     if let Ok(s) = std::str::from_utf8(line) {
         out.push_str(s);
-        return;
+        return None;
     }
     let enc = match declared {
         Declared::Known(e) => e,
@@ -538,11 +704,11 @@ fn push_line(
     let (text, _) = enc.decode_without_bom_handling(line);
     out.push_str(&text);
     let why = match declared {
-        Declared::Known(_) => return,
+        Declared::Known(_) => return None,
         Declared::Unusable(cs) => format!("not {cs} as declared"),
         Declared::None => "not UTF-8".to_string(),
     };
-    warnings.push(format!("line {line_no}: {why}, decoded as {}", enc.name()));
+    Some((why, enc.name()))
 }
 
 #[cfg(test)]
@@ -552,8 +718,8 @@ mod tests {
     fn body(raw: &[u8], guessed: Option<&'static Encoding>) -> (String, Vec<String>) {
         let mut out = String::new();
         let mut w = Vec::new();
-        decode_card_body(raw, 2, &DecodeContext { guessed_charset: guessed }, &mut out, &mut w);
-        (out, w)
+        let text = decode_card(raw, 2, &DecodeContext { guessed_charset: guessed }, &mut out, &mut w);
+        (text.to_string(), w)
     }
 
     #[test]

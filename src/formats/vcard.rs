@@ -4,7 +4,9 @@
 //! cuts the input itself, line by line: a card runs from a `BEGIN:VCARD` line to its
 //! `END:VCARD` (or to the next `BEGIN:VCARD` / end of file, with a warning). Each card's raw
 //! lines are decoded to UTF-8 by [`decode`](super::decode), parsed by calcard and mapped to a
-//! [`Contact`]. Only one card (plus one finished card awaiting trailing text) is held at a time.
+//! [`Contact`]. Cut cards are parsed in batches of at most 256 KB / 1024 cards, split over the
+//! available cores (output order is input order); memory is bounded by the read buffers, one
+//! batch and the card being cut, whatever the file size.
 //!
 //! Text outside any card is reported as a warning on the next card (or on the last card when
 //! nothing follows), or as one error record when the file holds no card at all. A 2.1 `AGENT`
@@ -36,6 +38,12 @@ const MAX_LINE_BYTES: usize = MAX_CARD_BYTES;
 const MAX_EXTRA_CHARS: usize = 300;
 /// Lines outside cards quoted in warnings.
 const GARBAGE_SAMPLES: usize = 3;
+/// Finished cards are decoded, parsed and mapped in batches of about this many raw bytes (or
+/// [`BATCH_CARDS`] cards), split over the available cores; this bounds what is held at once.
+const BATCH_BYTES: usize = 256 * 1024;
+const BATCH_CARDS: usize = 1024;
+/// Below this many cards a batch is processed on the calling thread alone.
+const PARALLEL_MIN_CARDS: usize = 64;
 
 /// Iterator over the cards of a vCard stream. See the module documentation.
 pub struct VcardReader {
@@ -53,16 +61,32 @@ pub struct VcardReader {
     agent: Agent,
     garbage: Garbage,
     /// The last finished card, held until we know whether text follows it.
-    held: Option<Record>,
+    held: Option<FinishedCard>,
+    /// Finished cards waiting to be parsed, in order, and their total raw size.
+    batch: Vec<FinishedCard>,
+    batch_bytes: usize,
+    /// Threads used to parse a batch.
+    threads: usize,
     ready: VecDeque<Record>,
     done: bool,
-    /// Reused buffer for a card's decoded text.
-    text: String,
+    /// Raw-line buffers of parsed cards, for reuse.
+    spare_raw: Vec<Vec<u8>>,
+}
+
+/// A card cut out of the input, not parsed yet.
+struct FinishedCard {
+    source: String,
+    /// The whole card: normalised BEGIN line, raw lines, END line.
+    raw: Vec<u8>,
+    begin_line: usize,
+    warnings: Vec<String>,
+    extra: Vec<ExtraField>,
+    oversized: bool,
 }
 
 /// The card being collected.
 struct CardBuf {
-    /// Raw lines between BEGIN and END (BEGIN/END themselves excluded).
+    /// A normalised `BEGIN:VCARD` line, then the raw lines up to (not including) END.
     raw: Vec<u8>,
     begin_line: usize,
     warnings: Vec<String>,
@@ -140,10 +164,19 @@ impl VcardReader {
             agent: Agent::None,
             garbage: Garbage::default(),
             held: None,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
             ready: VecDeque::new(),
             done: false,
-            text: String::new(),
+            spare_raw: Vec::new(),
         }
+    }
+
+    /// Parse batches on at most `threads` threads (default: the available cores, up to 4).
+    pub fn with_threads(mut self, threads: usize) -> VcardReader {
+        self.threads = threads.max(1);
+        self
     }
 
     /// Reads the next line into `self.line`; `false` at end of input.
@@ -160,7 +193,7 @@ impl VcardReader {
             if available.is_empty() {
                 break;
             }
-            let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+            let (chunk, found) = match memchr::memchr(b'\n', available) {
                 Some(i) => (&available[..=i], true),
                 None => (available, false),
             };
@@ -200,12 +233,72 @@ impl VcardReader {
         }
         while self.ready.is_empty() && !self.done {
             match self.read_line() {
-                Ok(true) => self.process_line(),
+                Ok(true) => {
+                    self.process_line();
+                    if self.batch_bytes >= BATCH_BYTES || self.batch.len() >= BATCH_CARDS {
+                        self.parse_batch();
+                    }
+                }
                 Ok(false) => self.finish_input(),
                 Err(e) => {
                     let msg = format!("{}: read error after line {}: {e}", self.source_name, self.line_no);
                     self.fail(msg);
                 }
+            }
+        }
+    }
+
+    fn push_batch(&mut self, card: FinishedCard) {
+        self.batch_bytes += card.raw.len();
+        self.batch.push(card);
+    }
+
+    /// Decodes, parses and maps the batch (in parallel when big), appending to `ready`.
+    fn parse_batch(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        if batch.is_empty() {
+            return;
+        }
+        let ctx = self.ctx;
+        let source_name = self.source_name.as_str();
+        let parse_all = |cards: Vec<FinishedCard>| -> Vec<(Record, Vec<u8>)> {
+            let mut text = String::new();
+            cards.into_iter().map(|card| parse_finished(card, source_name, &ctx, &mut text)).collect()
+        };
+        let results: Vec<(Record, Vec<u8>)> = if self.threads < 2 || batch.len() < PARALLEL_MIN_CARDS {
+            parse_all(batch)
+        } else {
+            // Contiguous slices, joined in order: the output order is the input order.
+            let per_thread = batch.len().div_ceil(self.threads);
+            let mut slices: Vec<Vec<FinishedCard>> = Vec::new();
+            let mut rest = batch.into_iter();
+            loop {
+                let slice: Vec<FinishedCard> = rest.by_ref().take(per_thread).collect();
+                if slice.is_empty() {
+                    break;
+                }
+                slices.push(slice);
+            }
+            let first = slices.remove(0);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> =
+                    slices.into_iter().map(|slice| scope.spawn(move || parse_all(slice))).collect();
+                let mut results = parse_all(first);
+                for handle in handles {
+                    // parse_finished catches panics itself, so a join error cannot happen; if
+                    // it did, propagating it beats losing records silently.
+                    results.extend(handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                }
+                results
+            })
+        };
+        for (record, mut raw) in results {
+            self.ready.push_back(record);
+            // A small pool (at most 256 × 16 KB) saves an allocation per card.
+            if raw.capacity() <= 16 * 1024 && self.spare_raw.len() < 256 {
+                raw.clear();
+                self.spare_raw.push(raw);
             }
         }
     }
@@ -229,6 +322,8 @@ impl VcardReader {
     }
 
     fn process(&mut self, line: &[u8]) {
+        // Concatenated exports: a BOM at the start of a later file.
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         if self.line_cut {
             if let Some(card) = self.card.as_mut() {
                 card.warnings.push(format!("line {}: longer than {MAX_LINE_BYTES} bytes, cut", self.line_no));
@@ -313,19 +408,17 @@ impl VcardReader {
 
     fn start_card(&mut self) {
         if let Some(held) = self.held.take() {
-            self.ready.push_back(held);
+            self.push_batch(held);
         }
         let mut warnings = Vec::new();
         if self.garbage.lines > 0 {
             warnings.push(std::mem::take(&mut self.garbage).describe());
         }
-        self.card = Some(CardBuf {
-            raw: Vec::with_capacity(1024),
-            begin_line: self.line_no,
-            warnings,
-            extra: Vec::new(),
-            oversized: false,
-        });
+        let mut raw = self.spare_raw.pop().unwrap_or_else(|| Vec::with_capacity(1024));
+        // The BEGIN line as calcard wants it, whatever its case or blanks were.
+        raw.extend_from_slice(b"BEGIN:VCARD\r\n");
+        self.card =
+            Some(CardBuf { raw, begin_line: self.line_no, warnings, extra: Vec::new(), oversized: false });
     }
 
     fn finish_card(&mut self, end: CardEnd) {
@@ -354,45 +447,20 @@ impl VcardReader {
                 .warnings
                 .push(format!("card starting at line {} has no END:VCARD (file ends)", card.begin_line)),
         }
-        let record = if card.oversized {
-            Record {
-                source,
-                contact: Err(format!(
-                    "{}: card at line {} is larger than {} MB, skipped",
-                    self.source_name,
-                    card.begin_line,
-                    MAX_CARD_BYTES >> 20
-                )),
-                warnings: card.warnings,
-            }
-        } else {
-            let mut warnings = card.warnings;
-            self.text.clear();
-            self.text.push_str("BEGIN:VCARD\r\n");
-            decode::decode_card_body(
-                &card.raw,
-                card.begin_line + 1,
-                &self.ctx,
-                &mut self.text,
-                &mut warnings,
-            );
-            if !self.text.ends_with('\n') {
-                self.text.push_str("\r\n");
-            }
-            self.text.push_str("END:VCARD\r\n");
-            let text = &self.text;
-            let contact = match catch_unwind(AssertUnwindSafe(|| parse_card(text, &mut warnings))) {
-                Ok(Ok(mut contact)) => {
-                    contact.extra.append(&mut card.extra);
-                    Ok(contact)
-                }
-                Ok(Err(reason)) => Err(format!("{source}: {reason}")),
-                Err(_) => Err(format!("{source}: the vCard parser failed on this card")),
-            };
-            Record { source, contact, warnings }
+        if !card.raw.ends_with(b"\n") {
+            card.raw.extend_from_slice(b"\r\n");
+        }
+        card.raw.extend_from_slice(b"END:VCARD\r\n");
+        let finished = FinishedCard {
+            source,
+            raw: card.raw,
+            begin_line: card.begin_line,
+            warnings: card.warnings,
+            extra: card.extra,
+            oversized: card.oversized,
         };
-        if let Some(held) = self.held.replace(record) {
-            self.ready.push_back(held);
+        if let Some(held) = self.held.replace(finished) {
+            self.push_batch(held);
         }
     }
 
@@ -404,12 +472,13 @@ impl VcardReader {
         if self.card.is_some() {
             self.finish_card(CardEnd::Eof);
         }
+        let mut no_card_error = None;
         if self.garbage.lines > 0 {
             let text = std::mem::take(&mut self.garbage).describe();
             match self.held.as_mut() {
                 Some(last) => last.warnings.push(text),
                 None if self.cards == 0 => {
-                    self.ready.push_back(Record {
+                    no_card_error = Some(Record {
                         source: self.source_name.clone(),
                         contact: Err(format!(
                             "{}: no vCard found (no BEGIN:VCARD line); {text}",
@@ -422,9 +491,45 @@ impl VcardReader {
             }
         }
         if let Some(held) = self.held.take() {
-            self.ready.push_back(held);
+            self.push_batch(held);
         }
+        self.parse_batch();
+        self.ready.extend(no_card_error);
     }
+}
+
+/// Decodes, parses and maps one cut card; gives its raw buffer back for reuse.
+fn parse_finished(
+    card: FinishedCard,
+    source_name: &str,
+    ctx: &DecodeContext,
+    text: &mut String,
+) -> (Record, Vec<u8>) {
+    let FinishedCard { source, raw, begin_line, mut warnings, mut extra, oversized } = card;
+    if oversized {
+        let contact = Err(format!(
+            "{source_name}: card at line {begin_line} is larger than {} MB, skipped",
+            MAX_CARD_BYTES >> 20
+        ));
+        return (Record { source, contact, warnings }, raw);
+    }
+    // Decoding and parsing must never take the file down: a panic becomes this card's error.
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        let decoded = decode::decode_card(&raw, begin_line, ctx, text, &mut warnings);
+        parse_card(decoded, &mut warnings)
+    }));
+    let contact = match parsed {
+        Ok(Ok(mut contact)) => {
+            contact.extra.append(&mut extra);
+            Ok(contact)
+        }
+        Ok(Err(reason)) => Err(format!("{source}: {reason}")),
+        Err(_) => {
+            text.clear();
+            Err(format!("{source}: the vCard parser failed on this card"))
+        }
+    };
+    (Record { source, contact, warnings }, raw)
 }
 
 impl Iterator for VcardReader {
@@ -450,7 +555,9 @@ fn trim_eol(line: &[u8]) -> &[u8] {
 /// (`BEGIN:VCARD ` from ical4j's samples). Leading blanks only when `allow_indent` (inside a
 /// card an indented line is a folded continuation).
 fn is_keyword_line(line: &[u8], keyword: &[u8], allow_indent: bool) -> bool {
-    if line.len() > 64 || (!allow_indent && matches!(line.first(), Some(b' ' | b'\t'))) {
+    let Some(&first) = line.first() else { return false };
+    let indented = matches!(first, b' ' | b'\t');
+    if line.len() > 64 || !(first.eq_ignore_ascii_case(&keyword[0]) || (allow_indent && indented)) {
         return false;
     }
     let rest = line.trim_ascii();
@@ -464,7 +571,11 @@ fn is_keyword_line(line: &[u8], keyword: &[u8], allow_indent: bool) -> bool {
 
 /// `[group.]AGENT[;params]:BEGIN:VCARD`.
 fn is_agent_begin(line: &[u8]) -> bool {
-    if line.len() > 256 || matches!(line.first(), Some(b' ' | b'\t')) {
+    let t = line.trim_ascii_end();
+    if t.len() < 17 || t.len() > 256 || !t[t.len() - 5..].eq_ignore_ascii_case(b"VCARD") {
+        return false;
+    }
+    if matches!(line.first(), Some(b' ' | b'\t')) {
         return false;
     }
     let Some(colon) = line.iter().position(|&b| b == b':') else { return false };
@@ -476,11 +587,11 @@ fn is_agent_begin(line: &[u8]) -> bool {
 
 /// A short description of a nested AGENT card: its name when it can be read.
 fn nested_card_name(raw: &[u8], ctx: &DecodeContext) -> String {
-    let mut text = String::new();
+    let mut out = String::new();
     let mut ignored = Vec::new();
     // `raw` starts with the nested BEGIN line (value part of the AGENT line).
-    decode::decode_card_body(raw, 0, ctx, &mut text, &mut ignored);
-    let parsed = catch_unwind(AssertUnwindSafe(|| parse_card(&text, &mut ignored)));
+    let text = decode::decode_card(raw, 0, ctx, &mut out, &mut ignored);
+    let parsed = catch_unwind(AssertUnwindSafe(|| parse_card(text, &mut ignored)));
     match parsed {
         Ok(Ok(contact)) if !contact.display_name().is_empty() => {
             format!("nested vCard: {}", contact.display_name())
@@ -508,7 +619,7 @@ pub fn parse_card(text: &str, warnings: &mut Vec<String>) -> Result<Contact, Str
         }
     }
     let card = card.ok_or_else(|| "no vCard could be read from this card's lines".to_string())?;
-    let mut contact = map_card(&card, warnings);
+    let mut contact = map_card(card, warnings);
     // calcard reads the extended `--MM-DD` form as a month alone: read the raw text again.
     if let Some(PartialDate { year: None, month: Some(_), day: None }) = contact.birthday {
         if let Some(d) = raw_value(text, "BDAY").and_then(parse_date_text) {
@@ -531,43 +642,93 @@ fn raw_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 // ---------------------------------------------------------------------------------------------
 // calcard → Contact
 
-/// Lower-case TYPE tokens of an entry: `TYPE=…` values and bare 2.1 params (`TEL;CELL;PREF`).
-fn type_tokens(e: &VCardEntry) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in &e.params {
-        match (&p.name, &p.value) {
-            (VCardParameterName::Type, v) => {
-                if let Some(t) = v.as_text() {
-                    out.extend(t.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()));
+/// What an entry's TYPE values and bare 2.1 params (`TEL;CELL;PREF`) say, read without
+/// allocating (this runs for every TEL/EMAIL/URL/ADR).
+#[derive(Debug, Default, Clone, Copy)]
+struct Types {
+    home: bool,
+    work: bool,
+    other: bool,
+    pref: bool,
+    cell: bool,
+    fax: bool,
+    pager: bool,
+    video: bool,
+}
+
+impl Types {
+    fn of(e: &VCardEntry) -> Types {
+        let mut t = Types::default();
+        for p in &e.params {
+            match (&p.name, &p.value) {
+                (VCardParameterName::Pref, _) => t.pref = true,
+                (VCardParameterName::Type, VCardParameterValue::Type(x)) => match x {
+                    VCardType::Home => t.home = true,
+                    VCardType::Work => t.work = true,
+                    VCardType::Cell => t.cell = true,
+                    VCardType::Fax => t.fax = true,
+                    VCardType::Pager => t.pager = true,
+                    VCardType::Video => t.video = true,
+                    _ => {}
+                },
+                (VCardParameterName::Type, v) => {
+                    if let Some(text) = v.as_text() {
+                        text.split(',').for_each(|tok| t.token(tok.trim()));
+                    }
                 }
+                (VCardParameterName::Other(name), VCardParameterValue::Null) => t.token(name),
+                _ => {}
             }
-            (VCardParameterName::Other(name), VCardParameterValue::Null) => {
-                out.push(name.to_ascii_lowercase())
-            }
-            _ => {}
+        }
+        t
+    }
+
+    fn token(&mut self, tok: &str) {
+        let is = |name: &str| tok.eq_ignore_ascii_case(name);
+        if is("home") {
+            self.home = true;
+        } else if is("work") {
+            self.work = true;
+        } else if is("other") {
+            self.other = true;
+        } else if is("pref") {
+            self.pref = true;
+        } else if is("cell") || is("mobile") || is("x-mobil") || is("x-mobile") || is("iphone") {
+            self.cell = true;
+        } else if is("fax") {
+            self.fax = true;
+        } else if is("pager") {
+            self.pager = true;
+        } else if is("video") {
+            self.video = true;
         }
     }
-    out
-}
 
-fn has_type(e: &VCardEntry, t: VCardType) -> bool {
-    e.parameters(&VCardParameterName::Type).any(|v| matches!(v, VCardParameterValue::Type(x) if *x == t))
-}
-
-fn place_of(e: &VCardEntry, tokens: &[String]) -> Option<Place> {
-    if has_type(e, VCardType::Home) || tokens.iter().any(|t| t == "home") {
-        Some(Place::Home)
-    } else if has_type(e, VCardType::Work) || tokens.iter().any(|t| t == "work") {
-        Some(Place::Work)
-    } else if tokens.iter().any(|t| t == "other") {
-        Some(Place::Other)
-    } else {
-        None
+    fn place(&self) -> Option<Place> {
+        if self.home {
+            Some(Place::Home)
+        } else if self.work {
+            Some(Place::Work)
+        } else if self.other {
+            Some(Place::Other)
+        } else {
+            None
+        }
     }
-}
 
-fn is_preferred(e: &VCardEntry, tokens: &[String]) -> bool {
-    e.params.iter().any(|p| p.name == VCardParameterName::Pref) || tokens.iter().any(|t| t == "pref")
+    fn phone_kind(&self) -> PhoneKind {
+        if self.fax {
+            PhoneKind::Fax
+        } else if self.pager {
+            PhoneKind::Pager
+        } else if self.cell {
+            PhoneKind::Mobile
+        } else if self.video {
+            PhoneKind::Video
+        } else {
+            PhoneKind::Voice
+        }
+    }
 }
 
 /// `_$!<HomePage>!$_` → `HomePage`; other labels unchanged.
@@ -641,6 +802,27 @@ fn shorten(s: &str, max_chars: usize) -> String {
     }
 }
 
+/// `s` trimmed, reusing its allocation when it needs no trimming.
+fn owned_nonempty(s: String) -> Option<String> {
+    // ASCII blanks first (fast, the common case), then any Unicode white space.
+    let t = s.trim_ascii();
+    if t.len() == s.len()
+        && !t.is_empty()
+        && !t.ends_with(char::is_whitespace)
+        && !t.starts_with(char::is_whitespace)
+    {
+        return Some(s);
+    }
+    let t = t.trim();
+    if t.is_empty() {
+        None
+    } else if t.len() == s.len() {
+        Some(s)
+    } else {
+        Some(t.to_string())
+    }
+}
+
 fn nonempty(s: &str) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_string())
@@ -673,13 +855,18 @@ impl Mapper<'_> {
         self.extra(name, text);
     }
 
-    /// The single text value of a text property; binary (undecodable) → extra + warning.
-    fn text_of(&mut self, e: &VCardEntry) -> Option<String> {
+    /// The text value of a text property (taken out of the entry); binary (undecodable) →
+    /// extra + warning.
+    fn text_of(&mut self, e: &mut VCardEntry) -> Option<String> {
         if let Some(VCardValue::Binary(d)) = e.values.first() {
             let name = field_name(e);
             self.warnings.push(format!("{name}: value is not valid text in its charset, dropped"));
-            self.extra(name, String::from_utf8_lossy(&d.data));
+            let lossy = String::from_utf8_lossy(&d.data).into_owned();
+            self.extra(name, lossy);
             return None;
+        }
+        if let [VCardValue::Text(t)] = e.values.as_mut_slice() {
+            return owned_nonempty(std::mem::take(t));
         }
         let parts: Vec<String> = e.values.iter().filter_map(value_text).collect();
         nonempty(&parts.join(","))
@@ -694,8 +881,9 @@ impl Mapper<'_> {
     }
 }
 
-fn component(e: &VCardEntry, i: usize) -> Option<String> {
-    match e.values.get(i)? {
+fn component(e: &mut VCardEntry, i: usize) -> Option<String> {
+    match e.values.get_mut(i)? {
+        VCardValue::Text(t) => owned_nonempty(std::mem::take(t)),
         VCardValue::Component(parts) => {
             let parts: Vec<&str> = parts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
             nonempty(&parts.join(", "))
@@ -705,8 +893,9 @@ fn component(e: &VCardEntry, i: usize) -> Option<String> {
 }
 
 /// Name components: comma lists joined by a space (`Q.,Public` → `Q. Public`).
-fn name_component(e: &VCardEntry, i: usize) -> Option<String> {
-    match e.values.get(i)? {
+fn name_component(e: &mut VCardEntry, i: usize) -> Option<String> {
+    match e.values.get_mut(i)? {
+        VCardValue::Text(t) => owned_nonempty(std::mem::take(t)),
         VCardValue::Component(parts) => {
             let parts: Vec<&str> = parts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
             nonempty(&parts.join(" "))
@@ -834,9 +1023,9 @@ fn lenient_base64(s: &str) -> Option<Vec<u8>> {
         .or_else(|| general_purpose::URL_SAFE_NO_PAD.decode(cleaned.trim_end_matches('=')).ok())
 }
 
-fn photo_of(e: &VCardEntry) -> Option<Photo> {
+fn photo_of(e: &mut VCardEntry) -> Option<Photo> {
     let declared = declared_media_type(e);
-    match e.values.first()? {
+    match e.values.first_mut()? {
         VCardValue::Binary(d) => {
             if d.data.is_empty() {
                 return None;
@@ -847,7 +1036,7 @@ fn photo_of(e: &VCardEntry) -> Option<Photo> {
                 .and_then(media_type_name)
                 .or(declared)
                 .or_else(|| sniff_image(&d.data).map(str::to_string));
-            Some(Photo::Inline { bytes: d.data.clone(), media_type })
+            Some(Photo::Inline { bytes: std::mem::take(&mut d.data), media_type })
         }
         v => {
             let text = value_text(v)?;
@@ -902,7 +1091,7 @@ fn photo_of(e: &VCardEntry) -> Option<Photo> {
 }
 
 /// Maps a parsed card to a [`Contact`]; whatever has no place goes to `extra`.
-pub fn map_card(card: &VCard, warnings: &mut Vec<String>) -> Contact {
+pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
     let labels = card
         .entries
         .iter()
@@ -915,7 +1104,8 @@ pub fn map_card(card: &VCard, warnings: &mut Vec<String>) -> Contact {
     let mut m = Mapper { contact: Contact::default(), warnings, labels };
     let mut seen_n = false;
 
-    for e in &card.entries {
+    for mut e in card.entries {
+        let e = &mut e;
         match &e.name {
             VCardProperty::Begin | VCardProperty::End | VCardProperty::Version | VCardProperty::Prodid => {}
             VCardProperty::Rev => {}
@@ -1003,14 +1193,14 @@ pub fn map_card(card: &VCard, warnings: &mut Vec<String>) -> Contact {
             }
             VCardProperty::Email => {
                 let Some(value) = m.text_of(e) else { continue };
-                let tokens = type_tokens(e);
-                let mut place = place_of(e, &tokens);
+                let types = Types::of(e);
+                let mut place = types.place();
                 let mut label = m.group_label(e);
                 if let Some(p) = label.as_deref().and_then(label_place) {
                     place = place.or(Some(p));
                     label = None;
                 }
-                let preferred = is_preferred(e, &tokens);
+                let preferred = types.pref;
                 m.contact.emails.push(Email { value, place, preferred, label });
             }
             VCardProperty::Tel => {
@@ -1022,9 +1212,9 @@ pub fn map_card(card: &VCard, warnings: &mut Vec<String>) -> Contact {
                 if value.is_empty() {
                     continue;
                 }
-                let tokens = type_tokens(e);
-                let mut place = place_of(e, &tokens);
-                let mut kind = phone_kind(e, &tokens);
+                let types = Types::of(e);
+                let mut place = types.place();
+                let mut kind = types.phone_kind();
                 let mut label = m.group_label(e);
                 if let Some(l) = label.clone() {
                     let (lk, lp, consumed) = label_phone(&l);
@@ -1038,7 +1228,7 @@ pub fn map_card(card: &VCard, warnings: &mut Vec<String>) -> Contact {
                         label = None;
                     }
                 }
-                let preferred = is_preferred(e, &tokens);
+                let preferred = types.pref;
                 m.contact.phones.push(Phone { value, kind, place, preferred, label });
             }
             VCardProperty::Url => {
@@ -1048,8 +1238,7 @@ pub fn map_card(card: &VCard, warnings: &mut Vec<String>) -> Contact {
                     }
                     continue;
                 };
-                let tokens = type_tokens(e);
-                let mut place = place_of(e, &tokens);
+                let mut place = Types::of(e).place();
                 let mut label = m.group_label(e);
                 if let Some(p) = label.as_deref().and_then(label_place) {
                     place = place.or(Some(p));
@@ -1062,9 +1251,8 @@ pub fn map_card(card: &VCard, warnings: &mut Vec<String>) -> Contact {
                     m.text_of(e);
                     continue;
                 }
-                let tokens = type_tokens(e);
                 let mut adr = PostalAddress {
-                    place: place_of(e, &tokens),
+                    place: Types::of(e).place(),
                     po_box: component(e, 0),
                     extended: component(e, 1),
                     street: component(e, 2),
@@ -1154,24 +1342,9 @@ pub fn map_card(card: &VCard, warnings: &mut Vec<String>) -> Contact {
     let unused: Vec<String> =
         m.labels.iter().filter(|(_, _, used)| !used).map(|(_, l, _)| l.clone()).collect();
     for label in unused {
-        m.extra("X-ABLabel", apple_label(&label).to_string());
+        m.extra("X-ABLabel", apple_label(&label));
     }
     m.contact
-}
-
-fn phone_kind(e: &VCardEntry, tokens: &[String]) -> PhoneKind {
-    let any = |names: &[&str]| tokens.iter().any(|t| names.contains(&t.as_str()));
-    if has_type(e, VCardType::Fax) || any(&["fax"]) {
-        PhoneKind::Fax
-    } else if has_type(e, VCardType::Pager) || any(&["pager"]) {
-        PhoneKind::Pager
-    } else if has_type(e, VCardType::Cell) || any(&["cell", "mobile", "x-mobil", "x-mobile", "iphone"]) {
-        PhoneKind::Mobile
-    } else if has_type(e, VCardType::Video) || any(&["video"]) {
-        PhoneKind::Video
-    } else {
-        PhoneKind::Voice
-    }
 }
 
 /// A label that only says home / work / other.

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::cli::OnDuplicate;
-use crate::client::{ApiClient, ApiError};
+use crate::client::{ApiClient, ApiError, Matches};
 use crate::dedup;
 use crate::import::plan::AccountSnapshot;
 use crate::import::read::InputRecord;
@@ -35,27 +35,6 @@ fn crawl_prefix(contact: &NewContact) -> Option<String> {
     search_name(contact).and_then(|n| fold(n).chars().next()).map(String::from)
 }
 
-/// Every contact matching `term`, following the server's pages. Returns the entries and
-/// whether they are complete (false when the server capped a page and ignored `page`).
-pub async fn search_all(client: &ApiClient, term: &str) -> Result<(Vec<ContactSummary>, bool), ApiError> {
-    let first = client.find_contacts(term, None).await?;
-    let total = first.total as usize;
-    let mut seen: HashSet<String> = first.entries.iter().map(|e| e.id.clone()).collect();
-    let mut entries = first.entries;
-    let mut page = 2;
-    while entries.len() < total && page <= first.pages.max(1) {
-        let next = client.find_contacts(term, Some(page)).await?;
-        let before = entries.len();
-        entries.extend(next.entries.into_iter().filter(|e| seen.insert(e.id.clone())));
-        if entries.len() == before {
-            break; // the server ignores `page`: it answered the first page again
-        }
-        page += 1;
-    }
-    let complete = entries.len() >= total;
-    Ok((entries, complete))
-}
-
 /// Reads the account contacts that share a person key with the input.
 pub async fn snapshot(
     client: &ApiClient,
@@ -72,18 +51,18 @@ pub async fn snapshot(
     let wanted_keys: HashSet<String> = valid.iter().filter_map(|c| dedup::key_of_new(c)).collect();
     let prefixes: BTreeSet<String> = valid.iter().filter_map(|c| crawl_prefix(c)).collect();
 
-    let results: Vec<(String, Vec<ContactSummary>, bool)> = stream::iter(prefixes)
-        .map(|p| async move { search_all(client, &p).await.map(|(e, complete)| (p, e, complete)) })
+    let results: Vec<(String, Matches)> = stream::iter(prefixes)
+        .map(|p| async move { client.find_matches(&p).await.map(|m| (p, m)) })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
     notes.searches += results.len() as u64;
     let mut incomplete_prefixes = Vec::new();
-    for (prefix, entries, complete) in results {
-        if !complete {
+    for (prefix, matches) in results {
+        if !matches.complete() {
             incomplete_prefixes.push(prefix);
         }
-        index(&mut snapshot.by_key, &wanted_keys, entries);
+        index(&mut snapshot.by_key, &wanted_keys, matches.entries);
     }
 
     // A capped page the server would not turn: look each affected name up by its full text.
@@ -94,26 +73,26 @@ pub async fn snapshot(
             .filter_map(|c| search_name(c).map(|n| quote_term(n.trim())))
             .collect();
         notes.searches += names.len() as u64;
-        let found: Vec<(String, Vec<ContactSummary>, bool)> = stream::iter(names)
-            .map(|n| async move { search_all(client, &n).await.map(|(e, c)| (n, e, c)) })
+        let found: Vec<(String, Matches)> = stream::iter(names)
+            .map(|n| async move { client.find_matches(&n).await.map(|m| (n, m)) })
             .buffer_unordered(concurrency.max(1))
             .try_collect()
             .await?;
-        for (name, entries, complete) in found {
-            if !complete {
+        for (name, matches) in found {
+            if !matches.complete() {
                 notes.warnings.push(format!(
                     "the server capped the search {name} and ignored paging: same-name contacts beyond the cap may be duplicated"
                 ));
             }
-            index(&mut snapshot.by_key, &wanted_keys, entries);
+            index(&mut snapshot.by_key, &wanted_keys, matches.entries);
         }
     }
 
     if on_duplicate == OnDuplicate::Merge {
         let photo_keys: HashSet<String> = records
             .iter()
+            .filter(|r| r.photo.is_some())
             .filter_map(|r| r.valid())
-            .filter(|m| m.photo.is_some())
             .filter_map(|m| dedup::key_of_new(&m.contact))
             .collect();
         let candidates: Vec<(String, bool)> = snapshot

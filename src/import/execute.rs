@@ -14,11 +14,11 @@ use indicatif::ProgressBar;
 
 use crate::client::{ApiClient, ApiError};
 use crate::dedup;
-use crate::import::account::{search_all, search_name};
+use crate::import::account::search_name;
 use crate::import::plan::{device_identity, Action, GroupPlan, Plan, Target};
-use crate::import::read::InputRecord;
+use crate::import::read::{InputRecord, PhotoSpool, SpooledPhoto};
+use crate::import::ImportOptions;
 use crate::mapping::PlannedDevice;
-use crate::photo::PlannedPhoto;
 use crate::report::Outcome;
 use crate::wire::search::quote_term;
 use crate::wire::NewContact;
@@ -58,15 +58,16 @@ impl Written {
 pub async fn execute(
     plan: &Plan,
     records: &[InputRecord],
+    photos: &PhotoSpool,
     client: &ApiClient,
-    region: &str,
-    concurrency: usize,
+    opts: &ImportOptions,
     progress: &ProgressBar,
     written: &Written,
 ) -> (Vec<StepResult>, Option<ApiError>) {
     let fatal: Mutex<Option<ApiError>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
-    let ctx = Ctx { records, client, region, written, stop: &stop, fatal: &fatal };
+    let region = opts.region.as_str();
+    let ctx = Ctx { records, photos, client, region, written, stop: &stop, fatal: &fatal };
     let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
         .map(|group| {
             let ctx = &ctx;
@@ -76,7 +77,7 @@ pub async fn execute(
                 out
             }
         })
-        .buffer_unordered(concurrency.max(1) * 2)
+        .buffer_unordered(opts.concurrency.max(1) * 2)
         .collect()
         .await;
     let fatal = fatal.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -85,6 +86,7 @@ pub async fn execute(
 
 struct Ctx<'a> {
     records: &'a [InputRecord],
+    photos: &'a PhotoSpool,
     client: &'a ApiClient,
     region: &'a str,
     written: &'a Written,
@@ -130,7 +132,8 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
             results.push(result);
             continue;
         }
-        let mapped = ctx.records[step.record].valid().expect("planned records are valid");
+        let record = &ctx.records[step.record];
+        let mapped = record.valid().expect("planned records are valid");
         let outcome = match &step.action {
             Action::Skip => Ok(Outcome::Skipped),
             Action::Unchanged => Ok(Outcome::Unchanged),
@@ -140,7 +143,7 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
                         result.added.push("contact".into());
                         result.cid = Some(id.clone());
                         cid = Some(id.clone());
-                        let photo = photo.then_some(mapped.photo.as_ref()).flatten();
+                        let photo = photo.then_some(record.photo.as_ref()).flatten();
                         add_all(ctx, &id, devices, photo, &mut result.added).await.map(|_| Outcome::Created)
                     }
                     Err(e) => Err(e),
@@ -148,7 +151,7 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
             }
             Action::Add { devices, photo } => {
                 let id = cid.clone().expect("a merge step has a target");
-                let photo = photo.then_some(mapped.photo.as_ref()).flatten();
+                let photo = photo.then_some(record.photo.as_ref()).flatten();
                 add_all(ctx, &id, devices, photo, &mut result.added).await.map(|_| Outcome::Merged)
             }
         };
@@ -171,7 +174,7 @@ async fn add_all(
     ctx: &Ctx<'_>,
     cid: &str,
     devices: &[PlannedDevice],
-    photo: Option<&PlannedPhoto>,
+    photo: Option<&SpooledPhoto>,
     added: &mut Vec<String>,
 ) -> Result<(), ApiError> {
     for device in devices {
@@ -207,7 +210,7 @@ async fn create_contact(
             Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
                 let Some(name) = search_name(contact) else { return Err(e) };
-                let (found, _) = search_all(ctx.client, &quote_term(name.trim())).await?;
+                let found = ctx.client.find_all_contacts(&quote_term(name.trim())).await?;
                 let adopted = found
                     .into_iter()
                     .find(|s| !known_ids.contains(&s.id) && key.is_some() && dedup::key_of_summary(s) == key);
@@ -245,16 +248,22 @@ async fn add_device(ctx: &Ctx<'_>, cid: &str, device: &PlannedDevice) -> Result<
 }
 
 /// `addpicture`; after an unanswered attempt, checks the contact's picture before sending again.
-async fn add_picture(ctx: &Ctx<'_>, cid: &str, photo: &PlannedPhoto) -> Result<(), ApiError> {
+async fn add_picture(ctx: &Ctx<'_>, cid: &str, photo: &SpooledPhoto) -> Result<(), ApiError> {
+    let bytes = match ctx.photos.read(photo) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return Err(ApiError::Config(format!("cannot read the photo back from its temporary file: {e}")))
+        }
+    };
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match ctx.client.add_picture(cid, &photo.bytes, photo.image_type).await {
+        match ctx.client.add_picture(cid, &bytes, photo.image_type).await {
             Ok(()) => break,
             Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
                 if let Some(p) = ctx.client.get_picture(cid).await? {
-                    if p.content == photo.bytes {
+                    if p.content == bytes {
                         break;
                     }
                 }

@@ -24,7 +24,7 @@ use crate::report::{Outcome, RecordReport, Report};
 
 use execute::{StepResult, Written};
 use plan::{Action, Plan, PlanOptions};
-use read::InputRecord;
+use read::{InputRecord, Inputs};
 
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -47,12 +47,13 @@ pub struct ImportRun {
 
 /// Imports `records` into the account behind `client`.
 pub async fn run(
-    records: Vec<InputRecord>,
+    inputs: Inputs,
     client: &ApiClient,
     opts: &ImportOptions,
     progress: &ProgressBar,
     started: Instant,
 ) -> ImportRun {
+    let Inputs { records, photos } = inputs;
     let mut warnings = Vec::new();
     let (snapshot, notes) =
         match account::snapshot(client, &records, opts.on_duplicate, opts.concurrency).await {
@@ -85,7 +86,7 @@ pub async fn run(
     } else {
         progress.set_length(records.len() as u64);
         progress.inc(plan.invalid.len() as u64);
-        execute::execute(&plan, &records, client, &opts.region, opts.concurrency, progress, &written).await
+        execute::execute(&plan, &records, &photos, client, opts, progress, &written).await
     };
     let mut report = build_report(&records, &plan, &results, fatal.as_ref(), client, &written, started);
     report.summary.dry_run = opts.dry_run;

@@ -188,7 +188,7 @@ fn plan_group(
     };
     for (n, &record) in recs.iter().enumerate() {
         let mapped = records[record].valid().expect("grouped records are valid");
-        let photo = mapped.photo.is_some() && !has_picture;
+        let photo = records[record].photo.is_some() && !has_picture;
         has_picture |= photo;
         let action = if n == 0 && target == Target::New {
             // The created contact gets the record's devices with the mapped orders; `addcontact`
@@ -420,6 +420,7 @@ mod tests {
             warnings: vec![],
             mapped: Some(mapping::to_api(&contact, &MappingOptions::default())),
             error: None,
+            photo: None,
         }
     }
 

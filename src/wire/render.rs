@@ -6,6 +6,7 @@
 //! service authentication), which is not an `<xpage>`. All text and attribute values are escaped;
 //! characters XML 1.0 cannot carry at all (most C0 controls) are dropped.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
@@ -224,22 +225,41 @@ fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
+/// Whether `s` can be written as it is: nothing to escape, drop or protect from normalisation.
+fn is_plain(s: &str, in_attribute: bool) -> bool {
+    s.chars().all(|c| {
+        !matches!(c, '<' | '>' | '&' | '\r')
+            && (c >= ' ' || c == '\n' || c == '\t')
+            && xml_char(c)
+            && !(in_attribute && matches!(c, '"' | '\'' | '\n' | '\t'))
+    })
+}
+
 fn xml_clean(s: &str) -> String {
     s.chars().filter(|c| xml_char(*c)).collect()
 }
 
-/// Escaped element text (`<`, `>`, `&`). A carriage return is written as a reference so parsers keep it.
-fn text(s: &str) -> String {
-    quick_xml::escape::partial_escape(xml_clean(s).as_str()).replace('\r', "&#13;")
+/// Escaped element text (`<`, `>`, `&`). A carriage return is written as a reference so parsers
+/// keep it. Borrowed (no allocation) in the common case of nothing to escape.
+fn text(s: &str) -> Cow<'_, str> {
+    if is_plain(s, false) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(quick_xml::escape::partial_escape(xml_clean(s).as_str()).replace('\r', "&#13;"))
 }
 
 /// Escaped attribute value (quotes too); tab/newline/CR as references so attribute normalisation
 /// keeps them.
-fn attr(s: &str) -> String {
-    quick_xml::escape::escape(xml_clean(s).as_str())
-        .replace('\r', "&#13;")
-        .replace('\n', "&#10;")
-        .replace('\t', "&#9;")
+fn attr(s: &str) -> Cow<'_, str> {
+    if is_plain(s, true) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        quick_xml::escape::escape(xml_clean(s).as_str())
+            .replace('\r', "&#13;")
+            .replace('\n', "&#10;")
+            .replace('\t', "&#9;"),
+    )
 }
 
 #[cfg(test)]
