@@ -110,6 +110,13 @@ impl Lcg {
     }
 }
 
+/// Syllables for surnames: three of them give 8,000 distinct names, so no exact name is shared
+/// by more people than a page holds (a capped server without paging could not list them all).
+const SYL: &[&str] = &[
+    "ber", "do", "fa", "gan", "le", "mar", "ti", "nou", "ro", "sa", "vé", "chan", "del", "lu", "mo", "pi",
+    "quel", "rey", "zo", "ø",
+];
+
 fn account(n: usize) -> Vec<ContactDetail> {
     let mut rng = Lcg(42);
     (0..n)
@@ -119,16 +126,19 @@ fn account(n: usize) -> Vec<ContactDetail> {
                 0 => d.company = Some(format!("{} {} SARL", LAST[rng.next(LAST.len())], i)),
                 1 | 2 => {
                     let (f, l) = OTHER[rng.next(OTHER.len())];
-                    d.firstname = Some(format!("{f}{}", i % 7));
-                    d.lastname = Some(l.to_string());
+                    d.firstname = Some(format!("{f}{}", i % 97));
+                    d.lastname = Some(format!("{l}{}", i % 89));
+                }
+                3..=9 => {
+                    d.firstname = Some(FIRST[rng.next(FIRST.len())].to_string());
+                    d.lastname = Some(LAST[rng.next(LAST.len())].to_string());
                 }
                 _ => {
-                    d.firstname = Some(FIRST[rng.next(FIRST.len())].to_string());
-                    d.lastname = Some(format!(
-                        "{}{}",
-                        LAST[rng.next(LAST.len())],
-                        if i % 3 == 0 { "" } else { "-Roy" }
-                    ));
+                    let last: String = (0..3).map(|_| SYL[rng.next(SYL.len())]).collect();
+                    let mut chars = last.chars();
+                    let last: String = chars.next().into_iter().flat_map(char::to_uppercase).chain(chars).collect();
+                    d.firstname = Some(format!("{}-{}", FIRST[rng.next(FIRST.len())], FIRST[rng.next(FIRST.len())]));
+                    d.lastname = Some(last);
                 }
             }
             d
@@ -191,7 +201,12 @@ async fn main() -> anyhow::Result<()> {
             e.is_complete(),
             secs
         );
-        assert_eq!(e.contacts.len(), n, "enumeration missed contacts");
+        // Missing contacts are acceptable only when reported (a capped server without paging cannot
+        // separate more people of one exact name than a page holds); a silent miss is a bug.
+        assert!(e.contacts.len() == n || !e.is_complete(), "missed contacts without reporting it");
+        if !e.is_complete() {
+            println!("          incomplete prefixes reported: {}", e.incomplete.len());
+        }
         handle.shutdown().await;
     }
     Ok(())
