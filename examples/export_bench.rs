@@ -136,8 +136,10 @@ fn account(n: usize) -> Vec<ContactDetail> {
                 _ => {
                     let last: String = (0..3).map(|_| SYL[rng.next(SYL.len())]).collect();
                     let mut chars = last.chars();
-                    let last: String = chars.next().into_iter().flat_map(char::to_uppercase).chain(chars).collect();
-                    d.firstname = Some(format!("{}-{}", FIRST[rng.next(FIRST.len())], FIRST[rng.next(FIRST.len())]));
+                    let last: String =
+                        chars.next().into_iter().flat_map(char::to_uppercase).chain(chars).collect();
+                    d.firstname =
+                        Some(format!("{}-{}", FIRST[rng.next(FIRST.len())], FIRST[rng.next(FIRST.len())]));
                     d.lastname = Some(last);
                 }
             }
