@@ -168,9 +168,10 @@ pub fn sync_vdir(
         existing.iter().filter(|n| !wanted.contains(n.as_str()) && !protect.contains(*n)).cloned().collect();
 
     let mut out = VdirOutcome::default();
-    if cards.is_empty() && !existing.is_empty() {
+    // (When deleting is not allowed anyway, there is nothing to refuse.)
+    if allow_delete && cards.is_empty() && !existing.is_empty() {
         out.refused = Some(Refusal::EmptyListing { existing: existing.len() });
-    } else if vanished.len() > max_delete {
+    } else if allow_delete && vanished.len() > max_delete {
         out.refused = Some(Refusal::TooManyDeletes { would_delete: vanished.len(), max_delete });
     }
 
