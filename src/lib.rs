@@ -19,6 +19,7 @@ pub mod import;
 pub mod mapping;
 pub mod model;
 pub mod photo;
+pub mod progress;
 pub mod report;
 pub mod sandbox;
 pub mod wire;

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use crate::cli::ImportArgs;
 use crate::client::ApiError;
-use crate::commands::{connect::connect, progress_bar, runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
+use crate::commands::{connect::connect, runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::import::{self, read::read_all, ImportOptions};
 use crate::mapping::MappingOptions;
 
@@ -15,7 +15,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let inputs = read_all(&args.files, args.format, &mapping)?;
     runtime()?.block_on(async {
         let connection = connect(&args.connection, quiet).await?;
-        let progress = progress_bar(quiet || args.dry_run, inputs.records.len() as u64);
+        let progress = crate::progress::bar(quiet || args.dry_run, inputs.records.len() as u64, "records");
         let opts = ImportOptions {
             on_duplicate: args.on_duplicate,
             dry_run: args.dry_run,

@@ -1,13 +1,13 @@
 //! `orange-contacts inspect`: the import's reading and mapping, with no network.
 
 use crate::cli::InspectArgs;
-use crate::commands::{progress_spinner, EXIT_OK, EXIT_PARTIAL};
+use crate::commands::{EXIT_OK, EXIT_PARTIAL};
 use crate::import::inspect::inspect;
 use crate::mapping::MappingOptions;
 
 pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
     let mapping = MappingOptions { region: args.region.clone(), ..MappingOptions::default() };
-    let progress = progress_spinner(args.verbosity.quiet);
+    let progress = crate::progress::counter(args.verbosity.quiet, "", "records");
     let verbose = args.verbosity.verbose;
     let summary = inspect(&args.files, args.format, &mapping, args.report.as_deref(), |record| {
         progress.inc(1);

@@ -11,11 +11,7 @@ pub mod inspect;
 pub mod sandbox;
 pub mod serve;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, Command};
 
@@ -45,31 +41,4 @@ pub fn run(cli: Cli) -> ExitCode {
 /// The runtime every network command runs on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
-}
-
-/// A progress bar with rate and ETA on stderr, only when stderr is a terminal and not `-q`.
-pub fn progress_bar(quiet: bool, len: u64) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} records  {per_sec}  ETA {eta}")
-            .expect("valid template"),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
-/// A counter for streams of unknown length (inspect), same rules as [`progress_bar`].
-pub fn progress_spinner(quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {pos} records  {per_sec}").expect("valid template"),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }

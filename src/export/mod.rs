@@ -15,12 +15,10 @@ pub mod vdir;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::{Layout, VcardVersion};
@@ -271,42 +269,17 @@ pub struct ExportRun {
     pub exit_code: u8,
 }
 
-fn spinner(quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} listing: {pos} searches  {per_sec}").expect("template"),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
-fn bar(quiet: bool, len: u64) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} contacts  {per_sec}  ETA {eta}")
-            .expect("template"),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
 /// Runs an export. `Err` only for fatal API errors (nothing was written then).
 pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<ExportRun, AccountError> {
     let started = Instant::now();
-    let searching = spinner(opts.quiet);
+    let searching = crate::progress::counter(opts.quiet, "listing: ", "searches");
     let listing =
         enumerate::enumerate(account, opts.concurrency, &|n| searching.set_position(n as u64)).await;
     searching.finish_and_clear();
     let listing = listing?;
 
     let ids: Vec<String> = listing.contacts.keys().cloned().collect();
-    let fetching = bar(opts.quiet, ids.len() as u64);
+    let fetching = crate::progress::bar(opts.quiet, ids.len() as u64, "contacts");
     let fetched = fetch_all(account, ids, opts.photos, opts.concurrency, &|| fetching.inc(1)).await;
     fetching.finish_and_clear();
     let (fetched, problems) = fetched?;
