@@ -260,7 +260,7 @@ fn gateway_error(envelope: &Element) -> WireError {
         }
         // Gateway codes (bad service credentials, invalid token, …) stay negative.
         Some(n) => WireError::Service(ServiceError {
-            code: ErrorCode::Other(-n.abs()),
+            code: ErrorCode::Other(-n.saturating_abs()),
             subtype: String::new(),
             message: detail,
         }),
@@ -591,6 +591,14 @@ mod tests {
         let Err(WireError::Service(e)) = ok(xml) else { panic!("expected service error") };
         assert_eq!(e.code, ErrorCode::Other(-1));
         assert_eq!(e.message, "InvalidServiceException");
+        // The most negative code cannot be negated: still an error, not an overflow panic.
+        let xml = "<error><code>-2147483648</code><detail>X</detail></error>";
+        let Err(WireError::Service(e)) = ok(xml) else { panic!("expected service error") };
+        assert_eq!(e.code, ErrorCode::Other(-i32::MAX));
+        let Err(WireError::Service(e)) = ok(&xpage("<result>-2147483648</result>")) else {
+            panic!("expected service error")
+        };
+        assert_eq!(e.code, ErrorCode::Other(i32::MAX));
     }
 
     #[test]
