@@ -330,6 +330,11 @@ impl Element {
     }
 }
 
+/// Deepest element nesting read. The API's answers nest six deep; a deeper body is refused before
+/// the tree is built, since walking (and dropping) the tree recurses once per level and a hostile
+/// or broken endpoint could otherwise overflow the stack.
+const MAX_DEPTH: usize = 64;
+
 /// Reads the first document of a body into an element tree.
 fn read_document(xml: &str) -> Result<Element, WireError> {
     let mut reader = Reader::from_str(xml.trim_start_matches('\u{feff}'));
@@ -343,7 +348,12 @@ fn read_document(xml: &str) -> Result<Element, WireError> {
             .read_event()
             .map_err(|e| malformed(format!("XML error at byte {}: {e}", reader.error_position())))?;
         match event {
-            Event::Start(start) => stack.push(element(&reader, &start)),
+            Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(malformed(format!("elements nested deeper than {MAX_DEPTH}")));
+                }
+                stack.push(element(&reader, &start))
+            }
             Event::Empty(start) => {
                 let el = element(&reader, &start);
                 match stack.last_mut() {
@@ -599,6 +609,16 @@ mod tests {
             panic!("expected service error")
         };
         assert_eq!(e.code, ErrorCode::Other(i32::MAX));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let n = 200_000;
+        let xml = format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(matches!(contact_page(&xml), Err(WireError::Malformed(_))));
+        // Within the bound, nesting is still read.
+        let deep = format!("{}<command><result>0</result></command>{}", "<a>".repeat(60), "</a>".repeat(60));
+        assert!(ok(&deep).is_ok());
     }
 
     #[test]
