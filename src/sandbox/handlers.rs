@@ -226,18 +226,21 @@ fn valid_birthday(s: &str) -> bool {
 }
 
 fn add_contact(store: &Store, user: User, params: &HashMap<String, String>) -> anyhow::Result<Answer> {
-    let contact = match NewContact::from_query(params) {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    if !contact.has_identity() {
-        // "At least one of these four fields must be present": a missing parameter (code 2).
+    // "At least one of these four fields must be present": a missing parameter (code 2), checked
+    // on the raw parameters so that it comes before an invalid `civility` (4), as missing
+    // parameters do in every other method.
+    let present = |name: &str| params.get(name).is_some_and(|v| !v.trim().is_empty());
+    if ![param::LASTNAME, param::FIRSTNAME, param::NICKNAME, param::COMPANY].into_iter().any(present) {
         return Ok(Err(service(
             ErrorCode::MissingParameter,
             "lastname|firstname|nickname|company",
             "One of 'lastname', 'firstname', 'nickname', 'company' is missing.",
         )));
     }
+    let contact = match NewContact::from_query(params) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e.into())),
+    };
     if let Some(b) = contact.birthday.as_deref().filter(|b| !valid_birthday(b)) {
         return Ok(Err(RequestError::invalid(param::BIRTHDAY, b).into()));
     }
@@ -339,6 +342,20 @@ mod tests {
         }
         let r = call(&store, &LIMITS, &token, &[("action", "findcontactlist"), ("search", "x")]);
         assert!(r.body.contains("total-data=\"0\""), "{}", r.body);
+    }
+
+    #[test]
+    fn missing_identity_is_reported_before_an_invalid_civility() {
+        // docs/api.md: parameters are checked for presence (2) before validity (4).
+        let (_d, store, token) = setup();
+        let r = call(&store, &LIMITS, &token, &[("action", "addcontact"), ("civility", "7")]);
+        assert_eq!(r.outcome, Outcome::Error(ErrorCode::MissingParameter), "{}", r.body);
+        let r =
+            call(&store, &LIMITS, &token, &[("action", "addcontact"), ("nickname", " "), ("civility", "x")]);
+        assert_eq!(r.outcome, Outcome::Error(ErrorCode::MissingParameter), "{}", r.body);
+        let r =
+            call(&store, &LIMITS, &token, &[("action", "addcontact"), ("nickname", "x"), ("civility", "7")]);
+        assert_eq!(r.outcome, Outcome::Error(ErrorCode::InvalidParameter), "{}", r.body);
     }
 
     #[test]
