@@ -27,8 +27,8 @@ pub struct Limits {
     pub max_picture_bytes: usize,
 }
 
-/// A request as the HTTP layer collected it.
-#[derive(Debug, Default)]
+/// A request as the HTTP layer collected it. Its `Debug` hides the token.
+#[derive(Default)]
 pub struct Request {
     /// Query and form parameters (first occurrence wins).
     pub params: HashMap<String, String>,
@@ -36,6 +36,22 @@ pub struct Request {
     pub file: Option<Vec<u8>>,
     /// The file was longer than what was kept.
     pub file_truncated: bool,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never in a log line, even a debugging one.
+        let params: std::collections::BTreeMap<&str, &str> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), if k == param::TOKEN { "[REDACTED]" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("Request")
+            .field("params", &params)
+            .field("file", &self.file.as_ref().map(Vec::len))
+            .field("file_truncated", &self.file_truncated)
+            .finish()
+    }
 }
 
 /// What happened, for the statistics.
@@ -342,6 +358,15 @@ mod tests {
         }
         let r = call(&store, &LIMITS, &token, &[("action", "findcontactlist"), ("search", "x")]);
         assert!(r.body.contains("total-data=\"0\""), "{}", r.body);
+    }
+
+    #[test]
+    fn request_debug_hides_the_token() {
+        let (_d, _store, token) = setup();
+        let params = HashMap::from([("token".to_string(), token.clone()), ("cid".into(), "7".into())]);
+        let shown = format!("{:?}", Request { params, file: Some(vec![1, 2, 3]), file_truncated: false });
+        assert!(!shown.contains(&token), "{shown}");
+        assert!(shown.contains("[REDACTED]") && shown.contains("\"7\""), "{shown}");
     }
 
     #[test]
