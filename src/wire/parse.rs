@@ -5,10 +5,10 @@
 //! tag closes every element opened after its match, a stray one is ignored), only the first
 //! document of a body is read (a sample concatenates two), unknown elements and attributes are
 //! ignored, and optional elements may be missing. What is *not* tolerated: a body with no element,
-//! a document cut off before its root closes, and values the caller cannot use (a picture's base64
-//! with invalid characters, a contact list entry with no id is skipped, an `addcontact` answer with
-//! no id). Ids are opaque strings and are never normalised (`1`, `c6` and `C1` are all ids; `c1`
-//! and `C1` are different).
+//! a document cut off before its root closes, elements nested deeper than 64, and values the
+//! caller cannot use (a picture's base64 with invalid characters, a contact list entry with no id
+//! is skipped, an `addcontact` answer with no id). Ids are opaque strings and are never
+//! normalised (`1`, `c6` and `C1` are all ids; `c1` and `C1` are different).
 //!
 //! Every function first looks for the two error shapes: the service layer's
 //! `<result>-N</result><error subtype="…" type="N">message</error>` inside a `<command>` (the
