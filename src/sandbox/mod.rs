@@ -391,7 +391,10 @@ async fn collect(app: &App, request: axum::extract::Request) -> Result<handlers:
             }
         }
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        // `to_bytes` ignores `DefaultBodyLimit` (only extractors read it): bound it here too, or a
+        // form body of any size would be read into memory.
+        let limit = app.limits.max_picture_bytes.saturating_add(BODY_SLACK);
+        let body = axum::body::to_bytes(request.into_body(), limit)
             .await
             .map_err(|_| plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large\n"))?;
         add_pairs(&mut req.params, url::form_urlencoded::parse(&body));
