@@ -82,7 +82,6 @@ fn phone_key_fast(value: &str, region: &str) -> Option<String> {
         && digits.len() == 10
         && digits.starts_with('0')
         && !digits.starts_with("00")
-        && trimmed.chars().filter(|c| c.is_ascii_digit()).count() == 10
     {
         return Some(format!("+33{}", &digits[1..]));
     }

@@ -680,3 +680,32 @@ async fn in_process_start_and_shutdown_with_idle_keep_alive_connections() {
     tokio::time::timeout(Duration::from_secs(5), handle.shutdown()).await.expect("shutdown hangs");
     assert!(client.get(&url).send().await.is_err(), "server still answering after shutdown");
 }
+
+#[tokio::test]
+async fn oversized_form_body_is_cut_off_with_413() {
+    // docs/api.md: a body more than 64 MiB beyond the picture limit is cut off with HTTP 413,
+    // whatever its content type (a form body too, not only multipart).
+    let server = TestServer::start(&["--max-picture-bytes", "1024"]);
+    let token = server.token("alice");
+    let mut body = format!("action=findcontactlist&token={}&search=a&pad=", enc(&token)).into_bytes();
+    body.resize(body.len() + 64 * 1024 * 1024 + 4096, b'x');
+    let resp = http()
+        .post(&server.endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+    // A form body within the limit is still read.
+    let small = format!("action=findcontactlist&token={}&search=a", enc(&token));
+    let resp = http()
+        .post(&server.endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(small)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(result_code(&resp.text().await.unwrap()), 0);
+}

@@ -61,16 +61,18 @@ pub fn client_config_from_args(
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+    // Not `from_secs_f64`: it panics beyond what a Duration holds (`--timeout 1e30`). Negative,
+    // NaN, infinite and zero are refused here too.
+    let Some(timeout) = Duration::try_from_secs_f64(args.timeout).ok().filter(|t| !t.is_zero()) else {
         bail!("--timeout must be a positive number of seconds (got {})", args.timeout);
-    }
+    };
     Ok(ClientConfig {
         endpoint,
         token,
         service_auth,
         rate,
         concurrency: args.concurrency,
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout,
         retries: args.retries,
     })
 }
@@ -140,5 +142,7 @@ mod tests {
         a.concurrency = 1;
         a.timeout = 0.0;
         assert!(client_config_from_args(&a, "e".into(), "t".into(), None).is_err());
+        a.timeout = 1e30;
+        assert!(client_config_from_args(&a, "e".into(), "t".into(), None).is_err(), "no Duration holds it");
     }
 }

@@ -31,7 +31,12 @@ impl Pacer {
         let limiter = match rate {
             None => None,
             Some(r) if r.is_finite() && r > 0.0 => {
-                let period = Duration::from_secs_f64(1.0 / r);
+                // `from_secs_f64` would panic on a period too long for a Duration (`--rate 1e-300`);
+                // anything slower than a call a day is surely a typo.
+                let period = Duration::try_from_secs_f64(1.0 / r)
+                    .ok()
+                    .filter(|p| *p <= Duration::from_secs(86_400))
+                    .ok_or_else(|| format!("rate {r} is too low (at least one call a day)"))?;
                 let quota = Quota::with_period(period)
                     .ok_or_else(|| format!("rate {r} is too high"))?
                     .allow_burst(NonZeroU32::MIN);
@@ -84,7 +89,8 @@ pub(crate) fn backoff(retry: u32, retry_after: Option<Duration>) -> Duration {
 /// sandbox and is ignored (the back-off applies).
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs = value.trim().parse::<f64>().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    // Beyond what a Duration holds (`1e20`) is "very long", not a panic; callers cap it anyway.
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 #[cfg(test)]
@@ -112,6 +118,8 @@ mod tests {
         assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("1e20"), Some(Duration::MAX));
+        assert_eq!(backoff(0, parse_retry_after("1e300")), RETRY_AFTER_CAP);
     }
 
     #[test]
@@ -119,6 +127,8 @@ mod tests {
         assert!(Pacer::new(Some(0.0), 1).is_err());
         assert!(Pacer::new(Some(f64::NAN), 1).is_err());
         assert!(Pacer::new(Some(-2.0), 1).is_err());
+        assert!(Pacer::new(Some(1e-300), 1).is_err(), "a period no Duration holds");
+        assert!(Pacer::new(Some(1e-6), 1).is_err());
         assert!(Pacer::new(Some(0.5), 1).is_ok());
         assert!(Pacer::new(None, 0).is_ok());
     }

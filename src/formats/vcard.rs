@@ -29,6 +29,7 @@ use super::Record;
 use crate::model::{
     Contact, Email, ExtraField, PartialDate, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl,
 };
+use crate::wire::ImageType;
 
 /// A card bigger than this is not parsed (its lines are skipped up to its end).
 pub const MAX_CARD_BYTES: usize = 64 * 1024 * 1024;
@@ -989,16 +990,13 @@ fn media_type_name(t: &str) -> Option<String> {
     )
 }
 
-/// Media type by magic bytes.
+/// Media type by magic bytes: the API's own formats as [`ImageType::sniff`] knows them, plus the
+/// ones phones also export (converted to JPEG before sending).
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
+    if let Some(accepted) = ImageType::sniff(bytes) {
+        Some(accepted.mime())
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() > 14 && bytes.starts_with(b"BM") {
-        Some("image/bmp")
     } else if bytes.len() > 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
         Some("image/webp")
     } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
@@ -1079,11 +1077,12 @@ fn photo_of(e: &mut VCardEntry) -> Option<Photo> {
             }
             // Base64 without ENCODING (Thunderbird), or base64 calcard rejected.
             match lenient_base64(t) {
-                Some(bytes) if sniff_image(&bytes).is_some() => {
-                    let media_type = declared.or_else(|| sniff_image(&bytes).map(str::to_string));
-                    Some(Photo::Inline { bytes, media_type })
-                }
-                Some(_) => Some(Photo::Unreadable("PHOTO data is not a recognised image".into())),
+                Some(bytes) => Some(match sniff_image(&bytes) {
+                    Some(sniffed) => {
+                        Photo::Inline { media_type: declared.or_else(|| Some(sniffed.to_string())), bytes }
+                    }
+                    None => Photo::Unreadable("PHOTO data is not a recognised image".into()),
+                }),
                 None => Some(Photo::Unreadable("PHOTO value is neither base64 image data nor a link".into())),
             }
         }

@@ -36,7 +36,9 @@ impl FaultInjector {
             Some(s) => StdRng::seed_from_u64(s),
             None => StdRng::from_os_rng(),
         };
-        FaultInjector { rate: rate.clamp(0.0, 1.0), rng: Mutex::new(rng) }
+        // NaN survives `clamp` and would make `random_bool` panic on every request: no faults.
+        let rate = if rate.is_nan() { 0.0 } else { rate.clamp(0.0, 1.0) };
+        FaultInjector { rate, rng: Mutex::new(rng) }
     }
 
     /// The fault for this request, if any.
@@ -99,6 +101,8 @@ mod tests {
         }
         let none = FaultInjector::new(0.0, Some(7));
         assert!((0..100).all(|_| none.roll().is_none()));
+        let nan = FaultInjector::new(f64::NAN, Some(7));
+        assert!((0..100).all(|_| nan.roll().is_none()));
     }
 
     #[test]

@@ -27,8 +27,8 @@ pub struct Limits {
     pub max_picture_bytes: usize,
 }
 
-/// A request as the HTTP layer collected it.
-#[derive(Debug, Default)]
+/// A request as the HTTP layer collected it. Its `Debug` hides the token.
+#[derive(Default)]
 pub struct Request {
     /// Query and form parameters (first occurrence wins).
     pub params: HashMap<String, String>,
@@ -36,6 +36,22 @@ pub struct Request {
     pub file: Option<Vec<u8>>,
     /// The file was longer than what was kept.
     pub file_truncated: bool,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never in a log line, even a debugging one.
+        let params: std::collections::BTreeMap<&str, &str> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), if k == param::TOKEN { "[REDACTED]" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("Request")
+            .field("params", &params)
+            .field("file", &self.file.as_ref().map(Vec::len))
+            .field("file_truncated", &self.file_truncated)
+            .finish()
+    }
 }
 
 /// What happened, for the statistics.
@@ -226,18 +242,21 @@ fn valid_birthday(s: &str) -> bool {
 }
 
 fn add_contact(store: &Store, user: User, params: &HashMap<String, String>) -> anyhow::Result<Answer> {
-    let contact = match NewContact::from_query(params) {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    if !contact.has_identity() {
-        // "At least one of these four fields must be present": a missing parameter (code 2).
+    // "At least one of these four fields must be present": a missing parameter (code 2), checked
+    // on the raw parameters so that it comes before an invalid `civility` (4), as missing
+    // parameters do in every other method.
+    let present = |name: &str| params.get(name).is_some_and(|v| !v.trim().is_empty());
+    if ![param::LASTNAME, param::FIRSTNAME, param::NICKNAME, param::COMPANY].into_iter().any(present) {
         return Ok(Err(service(
             ErrorCode::MissingParameter,
             "lastname|firstname|nickname|company",
             "One of 'lastname', 'firstname', 'nickname', 'company' is missing.",
         )));
     }
+    let contact = match NewContact::from_query(params) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e.into())),
+    };
     if let Some(b) = contact.birthday.as_deref().filter(|b| !valid_birthday(b)) {
         return Ok(Err(RequestError::invalid(param::BIRTHDAY, b).into()));
     }
@@ -339,6 +358,29 @@ mod tests {
         }
         let r = call(&store, &LIMITS, &token, &[("action", "findcontactlist"), ("search", "x")]);
         assert!(r.body.contains("total-data=\"0\""), "{}", r.body);
+    }
+
+    #[test]
+    fn request_debug_hides_the_token() {
+        let (_d, _store, token) = setup();
+        let params = HashMap::from([("token".to_string(), token.clone()), ("cid".into(), "7".into())]);
+        let shown = format!("{:?}", Request { params, file: Some(vec![1, 2, 3]), file_truncated: false });
+        assert!(!shown.contains(&token), "{shown}");
+        assert!(shown.contains("[REDACTED]") && shown.contains("\"7\""), "{shown}");
+    }
+
+    #[test]
+    fn missing_identity_is_reported_before_an_invalid_civility() {
+        // docs/api.md: parameters are checked for presence (2) before validity (4).
+        let (_d, store, token) = setup();
+        let r = call(&store, &LIMITS, &token, &[("action", "addcontact"), ("civility", "7")]);
+        assert_eq!(r.outcome, Outcome::Error(ErrorCode::MissingParameter), "{}", r.body);
+        let r =
+            call(&store, &LIMITS, &token, &[("action", "addcontact"), ("nickname", " "), ("civility", "x")]);
+        assert_eq!(r.outcome, Outcome::Error(ErrorCode::MissingParameter), "{}", r.body);
+        let r =
+            call(&store, &LIMITS, &token, &[("action", "addcontact"), ("nickname", "x"), ("civility", "7")]);
+        assert_eq!(r.outcome, Outcome::Error(ErrorCode::InvalidParameter), "{}", r.body);
     }
 
     #[test]

@@ -39,8 +39,8 @@ pub const STATS_PATH: &str = "/_sandbox/stats";
 /// How much of a request body beyond the picture limit is read before giving up with HTTP 413.
 const BODY_SLACK: usize = 64 * 1024 * 1024;
 
-/// Server settings (the `serve` command's options).
-#[derive(Debug, Clone)]
+/// Server settings (the `serve` command's options). Its `Debug` hides the service password.
+#[derive(Clone)]
 pub struct SandboxConfig {
     pub db: PathBuf,
     /// Cap on entries per findcontactlist response (None: all on one page).
@@ -57,6 +57,22 @@ pub struct SandboxConfig {
     pub service_auth: Option<(String, String)>,
     pub max_picture_bytes: usize,
     pub fault_seed: Option<u64>,
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("db", &self.db)
+            .field("page_size", &self.page_size)
+            .field("paging", &self.paging)
+            .field("max_rps", &self.max_rps)
+            .field("fail_rate", &self.fail_rate)
+            .field("latency", &self.latency)
+            .field("service_auth", &self.service_auth.as_ref().map(|(id, _)| (id.as_str(), "[REDACTED]")))
+            .field("max_picture_bytes", &self.max_picture_bytes)
+            .field("fault_seed", &self.fault_seed)
+            .finish()
+    }
 }
 
 impl Default for SandboxConfig {
@@ -375,7 +391,10 @@ async fn collect(app: &App, request: axum::extract::Request) -> Result<handlers:
             }
         }
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        // `to_bytes` ignores `DefaultBodyLimit` (only extractors read it): bound it here too, or a
+        // form body of any size would be read into memory.
+        let limit = app.limits.max_picture_bytes.saturating_add(BODY_SLACK);
+        let body = axum::body::to_bytes(request.into_body(), limit)
             .await
             .map_err(|_| plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large\n"))?;
         add_pairs(&mut req.params, url::form_urlencoded::parse(&body));
@@ -403,4 +422,20 @@ fn plain_owned(status: StatusCode, body: String) -> Response {
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
     let status = e.status();
     plain_owned(status, format!("Malformed multipart body: {}\n", e.body_text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_hides_the_service_password() {
+        let config = SandboxConfig {
+            service_auth: Some(("SVC".into(), "s3cr3t-pwd".into())),
+            ..SandboxConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t-pwd"), "{shown}");
+        assert!(shown.contains("SVC") && shown.contains("[REDACTED]"), "{shown}");
+    }
 }

@@ -118,7 +118,8 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     pub fn from_code(code: i32) -> ErrorCode {
-        match code.abs() {
+        // Saturating: `i32::MIN` comes from untrusted answers too, and `abs` would overflow.
+        match code.saturating_abs() {
             1 => ErrorCode::UnknownAction,
             2 => ErrorCode::MissingParameter,
             4 => ErrorCode::InvalidParameter,

@@ -5,10 +5,10 @@
 //! tag closes every element opened after its match, a stray one is ignored), only the first
 //! document of a body is read (a sample concatenates two), unknown elements and attributes are
 //! ignored, and optional elements may be missing. What is *not* tolerated: a body with no element,
-//! a document cut off before its root closes, and values the caller cannot use (a picture's base64
-//! with invalid characters, a contact list entry with no id is skipped, an `addcontact` answer with
-//! no id). Ids are opaque strings and are never normalised (`1`, `c6` and `C1` are all ids; `c1`
-//! and `C1` are different).
+//! a document cut off before its root closes, elements nested deeper than 64, and values the
+//! caller cannot use (a picture's base64 with invalid characters, a contact list entry with no id
+//! is skipped, an `addcontact` answer with no id). Ids are opaque strings and are never
+//! normalised (`1`, `c6` and `C1` are all ids; `c1` and `C1` are different).
 //!
 //! Every function first looks for the two error shapes: the service layer's
 //! `<result>-N</result><error subtype="…" type="N">message</error>` inside a `<command>` (the
@@ -260,7 +260,7 @@ fn gateway_error(envelope: &Element) -> WireError {
         }
         // Gateway codes (bad service credentials, invalid token, …) stay negative.
         Some(n) => WireError::Service(ServiceError {
-            code: ErrorCode::Other(-n.abs()),
+            code: ErrorCode::Other(-n.saturating_abs()),
             subtype: String::new(),
             message: detail,
         }),
@@ -330,6 +330,11 @@ impl Element {
     }
 }
 
+/// Deepest element nesting read. The API's answers nest six deep; a deeper body is refused before
+/// the tree is built, since walking (and dropping) the tree recurses once per level and a hostile
+/// or broken endpoint could otherwise overflow the stack.
+const MAX_DEPTH: usize = 64;
+
 /// Reads the first document of a body into an element tree.
 fn read_document(xml: &str) -> Result<Element, WireError> {
     let mut reader = Reader::from_str(xml.trim_start_matches('\u{feff}'));
@@ -343,7 +348,12 @@ fn read_document(xml: &str) -> Result<Element, WireError> {
             .read_event()
             .map_err(|e| malformed(format!("XML error at byte {}: {e}", reader.error_position())))?;
         match event {
-            Event::Start(start) => stack.push(element(&reader, &start)),
+            Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(malformed(format!("elements nested deeper than {MAX_DEPTH}")));
+                }
+                stack.push(element(&reader, &start))
+            }
             Event::Empty(start) => {
                 let el = element(&reader, &start);
                 match stack.last_mut() {
@@ -591,6 +601,24 @@ mod tests {
         let Err(WireError::Service(e)) = ok(xml) else { panic!("expected service error") };
         assert_eq!(e.code, ErrorCode::Other(-1));
         assert_eq!(e.message, "InvalidServiceException");
+        // The most negative code cannot be negated: still an error, not an overflow panic.
+        let xml = "<error><code>-2147483648</code><detail>X</detail></error>";
+        let Err(WireError::Service(e)) = ok(xml) else { panic!("expected service error") };
+        assert_eq!(e.code, ErrorCode::Other(-i32::MAX));
+        let Err(WireError::Service(e)) = ok(&xpage("<result>-2147483648</result>")) else {
+            panic!("expected service error")
+        };
+        assert_eq!(e.code, ErrorCode::Other(i32::MAX));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let n = 200_000;
+        let xml = format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(matches!(contact_page(&xml), Err(WireError::Malformed(_))));
+        // Within the bound, nesting is still read.
+        let deep = format!("{}<command><result>0</result></command>{}", "<a>".repeat(60), "</a>".repeat(60));
+        assert!(ok(&deep).is_ok());
     }
 
     #[test]
