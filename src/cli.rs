@@ -35,7 +35,7 @@ pub enum Command {
 }
 
 /// How to reach the API. With no endpoint, commands use the embedded sandbox.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct ConnectionArgs {
     /// The PersonalContactsV1URL, e.g. http://127.0.0.1:8080/PersonalContacts/V1.
     #[arg(long, env = "ORANGE_CONTACTS_ENDPOINT")]
@@ -61,6 +61,23 @@ pub struct ConnectionArgs {
     /// Retries of a failed read (and of a write refused before it was applied).
     #[arg(long, default_value_t = 5)]
     pub retries: u32,
+}
+
+/// Secrets stay out of `{:?}`: a debug print of the arguments must not leak the token.
+impl std::fmt::Debug for ConnectionArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |present: bool| if present { Some("[REDACTED]") } else { None };
+        f.debug_struct("ConnectionArgs")
+            .field("endpoint", &self.endpoint.as_deref().map(crate::client::redact))
+            .field("token", &hidden(self.token.is_some()))
+            .field("token_file", &self.token_file)
+            .field("service_auth", &hidden(self.service_auth.is_some()))
+            .field("rate", &self.rate)
+            .field("concurrency", &self.concurrency)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Args)]
@@ -238,4 +255,25 @@ pub struct SandboxUserArgs {
     pub db: PathBuf,
     #[arg(long)]
     pub user: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_arguments_never_shows_secrets() {
+        let cli = Cli::parse_from([
+            "orange-contacts",
+            "import",
+            "--token",
+            "B64tok+en/=|ted=1",
+            "--service-auth",
+            "SVC:pass+word",
+            "x.vcf",
+        ]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("tok+en") && !shown.contains("pass+word"), "{shown}");
+        assert!(shown.contains("REDACTED"));
+    }
 }

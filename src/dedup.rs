@@ -15,10 +15,9 @@ use std::collections::HashMap;
 
 use phonenumber::country;
 
-use crate::mapping::PlannedDevice;
 use crate::model::Contact;
 use crate::wire::search::fold;
-use crate::wire::{ContactDetail, ContactSummary, Device, DeviceType, NewContact};
+use crate::wire::{ContactDetail, ContactSummary, DeviceType, NewContact};
 
 /// Folds a name for comparison (case, accents, whitespace): `  Émile ZOLA` → `emile zola`.
 pub fn fold_name(s: &str) -> String {
@@ -153,14 +152,12 @@ pub fn device_key(kind: &DeviceType, value: &str, region: &str) -> Option<String
     }
 }
 
-/// Whether a planned device is already on a contact: same type and same key. The subtype is
-/// ignored on purpose (a number stored as `voice` is the same line when the input says mobile).
-pub fn same_device(a: &PlannedDevice, b: &Device, region: &str) -> bool {
-    a.kind == b.kind
-        && match (device_key(&a.kind, &a.value, region), device_key(&b.kind, &b.value, region)) {
-            (Some(x), Some(y)) => x == y,
-            _ => false,
-        }
+/// The identity two devices share when they are the same line or address: the type and its
+/// [`device_key`] (the trimmed value where no key applies). The subtype is left out on purpose: a
+/// number stored as `voice` is the same line when the input says mobile.
+pub fn device_identity(kind: &DeviceType, value: &str, region: &str) -> String {
+    let key = device_key(kind, value, region).unwrap_or_else(|| value.trim().to_string());
+    format!("{}:{key}", kind.as_str())
 }
 
 /// The normalised name a contact is matched by: folded `first last` when either is present,
@@ -203,7 +200,6 @@ pub fn key_of_contact(c: &Contact) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::DeviceSubtype;
 
     #[test]
     fn french_national_and_international_forms_agree() {
@@ -308,29 +304,12 @@ mod tests {
     }
 
     #[test]
-    fn same_device_compares_by_key_and_type() {
-        let planned = |kind, value: &str| PlannedDevice {
-            kind,
-            subtype: DeviceSubtype::Voice,
-            order: 1,
-            value: value.to_string(),
-        };
-        let device = |kind, subtype, value: &str| Device {
-            id: "1".into(),
-            kind,
-            subtype,
-            info_type: None,
-            order: 1,
-            display: true,
-            value: value.to_string(),
-        };
-        let phone = planned(DeviceType::Phone, "06 12 34 56 78");
-        assert!(same_device(&phone, &device(DeviceType::Phone, DeviceSubtype::Mobile, "+33612345678"), "FR"));
-        assert!(!same_device(&phone, &device(DeviceType::Phone, DeviceSubtype::Voice, "0612345679"), "FR"));
-        assert!(!same_device(&phone, &device(DeviceType::Url, DeviceSubtype::Web, "0612345678"), "FR"));
-        let email = planned(DeviceType::Email, "A@B.fr ");
-        assert!(same_device(&email, &device(DeviceType::Email, DeviceSubtype::Internet, "a@b.FR"), "FR"));
-        let url = planned(DeviceType::Url, "https://Example.com/");
-        assert!(same_device(&url, &device(DeviceType::Url, DeviceSubtype::Web, "example.com"), "FR"));
+    fn device_identity_compares_by_key_and_type() {
+        let id = |kind: DeviceType, value: &str| device_identity(&kind, value, "FR");
+        assert_eq!(id(DeviceType::Phone, "06 12 34 56 78"), id(DeviceType::Phone, "+33612345678"));
+        assert_ne!(id(DeviceType::Phone, "06 12 34 56 78"), id(DeviceType::Phone, "0612345679"));
+        assert_ne!(id(DeviceType::Phone, "0612345678"), id(DeviceType::Url, "0612345678"));
+        assert_eq!(id(DeviceType::Email, "A@B.fr "), id(DeviceType::Email, "a@b.FR"));
+        assert_eq!(id(DeviceType::Url, "https://Example.com/"), id(DeviceType::Url, "example.com"));
     }
 }

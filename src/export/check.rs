@@ -16,10 +16,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::dedup;
+use crate::dedup::device_identity;
 use crate::export::enumerate::{self, IncompletePrefix};
 use crate::export::{fetch_all, summary_name, vdir, Account, AccountError, Fetched};
 use crate::formats::{self, Format};
-use crate::import::plan::device_identity;
 use crate::mapping::{self, reason, Mapped, MappingOptions};
 use crate::model::PartialDate;
 use crate::wire::{Civility, ContactDetail, DeviceType, NewContact};

@@ -15,7 +15,7 @@ use indicatif::ProgressBar;
 use crate::client::{ApiClient, ApiError};
 use crate::dedup;
 use crate::import::account::search_name;
-use crate::import::plan::{device_identity, Action, GroupPlan, Plan, Target};
+use crate::import::plan::{Action, GroupPlan, Plan, Target};
 use crate::import::read::{InputRecord, PhotoSpool, SpooledPhoto};
 use crate::import::ImportOptions;
 use crate::mapping::PlannedDevice;
@@ -227,7 +227,7 @@ async fn create_contact(
 /// `adddevice`; after an unanswered attempt, checks the contact before sending again.
 async fn add_device(ctx: &Ctx<'_>, cid: &str, device: &PlannedDevice) -> Result<(), ApiError> {
     let request = device.to_new_device(cid);
-    let wanted = device_identity(&device.kind, &device.value, ctx.region);
+    let wanted = dedup::device_identity(&device.kind, &device.value, ctx.region);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -236,7 +236,11 @@ async fn add_device(ctx: &Ctx<'_>, cid: &str, device: &PlannedDevice) -> Result<
             Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
                 let detail = ctx.client.get_contact(cid).await?;
-                if detail.devices.iter().any(|d| device_identity(&d.kind, &d.value, ctx.region) == wanted) {
+                if detail
+                    .devices
+                    .iter()
+                    .any(|d| dedup::device_identity(&d.kind, &d.value, ctx.region) == wanted)
+                {
                     break;
                 }
             }

@@ -231,13 +231,13 @@ fn choose_candidate<'a>(
         .iter()
         .filter_map(|&r| records[r].valid())
         .flat_map(|m| all_devices(&m.contact, &m.devices))
-        .map(|d| device_identity(&d.kind, &d.value, region))
+        .map(|d| dedup::device_identity(&d.kind, &d.value, region))
         .collect();
     let shared = |c: &ContactSummary| {
         snapshot.details.get(&c.id).map_or(0, |d| {
             d.devices
                 .iter()
-                .filter(|dev| wanted.contains(&device_identity(&dev.kind, &dev.value, region)))
+                .filter(|dev| wanted.contains(&dedup::device_identity(&dev.kind, &dev.value, region)))
                 .count()
         })
     };
@@ -265,13 +265,6 @@ fn is_emailperso(contact: &NewContact, device: &PlannedDevice) -> bool {
     device.kind == DeviceType::Email && contact.emailperso.as_deref() == Some(device.value.as_str())
 }
 
-/// A comparable identity for a device: its type and [`dedup::device_key`] (E.164 phones,
-/// lower-case emails, URLs without scheme), or the trimmed value where no key applies.
-pub fn device_identity(kind: &DeviceType, value: &str, region: &str) -> String {
-    let key = dedup::device_key(kind, value, region).unwrap_or_else(|| value.trim().to_string());
-    format!("{}:{key}", kind.as_str())
-}
-
 /// Devices a target holds or will hold, and the next free display order per type.
 #[derive(Debug, Default)]
 struct KnownDevices {
@@ -282,7 +275,7 @@ struct KnownDevices {
 impl KnownDevices {
     /// Records a device the target has (or gets with this order); false when it was known.
     fn hold(&mut self, kind: &DeviceType, value: &str, order: u32, region: &str) -> bool {
-        let fresh = self.keys.insert(device_identity(kind, value, region));
+        let fresh = self.keys.insert(dedup::device_identity(kind, value, region));
         let next = self.next_order.entry(kind.as_str().to_string()).or_insert(1);
         *next = (*next).max(order.saturating_add(1));
         fresh
@@ -290,7 +283,7 @@ impl KnownDevices {
 
     /// A device to add after the target's own, numbered after them; None when already held.
     fn add(&mut self, mut device: PlannedDevice, region: &str) -> Option<PlannedDevice> {
-        if !self.keys.insert(device_identity(&device.kind, &device.value, region)) {
+        if !self.keys.insert(dedup::device_identity(&device.kind, &device.value, region)) {
             return None;
         }
         let next = self.next_order.entry(device.kind.as_str().to_string()).or_insert(1);
