@@ -591,6 +591,15 @@ fn drop_unsendable(c: &Contact, m: &mut Mapped) {
 /// A value as sent: control characters removed (newlines and tabs become spaces), whitespace
 /// runs collapsed, trimmed; `None` when nothing is left.
 fn clean(s: &str) -> Option<String> {
+    // Most values are plain ASCII with single inner spaces: copy them as they are.
+    let b = s.as_bytes();
+    let plain = b.iter().all(|&c| (b' '..0x7f).contains(&c))
+        && b.first().is_some_and(|&c| c != b' ')
+        && b.last().is_some_and(|&c| c != b' ')
+        && !b.windows(2).any(|w| w == b"  ");
+    if plain {
+        return Some(s.to_string());
+    }
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars() {
