@@ -15,13 +15,6 @@ use crate::import::read::InputRecord;
 use crate::wire::search::{fold, quote_term};
 use crate::wire::{ContactSummary, NewContact};
 
-/// Problems met while reading the account that do not stop the import.
-#[derive(Debug, Default)]
-pub struct CrawlNotes {
-    pub searches: u64,
-    pub warnings: Vec<String>,
-}
-
 /// The name a contact is searched by: the first of last name, first name, nickname, company.
 pub fn search_name(contact: &NewContact) -> Option<&str> {
     [&contact.lastname, &contact.firstname, &contact.nickname, &contact.company]
@@ -41,11 +34,12 @@ pub async fn snapshot(
     records: &[InputRecord],
     on_duplicate: OnDuplicate,
     concurrency: usize,
-) -> Result<(AccountSnapshot, CrawlNotes), ApiError> {
-    let mut notes = CrawlNotes::default();
+) -> Result<(AccountSnapshot, Vec<String>), ApiError> {
+    // Problems met while reading the account that do not stop the import.
+    let mut warnings = Vec::new();
     let mut snapshot = AccountSnapshot::default();
     if on_duplicate == OnDuplicate::Create {
-        return Ok((snapshot, notes));
+        return Ok((snapshot, warnings));
     }
     let valid: Vec<&NewContact> = records.iter().filter_map(|r| r.valid()).map(|m| &m.contact).collect();
     let wanted_keys: HashSet<String> = valid.iter().filter_map(|c| dedup::key_of_new(c)).collect();
@@ -56,7 +50,6 @@ pub async fn snapshot(
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
-    notes.searches += results.len() as u64;
     let mut incomplete_prefixes = Vec::new();
     for (prefix, matches) in results {
         if !matches.complete() {
@@ -72,7 +65,6 @@ pub async fn snapshot(
             .filter(|c| crawl_prefix(c).is_some_and(|p| incomplete_prefixes.contains(&p)))
             .filter_map(|c| search_name(c).map(|n| quote_term(n.trim())))
             .collect();
-        notes.searches += names.len() as u64;
         let found: Vec<(String, Matches)> = stream::iter(names)
             .map(|n| async move { client.find_matches(&n).await.map(|m| (n, m)) })
             .buffer_unordered(concurrency.max(1))
@@ -80,7 +72,7 @@ pub async fn snapshot(
             .await?;
         for (name, matches) in found {
             if !matches.complete() {
-                notes.warnings.push(format!(
+                warnings.push(format!(
                     "the server capped the search {name} and ignored paging: same-name contacts beyond the cap may be duplicated"
                 ));
             }
@@ -120,7 +112,7 @@ pub async fn snapshot(
             snapshot.details.insert(cid, detail);
         }
     }
-    Ok((snapshot, notes))
+    Ok((snapshot, warnings))
 }
 
 /// Files the entries whose person key the input has; others are irrelevant to this import.

@@ -54,8 +54,7 @@ pub async fn run(
     started: Instant,
 ) -> ImportRun {
     let Inputs { records, photos } = inputs;
-    let mut warnings = Vec::new();
-    let (snapshot, notes) =
+    let (snapshot, warnings) =
         match account::snapshot(client, &records, opts.on_duplicate, opts.concurrency).await {
             Ok(found) => found,
             Err(e) => {
@@ -70,10 +69,9 @@ pub async fn run(
                     &Written::default(),
                     started,
                 );
-                return ImportRun { report, plan_listing: String::new(), fatal: Some(e), warnings };
+                return ImportRun { report, plan_listing: String::new(), fatal: Some(e), warnings: vec![] };
             }
         };
-    warnings.extend(notes.warnings);
     let plan = Plan::build(
         &records,
         &snapshot,
