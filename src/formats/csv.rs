@@ -13,8 +13,9 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
-use encoding_rs::{CoderResult, Decoder, Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
+use super::decode::TranscodingReader;
 use super::Record;
 use crate::model::{
     Contact, Email, ExtraField, PartialDate, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl,
@@ -131,7 +132,7 @@ impl CsvReader {
         }
 
         let raw: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(reader));
-        let mut decoded = BufReader::new(DecodingReader::new(raw, encoding));
+        let mut decoded = BufReader::new(decoding_reader(raw, encoding));
         let mut header_line =
             read_header_line(&mut decoded).with_context(|| format!("{source_name}: cannot read"))?;
         let mut first_line = 1;
@@ -357,59 +358,35 @@ fn utf16_by_zero_bytes(prefix: &[u8]) -> Option<&'static Encoding> {
 
 /// Transcodes any encoding_rs charset to UTF-8 while reading (BOM removed, bad bytes → U+FFFD),
 /// and turns CRLF into LF so multi-line values read the same whichever system wrote the file.
-struct DecodingReader {
-    inner: Box<dyn Read + Send>,
-    decoder: Decoder,
-    input: Vec<u8>,
-    in_start: usize,
-    in_end: usize,
-    decoded: Vec<u8>,
+fn decoding_reader(inner: Box<dyn Read + Send>, encoding: &'static Encoding) -> CrlfToLf<TranscodingReader> {
+    CrlfToLf::new(TranscodingReader::with_bom_removal(inner, encoding))
+}
+
+/// Turns CRLF into LF while reading; a lone CR is kept.
+struct CrlfToLf<R> {
+    inner: R,
     ready: Vec<u8>,
     ready_start: usize,
     /// A CR ended the last chunk: dropped if the next chunk starts with LF.
     pending_cr: bool,
-    eof: bool,
     finished: bool,
 }
 
-impl DecodingReader {
-    fn new(inner: Box<dyn Read + Send>, encoding: &'static Encoding) -> DecodingReader {
-        DecodingReader {
+impl<R: Read> CrlfToLf<R> {
+    fn new(inner: R) -> Self {
+        CrlfToLf {
             inner,
-            decoder: encoding.new_decoder_with_bom_removal(),
-            input: vec![0; 8192],
-            in_start: 0,
-            in_end: 0,
-            decoded: vec![0; 3 * 8192 + 16],
-            ready: Vec::with_capacity(3 * 8192 + 16),
+            ready: Vec::with_capacity(8192),
             ready_start: 0,
             pending_cr: false,
-            eof: false,
             finished: false,
-        }
-    }
-
-    fn normalise_newlines(&mut self, written: usize) {
-        self.ready.clear();
-        self.ready_start = 0;
-        for &b in &self.decoded[..written] {
-            if std::mem::take(&mut self.pending_cr) && b != b'\n' {
-                self.ready.push(b'\r');
-            }
-            if b == b'\r' {
-                self.pending_cr = true;
-            } else {
-                self.ready.push(b);
-            }
-        }
-        if self.finished && std::mem::take(&mut self.pending_cr) {
-            self.ready.push(b'\r');
         }
     }
 }
 
-impl Read for DecodingReader {
+impl<R: Read> Read for CrlfToLf<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut chunk = [0u8; 8192];
         loop {
             if self.ready_start < self.ready.len() {
                 let n = buf.len().min(self.ready.len() - self.ready_start);
@@ -420,22 +397,25 @@ impl Read for DecodingReader {
             if self.finished || buf.is_empty() {
                 return Ok(0);
             }
-            if self.in_start == self.in_end && !self.eof {
-                let n = self.inner.read(&mut self.input)?;
-                self.in_start = 0;
-                self.in_end = n;
-                self.eof = n == 0;
-            }
-            let (result, read, written, _) = self.decoder.decode_to_utf8(
-                &self.input[self.in_start..self.in_end],
-                &mut self.decoded,
-                self.eof,
-            );
-            self.in_start += read;
-            if self.eof && result == CoderResult::InputEmpty {
+            let n = self.inner.read(&mut chunk)?;
+            self.ready.clear();
+            self.ready_start = 0;
+            if n == 0 {
                 self.finished = true;
             }
-            self.normalise_newlines(written);
+            for &b in &chunk[..n] {
+                if std::mem::take(&mut self.pending_cr) && b != b'\n' {
+                    self.ready.push(b'\r');
+                }
+                if b == b'\r' {
+                    self.pending_cr = true;
+                } else {
+                    self.ready.push(b);
+                }
+            }
+            if self.finished && std::mem::take(&mut self.pending_cr) {
+                self.ready.push(b'\r');
+            }
         }
     }
 }
@@ -1836,7 +1816,7 @@ mod tests {
     fn decoding_reader_handles_split_characters_and_crlf() {
         let bytes: Vec<u8> = "\u{FEFF}Zoë,€\r\nb\r".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
         let mut out = String::new();
-        DecodingReader::new(Box::new(Trickle(bytes, 0)), UTF_16LE).read_to_string(&mut out).unwrap();
+        decoding_reader(Box::new(Trickle(bytes, 0)), UTF_16LE).read_to_string(&mut out).unwrap();
         assert_eq!(out, "Zoë,€\nb\r");
     }
 

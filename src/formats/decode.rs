@@ -161,8 +161,9 @@ pub fn decode_text(bytes: &[u8]) -> (String, Option<&'static str>) {
     (out, Some(enc.name()))
 }
 
-/// A `Read` adapter that transcodes any encoding_rs encoding (here UTF-16) to UTF-8.
-struct TranscodingReader {
+/// A `Read` adapter that transcodes any encoding_rs encoding to UTF-8 (the vCard reader's UTF-16
+/// path and the CSV reader's every non-UTF-8 charset).
+pub(crate) struct TranscodingReader {
     inner: Box<dyn Read + Send>,
     decoder: encoding_rs::Decoder,
     input: Vec<u8>,
@@ -176,10 +177,20 @@ struct TranscodingReader {
 }
 
 impl TranscodingReader {
-    fn new(inner: Box<dyn Read + Send>, enc: &'static Encoding) -> Self {
+    /// For input whose BOM was already taken off.
+    pub(crate) fn new(inner: Box<dyn Read + Send>, enc: &'static Encoding) -> Self {
+        Self::with_decoder(inner, enc.new_decoder_without_bom_handling())
+    }
+
+    /// For input that may still start with a BOM: it is removed.
+    pub(crate) fn with_bom_removal(inner: Box<dyn Read + Send>, enc: &'static Encoding) -> Self {
+        Self::with_decoder(inner, enc.new_decoder_with_bom_removal())
+    }
+
+    fn with_decoder(inner: Box<dyn Read + Send>, decoder: encoding_rs::Decoder) -> Self {
         TranscodingReader {
             inner,
-            decoder: enc.new_decoder_without_bom_handling(),
+            decoder,
             input: vec![0; 16 * 1024],
             in_start: 0,
             in_end: 0,
