@@ -352,24 +352,36 @@ fn split_formatted_name(
 /// nothing. Compared folded and without punctuation or spaces.
 fn formatted_name_is_rebuilt(fn_: &str, c: &Contact) -> bool {
     let key = compact(fn_);
-    fn part(s: &Option<String>) -> &str {
+    // `compact` works character by character, so the key of a concatenation is the
+    // concatenation of the keys: each part is folded once, and no candidate string is built.
+    fn raw(s: &Option<String>) -> &str {
         s.as_deref().unwrap_or("")
     }
-    let (g, a, f) = (part(&c.given), part(&c.additional), part(&c.family));
-    let (p, s) = (part(&c.prefix), part(&c.suffix));
-    let candidates = [
-        format!("{g}{a}{f}"),
-        format!("{g}{f}"),
-        format!("{f}{g}{a}"),
-        format!("{f}{g}"),
-        format!("{p}{g}{a}{f}{s}"),
-        format!("{p}{g}{f}{s}"),
-        format!("{p}{g}{f}"),
-        format!("{g}{f}{s}"),
-        part(&c.nickname).to_string(),
-        part(&c.organization).to_string(),
+    let (g, a, f) = (compact(raw(&c.given)), compact(raw(&c.additional)), compact(raw(&c.family)));
+    let (p, s) = (compact(raw(&c.prefix)), compact(raw(&c.suffix)));
+    let orders: [(&[&str], &[&Option<String>]); 8] = [
+        (&[&g, &a, &f], &[&c.given, &c.additional, &c.family]),
+        (&[&g, &f], &[&c.given, &c.family]),
+        (&[&f, &g, &a], &[&c.family, &c.given, &c.additional]),
+        (&[&f, &g], &[&c.family, &c.given]),
+        (&[&p, &g, &a, &f, &s], &[&c.prefix, &c.given, &c.additional, &c.family, &c.suffix]),
+        (&[&p, &g, &f, &s], &[&c.prefix, &c.given, &c.family, &c.suffix]),
+        (&[&p, &g, &f], &[&c.prefix, &c.given, &c.family]),
+        (&[&g, &f, &s], &[&c.given, &c.family, &c.suffix]),
     ];
-    candidates.iter().any(|cand| !cand.is_empty() && compact(cand) == key)
+    let spells_key = |parts: &[&str]| {
+        let mut rest = key.as_str();
+        for part in parts {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    };
+    let any_present = |fields: &[&Option<String>]| fields.iter().any(|f| !raw(f).is_empty());
+    orders.iter().any(|(parts, fields)| any_present(fields) && spells_key(parts))
+        || [&c.nickname, &c.organization].into_iter().any(|v| !raw(v).is_empty() && compact(raw(v)) == key)
 }
 
 /// Folded, with only letters and digits kept: the comparison key for display names.
