@@ -152,10 +152,7 @@ impl CheckReport {
     }
 
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(self)?;
-        text.push('\n');
-        vdir::write_atomic(path, text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))
+        crate::report::write_json_atomic(path, self)
     }
 }
 

@@ -200,10 +200,7 @@ pub struct ExportReport {
 
 impl ExportReport {
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(self)?;
-        text.push('\n');
-        vdir::write_atomic(path, text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))
+        crate::report::write_json_atomic(path, self)
     }
 
     /// The lines printed at the end of a run (stderr).
