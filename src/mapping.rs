@@ -110,6 +110,9 @@ pub struct Mapped {
     pub notes: Vec<String>,
     /// Why the record cannot be sent at all (then nothing should be called for it).
     pub invalid: Option<String>,
+    /// The name the record is matched by, [`dedup::key_of_new`] of `contact`: computed once here,
+    /// where records are mapped in parallel, rather than by each consumer.
+    pub person_key: Option<String>,
 }
 
 /// Maps one input record to API calls. Never fails: what cannot be sent goes to `dropped`, and a
@@ -122,6 +125,7 @@ pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
         dropped: Vec::new(),
         notes: Vec::new(),
         invalid: None,
+        person_key: None,
     };
 
     let names = name_fields(c);
@@ -179,6 +183,7 @@ pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
     if !m.contact.has_identity() {
         m.invalid = Some(reason::NO_IDENTITY.to_string());
     }
+    m.person_key = dedup::key_of_new(&m.contact);
     m
 }
 
@@ -351,6 +356,11 @@ fn split_formatted_name(
 /// Whether export would rebuild an equivalent FN from what the API keeps, so dropping FN loses
 /// nothing. Compared folded and without punctuation or spaces.
 fn formatted_name_is_rebuilt(fn_: &str, c: &Contact) -> bool {
+    // Most cards spell FN as `given [additional] family` exactly: no need to fold anything.
+    let usual = [&c.given, &c.additional, &c.family].map(|s| s.as_deref().map_or("", str::trim));
+    if spelled_by(fn_, usual.into_iter().filter(|s| !s.is_empty())) {
+        return true;
+    }
     let key = compact(fn_);
     // `compact` works character by character, so the key of a concatenation is the
     // concatenation of the keys: each part is folded once, and no candidate string is built.
@@ -382,6 +392,20 @@ fn formatted_name_is_rebuilt(fn_: &str, c: &Contact) -> bool {
     let any_present = |fields: &[&Option<String>]| fields.iter().any(|f| !raw(f).is_empty());
     orders.iter().any(|(parts, fields)| any_present(fields) && spells_key(parts))
         || [&c.nickname, &c.organization].into_iter().any(|v| !raw(v).is_empty() && compact(raw(v)) == key)
+}
+
+/// Whether `text` is the non-empty `parts` joined by single spaces (and is not empty).
+fn spelled_by<'a>(text: &str, parts: impl Iterator<Item = &'a str>) -> bool {
+    let mut rest = text;
+    for (i, part) in parts.enumerate() {
+        if i > 0 {
+            let Some(r) = rest.strip_prefix(' ') else { return false };
+            rest = r;
+        }
+        let Some(r) = rest.strip_prefix(part) else { return false };
+        rest = r;
+    }
+    rest.is_empty() && !text.is_empty()
 }
 
 /// Folded, with only letters and digits kept: the comparison key for display names.

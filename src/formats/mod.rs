@@ -2,7 +2,8 @@
 //!
 //! Every reader streams: it yields one [`Record`] per input record, never aborting a file on a
 //! bad record, so that every record ends up in the reconcile report. [`read_path`] opens a file
-//! (or standard input), picks the reader and hands back a [`RecordReader`].
+//! (or standard input), picks the reader and hands back a [`RecordReader`], which yields records
+//! one by one or [`Chunk`]s of records whose parsing can run on other threads.
 
 pub mod csv;
 pub mod decode;
@@ -36,25 +37,71 @@ pub enum Format {
     Csv,
 }
 
-/// The records of one input, streamed (memory bounded by one record, not by the file).
+/// The records of one input, streamed (memory bounded by a batch of records, not by the file).
 pub struct RecordReader {
-    inner: Box<dyn Iterator<Item = Record> + Send>,
+    inner: Reader,
     /// The format actually read (never `Auto`).
     pub format: Format,
     /// The source name records are named after (`stdin` for `-`).
     pub source_name: String,
 }
 
+enum Reader {
+    Vcard(vcard::VcardReader),
+    Csv(csv::CsvReader),
+}
+
+/// Records a CSV chunk holds (CSV rows are parsed while reading, so chunking only batches them).
+const CSV_CHUNK_RECORDS: usize = 512;
+
 impl RecordReader {
-    pub fn new(inner: Box<dyn Iterator<Item = Record> + Send>, format: Format, source_name: String) -> Self {
-        RecordReader { inner, format, source_name }
+    /// The next run of consecutive records, cut but maybe not parsed yet; `None` at the end.
+    /// Chunks can be parsed ([`Chunk::parse`]) on any thread, in any order: the records of the
+    /// chunks, in chunk order, are the records this iterator yields.
+    pub fn next_chunk(&mut self) -> Option<Chunk> {
+        match &mut self.inner {
+            Reader::Vcard(r) => r.next_chunk(),
+            Reader::Csv(r) => {
+                let records: Vec<Record> = r.by_ref().take(CSV_CHUNK_RECORDS).collect();
+                (!records.is_empty()).then(|| Chunk::records(records))
+            }
+        }
     }
 }
 
 impl Iterator for RecordReader {
     type Item = Record;
     fn next(&mut self) -> Option<Record> {
-        self.inner.next()
+        match &mut self.inner {
+            Reader::Vcard(r) => r.next(),
+            Reader::Csv(r) => r.next(),
+        }
+    }
+}
+
+/// Consecutive records of one input: already read, or vCards cut but not parsed yet.
+pub struct Chunk(ChunkKind);
+
+enum ChunkKind {
+    Records(Vec<Record>),
+    Cards(vcard::CardBatch),
+}
+
+impl Chunk {
+    fn records(records: Vec<Record>) -> Chunk {
+        Chunk(ChunkKind::Records(records))
+    }
+
+    fn cards(batch: vcard::CardBatch) -> Chunk {
+        Chunk(ChunkKind::Cards(batch))
+    }
+
+    /// The chunk's records, in input order (parsing them if they are not yet).
+    pub fn parse(self) -> Vec<Record> {
+        match self.0 {
+            ChunkKind::Records(records) => records,
+            ChunkKind::Cards(batch) => batch.parse(),
+        }
     }
 }
 
@@ -96,15 +143,17 @@ pub fn read_path(path: &Path, format: Format) -> anyhow::Result<RecordReader> {
         }
         other => other,
     };
-    let inner: Box<dyn Iterator<Item = Record> + Send> = match format {
-        Format::Csv => Box::new(
-            csv::CsvReader::new(reader, source_name.clone())
-                .with_context(|| format!("cannot read {source_name} as CSV"))?,
+    let (inner, format) = match format {
+        Format::Csv => (
+            Reader::Csv(
+                csv::CsvReader::new(reader, source_name.clone())
+                    .with_context(|| format!("cannot read {source_name} as CSV"))?,
+            ),
+            Format::Csv,
         ),
-        _ => Box::new(vcard::VcardReader::new(reader, source_name.clone())),
+        _ => (Reader::Vcard(vcard::VcardReader::new(reader, source_name.clone())), Format::Vcard),
     };
-    let format = if format == Format::Csv { Format::Csv } else { Format::Vcard };
-    Ok(RecordReader::new(inner, format, source_name))
+    Ok(RecordReader { inner, format, source_name })
 }
 
 /// `Vcard` or `Csv` from a file's first bytes (and its name when the bytes do not tell).

@@ -4,9 +4,10 @@
 //! cuts the input itself, line by line: a card runs from a `BEGIN:VCARD` line to its
 //! `END:VCARD` (or to the next `BEGIN:VCARD` / end of file, with a warning). Each card's raw
 //! lines are decoded to UTF-8 by [`decode`](super::decode), parsed by calcard and mapped to a
-//! [`Contact`]. Cut cards are parsed in batches of at most 256 KB / 1024 cards, split over the
-//! available cores (output order is input order); memory is bounded by the read buffers, one
-//! batch and the card being cut, whatever the file size.
+//! [`Contact`]. Cut cards leave the reader in [`CardBatch`]es of at most 256 KB / 1024 cards
+//! ([`VcardReader::next_chunk`]), which any thread can parse: the import parses them on all cores
+//! while this reader cuts the next ones. Memory is bounded by the read buffers, the batches in
+//! flight and the card being cut, whatever the file size.
 //!
 //! Text outside any card is reported as a warning on the next card (or on the last card when
 //! nothing follows), or as one error record when the file holds no card at all. A 2.1 `AGENT`
@@ -39,12 +40,10 @@ const MAX_LINE_BYTES: usize = MAX_CARD_BYTES;
 const MAX_EXTRA_CHARS: usize = 300;
 /// Lines outside cards quoted in warnings.
 const GARBAGE_SAMPLES: usize = 3;
-/// Finished cards are decoded, parsed and mapped in batches of about this many raw bytes (or
-/// [`BATCH_CARDS`] cards), split over the available cores; this bounds what is held at once.
+/// Finished cards leave the reader in batches of about this many raw bytes (or [`BATCH_CARDS`]
+/// cards): big enough to be worth handing to another thread, small enough to bound memory.
 const BATCH_BYTES: usize = 256 * 1024;
 const BATCH_CARDS: usize = 1024;
-/// Below this many cards a batch is processed on the calling thread alone.
-const PARALLEL_MIN_CARDS: usize = 64;
 
 /// Iterator over the cards of a vCard stream. See the module documentation.
 pub struct VcardReader {
@@ -63,15 +62,33 @@ pub struct VcardReader {
     garbage: Garbage,
     /// The last finished card, held until we know whether text follows it.
     held: Option<FinishedCard>,
-    /// Finished cards waiting to be parsed, in order, and their total raw size.
+    /// Finished cards waiting to leave in a batch, in order, and their total raw size.
     batch: Vec<FinishedCard>,
     batch_bytes: usize,
-    /// Threads used to parse a batch.
-    threads: usize,
+    /// Records that follow the batch: an I/O failure, or a file without any card.
+    tail: Vec<Record>,
+    /// Parsed records not yet returned by the iterator.
     ready: VecDeque<Record>,
     done: bool,
-    /// Raw-line buffers of parsed cards, for reuse.
-    spare_raw: Vec<Vec<u8>>,
+}
+
+/// Consecutive cards cut from one input, not parsed yet: [`CardBatch::parse`] turns them into
+/// records on whichever thread calls it.
+pub struct CardBatch {
+    cards: Vec<FinishedCard>,
+    source_name: std::sync::Arc<str>,
+    ctx: DecodeContext,
+}
+
+impl CardBatch {
+    /// Decodes, parses and maps every card, in order.
+    pub fn parse(self) -> Vec<Record> {
+        let mut text = String::new();
+        self.cards
+            .into_iter()
+            .map(|card| parse_finished(card, &self.source_name, &self.ctx, &mut text))
+            .collect()
+    }
 }
 
 /// A card cut out of the input, not parsed yet.
@@ -167,17 +184,40 @@ impl VcardReader {
             held: None,
             batch: Vec::new(),
             batch_bytes: 0,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
+            tail: Vec::new(),
             ready: VecDeque::new(),
             done: false,
-            spare_raw: Vec::new(),
         }
     }
 
-    /// Parse batches on at most `threads` threads (default: the available cores, up to 4).
-    pub fn with_threads(mut self, threads: usize) -> VcardReader {
-        self.threads = threads.max(1);
-        self
+    /// Cuts the next batch of cards (or returns the records that end the input); `None` at the
+    /// end. The records of the chunks, in order, are the records of the input.
+    pub fn next_chunk(&mut self) -> Option<super::Chunk> {
+        if self.input.is_none() && !self.done {
+            if let Err(e) = self.open() {
+                self.fail(format!("{}: cannot read: {e}", self.source_name));
+            }
+        }
+        while !self.done && self.batch_bytes < BATCH_BYTES && self.batch.len() < BATCH_CARDS {
+            match self.read_line() {
+                Ok(true) => self.process_line(),
+                Ok(false) => self.finish_input(),
+                Err(e) => {
+                    let msg = format!("{}: read error after line {}: {e}", self.source_name, self.line_no);
+                    self.fail(msg);
+                }
+            }
+        }
+        if !self.batch.is_empty() {
+            self.batch_bytes = 0;
+            let batch = CardBatch {
+                cards: std::mem::take(&mut self.batch),
+                source_name: self.source_name.as_str().into(),
+                ctx: self.ctx,
+            };
+            return Some(super::Chunk::cards(batch));
+        }
+        (!self.tail.is_empty()).then(|| super::Chunk::records(std::mem::take(&mut self.tail)))
     }
 
     /// Reads the next line into `self.line`; `false` at end of input.
@@ -224,91 +264,16 @@ impl VcardReader {
         Ok(())
     }
 
-    /// Reads lines until at least one record is ready or the input ends.
-    fn advance(&mut self) {
-        if self.input.is_none() {
-            if let Err(e) = self.open() {
-                self.fail(format!("{}: cannot read: {e}", self.source_name));
-                return;
-            }
-        }
-        while self.ready.is_empty() && !self.done {
-            match self.read_line() {
-                Ok(true) => {
-                    self.process_line();
-                    if self.batch_bytes >= BATCH_BYTES || self.batch.len() >= BATCH_CARDS {
-                        self.parse_batch();
-                    }
-                }
-                Ok(false) => self.finish_input(),
-                Err(e) => {
-                    let msg = format!("{}: read error after line {}: {e}", self.source_name, self.line_no);
-                    self.fail(msg);
-                }
-            }
-        }
-    }
-
     fn push_batch(&mut self, card: FinishedCard) {
         self.batch_bytes += card.raw.len();
         self.batch.push(card);
-    }
-
-    /// Decodes, parses and maps the batch (in parallel when big), appending to `ready`.
-    fn parse_batch(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
-        self.batch_bytes = 0;
-        if batch.is_empty() {
-            return;
-        }
-        let ctx = self.ctx;
-        let source_name = self.source_name.as_str();
-        let parse_all = |cards: Vec<FinishedCard>| -> Vec<(Record, Vec<u8>)> {
-            let mut text = String::new();
-            cards.into_iter().map(|card| parse_finished(card, source_name, &ctx, &mut text)).collect()
-        };
-        let results: Vec<(Record, Vec<u8>)> = if self.threads < 2 || batch.len() < PARALLEL_MIN_CARDS {
-            parse_all(batch)
-        } else {
-            // Contiguous slices, joined in order: the output order is the input order.
-            let per_thread = batch.len().div_ceil(self.threads);
-            let mut slices: Vec<Vec<FinishedCard>> = Vec::new();
-            let mut rest = batch.into_iter();
-            loop {
-                let slice: Vec<FinishedCard> = rest.by_ref().take(per_thread).collect();
-                if slice.is_empty() {
-                    break;
-                }
-                slices.push(slice);
-            }
-            let first = slices.remove(0);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> =
-                    slices.into_iter().map(|slice| scope.spawn(move || parse_all(slice))).collect();
-                let mut results = parse_all(first);
-                for handle in handles {
-                    // parse_finished catches panics itself, so a join error cannot happen; if
-                    // it did, propagating it beats losing records silently.
-                    results.extend(handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-                }
-                results
-            })
-        };
-        for (record, mut raw) in results {
-            self.ready.push_back(record);
-            // A small pool (at most 256 × 16 KB) saves an allocation per card.
-            if raw.capacity() <= 16 * 1024 && self.spare_raw.len() < 256 {
-                raw.clear();
-                self.spare_raw.push(raw);
-            }
-        }
     }
 
     /// An I/O failure: flush what we have and report it as a failed record.
     fn fail(&mut self, message: String) {
         self.finish_input();
         self.cards += 1;
-        self.ready.push_back(Record {
+        self.tail.push(Record {
             source: format!("{}#{}", self.source_name, self.cards),
             contact: Err(message),
             warnings: Vec::new(),
@@ -415,7 +380,7 @@ impl VcardReader {
         if self.garbage.lines > 0 {
             warnings.push(std::mem::take(&mut self.garbage).describe());
         }
-        let mut raw = self.spare_raw.pop().unwrap_or_else(|| Vec::with_capacity(1024));
+        let mut raw = Vec::with_capacity(1024);
         // The BEGIN line as calcard wants it, whatever its case or blanks were.
         raw.extend_from_slice(b"BEGIN:VCARD\r\n");
         self.card =
@@ -494,25 +459,19 @@ impl VcardReader {
         if let Some(held) = self.held.take() {
             self.push_batch(held);
         }
-        self.parse_batch();
-        self.ready.extend(no_card_error);
+        self.tail.extend(no_card_error);
     }
 }
 
-/// Decodes, parses and maps one cut card; gives its raw buffer back for reuse.
-fn parse_finished(
-    card: FinishedCard,
-    source_name: &str,
-    ctx: &DecodeContext,
-    text: &mut String,
-) -> (Record, Vec<u8>) {
+/// Decodes, parses and maps one cut card.
+fn parse_finished(card: FinishedCard, source_name: &str, ctx: &DecodeContext, text: &mut String) -> Record {
     let FinishedCard { source, raw, begin_line, mut warnings, mut extra, oversized } = card;
     if oversized {
         let contact = Err(format!(
             "{source_name}: card at line {begin_line} is larger than {} MB, skipped",
             MAX_CARD_BYTES >> 20
         ));
-        return (Record { source, contact, warnings }, raw);
+        return Record { source, contact, warnings };
     }
     // Decoding and parsing must never take the file down: a panic becomes this card's error.
     let parsed = catch_unwind(AssertUnwindSafe(|| {
@@ -530,15 +489,16 @@ fn parse_finished(
             Err(format!("{source}: the vCard parser failed on this card"))
         }
     };
-    (Record { source, contact, warnings }, raw)
+    Record { source, contact, warnings }
 }
 
 impl Iterator for VcardReader {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
-        if self.ready.is_empty() && !self.done {
-            self.advance();
+        while self.ready.is_empty() {
+            let chunk = self.next_chunk()?;
+            self.ready.extend(chunk.parse());
         }
         self.ready.pop_front()
     }

@@ -85,7 +85,7 @@ pub async fn snapshot(
             .iter()
             .filter(|r| r.photo.is_some())
             .filter_map(|r| r.valid())
-            .filter_map(|m| dedup::key_of_new(&m.contact))
+            .filter_map(|m| m.person_key.clone())
             .collect();
         let candidates: Vec<(String, bool)> = snapshot
             .by_key

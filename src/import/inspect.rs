@@ -15,10 +15,10 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::dedup;
 use crate::formats::Format;
 use crate::import::read::{for_each_record, InputRecord};
 use crate::mapping::{Dropped, MappingOptions};
+use crate::wire::DeviceType;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InspectSummary {
@@ -88,7 +88,7 @@ pub fn inspect(
             Some(m) => {
                 summary.valid += 1;
                 count_coverage(&mut summary.coverage, m);
-                let key_hash = dedup::key_of_new(&m.contact).map(|k| {
+                let key_hash = m.person_key.as_ref().map(|k| {
                     let mut h = DefaultHasher::new();
                     k.hash(&mut h);
                     h.finish()
@@ -109,7 +109,7 @@ pub fn inspect(
         };
         let dropped: &[Dropped] = record.mapped.as_ref().map(|m| m.dropped.as_slice()).unwrap_or(&[]);
         for d in dropped {
-            *summary.not_carried.entry(d.field.clone()).or_default() += 1;
+            bump(&mut summary.not_carried, &d.field);
         }
         if let Some(w) = out.as_mut() {
             if summary.records > 1 {
@@ -158,11 +158,27 @@ fn count_coverage(coverage: &mut BTreeMap<String, u64>, m: &crate::mapping::Mapp
     ];
     for (name, present) in fields {
         if present {
-            *coverage.entry(name.to_string()).or_default() += 1;
+            bump(coverage, name);
         }
     }
     for d in &m.devices {
-        *coverage.entry(format!("device:{}", d.kind.as_str())).or_default() += 1;
+        let name = match d.kind {
+            DeviceType::Email => "device:email",
+            DeviceType::Phone => "device:phone",
+            DeviceType::Url => "device:url",
+            DeviceType::Other(_) => "device:other",
+        };
+        bump(coverage, name);
+    }
+}
+
+/// Counts one more `name`, allocating its key only the first time.
+fn bump(counts: &mut BTreeMap<String, u64>, name: &str) {
+    match counts.get_mut(name) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(name.to_string(), 1);
+        }
     }
 }
 

@@ -99,7 +99,7 @@ impl Plan {
         let mut group_of_key: HashMap<String, usize> = HashMap::new();
         let mut members: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, record) in records.iter().enumerate() {
-            let Some(key) = record.valid().and_then(|m| dedup::key_of_new(&m.contact)) else {
+            let Some(key) = record.valid().and_then(|m| m.person_key.clone()) else {
                 plan.invalid.push(i);
                 continue;
             };

@@ -3,13 +3,15 @@
 //! A file that cannot be opened is fatal (nothing has been written yet); a record that cannot be
 //! read or mapped becomes an invalid [`InputRecord`], never an abort.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
-use crate::formats::{self, Format, Record};
+use crate::formats::{self, Chunk, Format, Record};
 use crate::mapping::{self, Mapped, MappingOptions};
 use crate::photo::PlannedPhoto;
 use crate::wire::ImageType;
@@ -60,64 +62,79 @@ impl InputRecord {
     }
 }
 
-/// Records mapped together: enough to keep every core busy, few enough to keep memory flat.
-const MAP_BATCH: usize = 512;
+/// Chunks between the reader and the consumer at most: enough to keep every core busy, few
+/// enough to bound memory (a chunk is at most 256 KB of cards or 512 CSV rows).
+const CHUNKS_IN_FLIGHT_PER_THREAD: usize = 3;
 
-/// Streams every record of every file, mapped, to `each`, in input order. Reading (cutting and
-/// parsing cards) runs on its own thread while the previous batch is mapped, and mapping (names,
-/// photo conversion, phone keys), which costs as much as parsing, is spread over the cores.
+/// Streams every record of every file, mapped, to `each`, in input order.
+///
+/// One thread cuts the input into chunks; a pool of one worker per core parses and maps whole
+/// chunks (parsing and mapping are most of the cost); the calling thread puts the chunks back
+/// in order and runs `each`. Chunks in flight are capped, so memory does not grow with the file
+/// even when one chunk is slow (a card with a big photo).
 pub fn for_each_record(
     files: &[PathBuf],
     format: Format,
     opts: &MappingOptions,
     mut each: impl FnMut(InputRecord) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     for path in files {
         let reader =
             formats::read_path(path, format).with_context(|| format!("cannot read {}", path.display()))?;
-        std::thread::scope(|scope| {
-            let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Record>>(2);
-            scope.spawn(move || {
-                let mut reader = reader;
-                loop {
-                    let batch: Vec<Record> = reader.by_ref().take(MAP_BATCH).collect();
-                    if batch.is_empty() || batches.send(batch).is_err() {
-                        break; // the end, or the consumer stopped on an error
-                    }
-                }
-            });
-            for batch in received {
-                for record in map_batch(batch, opts, threads) {
-                    each(record)?;
-                }
-            }
-            Ok::<(), anyhow::Error>(())
-        })?;
+        run_pool(reader, opts, workers, &mut each)?;
     }
     Ok(())
 }
 
-/// Maps a batch of records on up to `threads` threads, keeping their order.
-fn map_batch(batch: Vec<Record>, opts: &MappingOptions, threads: usize) -> Vec<InputRecord> {
-    if threads <= 1 || batch.len() < 64 {
-        return batch.into_iter().map(|r| map_one(r, opts)).collect();
-    }
-    let chunk = batch.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<Record>> = Vec::with_capacity(threads);
-    let mut rest = batch;
-    while rest.len() > chunk {
-        let tail = rest.split_off(chunk);
-        chunks.push(rest);
-        rest = tail;
-    }
-    chunks.push(rest);
+fn run_pool(
+    mut reader: formats::RecordReader,
+    opts: &MappingOptions,
+    workers: usize,
+    each: &mut impl FnMut(InputRecord) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let in_flight = workers * CHUNKS_IN_FLIGHT_PER_THREAD;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| scope.spawn(move || c.into_iter().map(|r| map_one(r, opts)).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("map_one contains panics")).collect()
+        // A slot is taken by the reader before it sends a chunk and given back once the chunk's
+        // records went through `each`; when the consumer stops (an error), every channel closes
+        // and the threads end.
+        let (slot_taken, slots) = sync_channel::<()>(in_flight);
+        let (chunk_tx, chunk_rx) = sync_channel::<(usize, Chunk)>(in_flight);
+        let (mapped_tx, mapped_rx) = sync_channel::<(usize, Vec<InputRecord>)>(in_flight);
+        scope.spawn(move || {
+            for seq in 0.. {
+                let Some(chunk) = reader.next_chunk() else { break };
+                if slot_taken.send(()).is_err() || chunk_tx.send((seq, chunk)).is_err() {
+                    break;
+                }
+            }
+        });
+        let chunk_rx = Arc::new(Mutex::new(chunk_rx));
+        for _ in 0..workers {
+            let (chunk_rx, mapped_tx) = (chunk_rx.clone(), mapped_tx.clone());
+            scope.spawn(move || loop {
+                let next = chunk_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok((seq, chunk)) = next else { break };
+                let mapped = chunk.parse().into_iter().map(|r| map_one(r, opts)).collect();
+                if mapped_tx.send((seq, mapped)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop((chunk_rx, mapped_tx));
+        let mut waiting: BTreeMap<usize, Vec<InputRecord>> = BTreeMap::new();
+        let mut next = 0;
+        for (seq, mapped) in mapped_rx {
+            waiting.insert(seq, mapped);
+            while let Some(records) = waiting.remove(&next) {
+                for record in records {
+                    each(record)?;
+                }
+                next += 1;
+                let _ = slots.recv();
+            }
+        }
+        Ok(())
     })
 }
 
@@ -213,5 +230,50 @@ impl PhotoSpool {
         let mut bytes = vec![0; photo.len];
         file.read_exact(&mut bytes)?;
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A vCard file of `cards` cards, big enough to make many chunks.
+    fn cards_file(cards: usize) -> tempfile::NamedTempFile {
+        let mut file = tempfile::Builder::new().suffix(".vcf").tempfile().unwrap();
+        for i in 0..cards {
+            write!(file, "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Name{i};Given{i}\r\nTEL:+33 6 12 34 {:02} {:02}\r\nEND:VCARD\r\n", i % 100, i / 100 % 100).unwrap();
+        }
+        file
+    }
+
+    #[test]
+    fn records_come_out_in_input_order_across_workers() {
+        let file = cards_file(5000);
+        let mut sources = Vec::new();
+        for_each_record(&[file.path().to_path_buf()], Format::Auto, &MappingOptions::default(), |r| {
+            assert!(r.valid().is_some(), "{r:?}");
+            sources.push(r.source);
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<String> = (1..=5000).map(|n| format!("{}#{n}", file.path().display())).collect();
+        assert_eq!(sources, want);
+    }
+
+    #[test]
+    fn an_error_in_the_consumer_stops_every_thread() {
+        let file = cards_file(20_000);
+        let mut seen = 0;
+        let err =
+            for_each_record(&[file.path().to_path_buf()], Format::Auto, &MappingOptions::default(), |_| {
+                seen += 1;
+                if seen == 1500 {
+                    anyhow::bail!("stop here");
+                }
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "stop here");
+        assert_eq!(seen, 1500);
     }
 }
