@@ -47,7 +47,7 @@ pub struct RecordReader {
 }
 
 enum Reader {
-    Vcard(vcard::VcardReader),
+    Vcard(Box<vcard::VcardReader>),
     Csv(csv::CsvReader),
 }
 
@@ -151,7 +151,7 @@ pub fn read_path(path: &Path, format: Format) -> anyhow::Result<RecordReader> {
             ),
             Format::Csv,
         ),
-        _ => (Reader::Vcard(vcard::VcardReader::new(reader, source_name.clone())), Format::Vcard),
+        _ => (Reader::Vcard(Box::new(vcard::VcardReader::new(reader, source_name.clone()))), Format::Vcard),
     };
     Ok(RecordReader { inner, format, source_name })
 }
