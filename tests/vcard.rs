@@ -501,7 +501,7 @@ fn chunks_parsed_on_other_threads_give_the_same_records_in_the_same_order() {
     let one: Vec<Record> = VcardReader::new(Cursor::new(data.clone()), "p".into()).collect();
     // The import's way: chunks cut on one thread, parsed on others, finishing in any order.
     let mut reader = VcardReader::new(Cursor::new(data), "p".into());
-    let chunks: Vec<_> = std::iter::from_fn(|| reader.next_chunk()).collect();
+    let chunks: Vec<_> = std::iter::from_fn(|| reader.cut_chunk()).collect();
     assert!(chunks.len() > 4, "{} chunks", chunks.len());
     let parsed: Vec<Vec<Record>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks.into_iter().rev().map(|c| scope.spawn(move || c.parse())).collect();

@@ -39,43 +39,47 @@ pub enum Format {
 
 /// The records of one input, streamed (memory bounded by a batch of records, not by the file).
 pub struct RecordReader {
-    inner: Reader,
+    inner: Box<dyn ChunkedReader>,
     /// The format actually read (never `Auto`).
     pub format: Format,
     /// The source name records are named after (`stdin` for `-`).
     pub source_name: String,
 }
 
-enum Reader {
-    Vcard(Box<vcard::VcardReader>),
-    Csv(csv::CsvReader),
+/// A reader that yields records one by one, or [`Chunk`]s of them.
+trait ChunkedReader: Iterator<Item = Record> + Send {
+    fn cut_chunk(&mut self) -> Option<Chunk>;
+}
+
+impl ChunkedReader for vcard::VcardReader {
+    fn cut_chunk(&mut self) -> Option<Chunk> {
+        vcard::VcardReader::cut_chunk(self)
+    }
 }
 
 /// Records a CSV chunk holds (CSV rows are parsed while reading, so chunking only batches them).
 const CSV_CHUNK_RECORDS: usize = 512;
 
+impl ChunkedReader for csv::CsvReader {
+    fn cut_chunk(&mut self) -> Option<Chunk> {
+        let records: Vec<Record> = self.take(CSV_CHUNK_RECORDS).collect();
+        (!records.is_empty()).then(|| Chunk::records(records))
+    }
+}
+
 impl RecordReader {
     /// The next run of consecutive records, cut but maybe not parsed yet; `None` at the end.
     /// Chunks can be parsed ([`Chunk::parse`]) on any thread, in any order: the records of the
     /// chunks, in chunk order, are the records this iterator yields.
-    pub fn next_chunk(&mut self) -> Option<Chunk> {
-        match &mut self.inner {
-            Reader::Vcard(r) => r.next_chunk(),
-            Reader::Csv(r) => {
-                let records: Vec<Record> = r.by_ref().take(CSV_CHUNK_RECORDS).collect();
-                (!records.is_empty()).then(|| Chunk::records(records))
-            }
-        }
+    pub fn cut_chunk(&mut self) -> Option<Chunk> {
+        self.inner.cut_chunk()
     }
 }
 
 impl Iterator for RecordReader {
     type Item = Record;
     fn next(&mut self) -> Option<Record> {
-        match &mut self.inner {
-            Reader::Vcard(r) => r.next(),
-            Reader::Csv(r) => r.next(),
-        }
+        self.inner.next()
     }
 }
 
@@ -143,15 +147,15 @@ pub fn read_path(path: &Path, format: Format) -> anyhow::Result<RecordReader> {
         }
         other => other,
     };
-    let (inner, format) = match format {
+    let (inner, format): (Box<dyn ChunkedReader>, _) = match format {
         Format::Csv => (
-            Reader::Csv(
+            Box::new(
                 csv::CsvReader::new(reader, source_name.clone())
                     .with_context(|| format!("cannot read {source_name} as CSV"))?,
             ),
             Format::Csv,
         ),
-        _ => (Reader::Vcard(Box::new(vcard::VcardReader::new(reader, source_name.clone()))), Format::Vcard),
+        _ => (Box::new(vcard::VcardReader::new(reader, source_name.clone())), Format::Vcard),
     };
     Ok(RecordReader { inner, format, source_name })
 }

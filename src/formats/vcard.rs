@@ -5,7 +5,7 @@
 //! `END:VCARD` (or to the next `BEGIN:VCARD` / end of file, with a warning). Each card's raw
 //! lines are decoded to UTF-8 by [`decode`](super::decode), parsed by calcard and mapped to a
 //! [`Contact`]. Cut cards leave the reader in [`CardBatch`]es of at most 256 KB / 1024 cards
-//! ([`VcardReader::next_chunk`]), which any thread can parse: the import parses them on all cores
+//! ([`VcardReader::cut_chunk`]), which any thread can parse: the import parses them on all cores
 //! while this reader cuts the next ones. Memory is bounded by the read buffers, the batches in
 //! flight and the card being cut, whatever the file size.
 //!
@@ -192,7 +192,7 @@ impl VcardReader {
 
     /// Cuts the next batch of cards (or returns the records that end the input); `None` at the
     /// end. The records of the chunks, in order, are the records of the input.
-    pub fn next_chunk(&mut self) -> Option<super::Chunk> {
+    pub fn cut_chunk(&mut self) -> Option<super::Chunk> {
         if self.input.is_none() && !self.done {
             if let Err(e) = self.open() {
                 self.fail(format!("{}: cannot read: {e}", self.source_name));
@@ -497,7 +497,7 @@ impl Iterator for VcardReader {
 
     fn next(&mut self) -> Option<Record> {
         while self.ready.is_empty() {
-            let chunk = self.next_chunk()?;
+            let chunk = self.cut_chunk()?;
             self.ready.extend(chunk.parse());
         }
         self.ready.pop_front()

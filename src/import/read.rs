@@ -103,7 +103,7 @@ fn run_pool(
         let (mapped_tx, mapped_rx) = sync_channel::<(usize, Vec<InputRecord>)>(in_flight);
         scope.spawn(move || {
             for seq in 0.. {
-                let Some(chunk) = reader.next_chunk() else { break };
+                let Some(chunk) = reader.cut_chunk() else { break };
                 if slot_taken.send(()).is_err() || chunk_tx.send((seq, chunk)).is_err() {
                     break;
                 }
