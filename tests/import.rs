@@ -493,3 +493,45 @@ fn corpus_vcards_import_into_the_sandbox() {
         report["records"].as_array().unwrap().iter().map(|r| r["source"].as_str().unwrap()).collect();
     assert_eq!(sources.len(), report["records"].as_array().unwrap().len(), "every record once");
 }
+
+/// `inspect` tells, with no network, which records repeat a person seen earlier (across files,
+/// whatever the case, accents or spacing), which are invalid, and what would not be carried.
+#[test]
+fn inspect_reports_repeats_invalid_records_and_what_is_not_carried() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("phone.vcf");
+    std::fs::write(
+        &first,
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller;José\r\nTEL;TYPE=HOME:06 12 34 56 78\r\nNOTE:met in Lyon\r\nEND:VCARD\r\n\
+         BEGIN:VCARD\r\nVERSION:3.0\r\nTEL:0611111111\r\nEND:VCARD\r\n\
+         BEGIN:VCARD\r\nVERSION:3.0\r\nN:Durand;Anne\r\nEMAIL:anne@example.org\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    let second = dir.path().join("google.csv");
+    std::fs::write(&second, "First Name,Last Name,Phone 1 - Value\r\n  jose , MULLER,+33 6 12 34 56 78\r\n")
+        .unwrap();
+    let report = dir.path().join("inspect.json");
+    let out = Command::new(bin())
+        .args(["inspect", "-q"])
+        .arg(&first)
+        .arg(&second)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let summary = &report["summary"];
+    assert_eq!(summary["records"], 4);
+    assert_eq!(summary["invalid"], 1);
+    assert_eq!(summary["duplicates_in_input"], 1);
+    assert_eq!(summary["not_carried"]["NOTE"], 1);
+    assert_eq!(summary["not_carried"]["TEL;TYPE=HOME"], 1);
+    // José Müller (1 + phone) and Anne Durand (emailperso only): the repeat costs nothing.
+    assert_eq!(summary["minimum_calls"], 3);
+    let records = report["records"].as_array().unwrap();
+    let statuses: Vec<&str> = records.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["valid", "invalid", "valid", "duplicate"]);
+    assert_eq!(records[3]["duplicate_of_record"], 1);
+    assert!(records[3]["source"].as_str().unwrap().ends_with("google.csv:2"), "{}", records[3]);
+}

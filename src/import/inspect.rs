@@ -2,11 +2,12 @@
 //! through the same reading and mapping code as `import`, and tells what would be carried, what
 //! would not, which records are invalid and which repeat a person already seen in the input.
 //!
-//! Memory stays flat whatever the input size: records are not kept, only a 64-bit hash of each
-//! person key, and the per-record JSON lines go straight to the report file.
+//! Memory stays flat whatever the input size: records are not kept, the person keys already
+//! seen are hashed and kept in bounded memory ([`SeenKeys`] spills to a temporary file), and the
+//! per-record JSON lines go straight to the report file.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::formats::Format;
 use crate::import::read::{for_each_record, InputRecord};
+use crate::import::seen_keys::SeenKeys;
 use crate::mapping::{Dropped, MappingOptions};
 use crate::wire::DeviceType;
 
@@ -63,7 +65,7 @@ pub fn inspect(
 ) -> anyhow::Result<InspectSummary> {
     let started = Instant::now();
     let mut summary = InspectSummary::default();
-    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut seen = SeenKeys::default();
     let mut out = match report {
         Some(path) => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -93,8 +95,14 @@ pub fn inspect(
                     k.hash(&mut h);
                     h.finish()
                 });
-                match key_hash.map(|h| *seen.entry(h).or_insert(summary.records)) {
-                    Some(first) if first != summary.records => {
+                let first = match key_hash {
+                    Some(h) => {
+                        seen.first_seen(h, summary.records).context("cannot keep the index of people seen")?
+                    }
+                    None => None,
+                };
+                match first {
+                    Some(first) => {
                         summary.duplicates_in_input += 1;
                         duplicate_of = Some(first);
                         "duplicate"

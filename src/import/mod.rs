@@ -11,6 +11,7 @@ pub mod execute;
 pub mod inspect;
 pub mod plan;
 pub mod read;
+mod seen_keys;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
