@@ -5,6 +5,7 @@
 //! cannot carry. [`from_api`] reads a `getcontact` (+ `getpicture`) answer back into a
 //! [`Contact`] for export. Both are pure; the rules, with their reasons, are in `docs/mapping.md`.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde::Serialize;
@@ -81,17 +82,22 @@ impl PlannedDevice {
     }
 }
 
-/// Something the input had that the API cannot carry, for the report.
+/// Something the input had that the API cannot carry, for the report. Field names and reasons
+/// are mostly constants: `Cow` spares an allocation for each of the many entries a file makes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Dropped {
     /// vCard-style name of what was dropped: `ADR;TYPE=HOME`, `TEL;TYPE=WORK`, `NOTE`, `PHOTO`, …
-    pub field: String,
+    pub field: Cow<'static, str>,
     pub value: String,
-    pub reason: String,
+    pub reason: Cow<'static, str>,
 }
 
 impl Dropped {
-    fn new(field: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Dropped {
+    fn new(
+        field: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Dropped {
         Dropped { field: field.into(), value: value.into(), reason: reason.into() }
     }
 }
@@ -447,18 +453,25 @@ fn civility_of(word: &str) -> Option<Civility> {
 // ---------------------------------------------------------------------------------------------
 // Devices
 
-fn place_field(property: &str, place: Option<Place>) -> Option<String> {
-    match place {
-        Some(Place::Home) => Some(format!("{property};TYPE=HOME")),
-        Some(Place::Work) => Some(format!("{property};TYPE=WORK")),
-        Some(Place::Other) | None => None,
-    }
+fn place_field(property: &'static str, place: Option<Place>) -> Option<Cow<'static, str>> {
+    let field = match (property, place?) {
+        (_, Place::Other) => return None,
+        ("TEL", Place::Home) => "TEL;TYPE=HOME",
+        ("TEL", Place::Work) => "TEL;TYPE=WORK",
+        ("EMAIL", Place::Home) => "EMAIL;TYPE=HOME",
+        ("EMAIL", Place::Work) => "EMAIL;TYPE=WORK",
+        ("ADR", Place::Home) => "ADR;TYPE=HOME",
+        ("ADR", Place::Work) => "ADR;TYPE=WORK",
+        (_, Place::Home) => return Some(format!("{property};TYPE=HOME").into()),
+        (_, Place::Work) => return Some(format!("{property};TYPE=WORK").into()),
+    };
+    Some(field.into())
 }
 
 /// Records the home/work distinction and the label a device value loses.
 fn drop_place_and_label(
     m: &mut Mapped,
-    property: &str,
+    property: &'static str,
     place: Option<Place>,
     label: &Option<String>,
     value: &str,
@@ -467,7 +480,13 @@ fn drop_place_and_label(
         m.dropped.push(Dropped::new(field, value, reason::PLACE));
     }
     if let Some(label) = clean_opt(label) {
-        m.dropped.push(Dropped::new(format!("{property} label"), label, reason::LABEL));
+        let field = match property {
+            "TEL" => Cow::Borrowed("TEL label"),
+            "EMAIL" => Cow::Borrowed("EMAIL label"),
+            "URL" => Cow::Borrowed("URL label"),
+            _ => Cow::Owned(format!("{property} label")),
+        };
+        m.dropped.push(Dropped::new(field, label, reason::LABEL));
     }
 }
 
@@ -602,7 +621,7 @@ fn drop_unsendable(c: &Contact, m: &mut Mapped) {
         let line: Vec<String> = parts.into_iter().filter_map(clean_opt).collect();
         let line = if line.is_empty() { clean_opt(&a.label).unwrap_or_default() } else { line.join(", ") };
         if !line.is_empty() {
-            let field = place_field("ADR", a.place).unwrap_or_else(|| "ADR".to_string());
+            let field = place_field("ADR", a.place).unwrap_or(Cow::Borrowed("ADR"));
             m.dropped.push(Dropped::new(field, line, reason::ADDRESS));
         }
     }
@@ -617,7 +636,7 @@ fn drop_unsendable(c: &Contact, m: &mut Mapped) {
         m.dropped.push(Dropped::new("maritalstatus", status.to_string(), reason::MARITAL_STATUS));
     }
     for x in &c.extra {
-        m.dropped.push(Dropped::new(x.field.as_str(), clean(&x.value).unwrap_or_default(), reason::EXTRA));
+        m.dropped.push(Dropped::new(x.field.clone(), clean(&x.value).unwrap_or_default(), reason::EXTRA));
     }
 }
 

@@ -501,7 +501,7 @@ fn show_field(d: &FieldDiff) -> String {
 fn not_carried(m: &Mapped) -> Vec<String> {
     let mut out = BTreeSet::new();
     for d in &m.dropped {
-        let words = match d.reason.as_str() {
+        let words = match &*d.reason {
             reason::ADDRESS => "addresses".to_string(),
             reason::NOTE => "notes".to_string(),
             reason::CATEGORIES => "categories".to_string(),
@@ -516,7 +516,7 @@ fn not_carried(m: &Mapped) -> Vec<String> {
             }
             reason::PAGER => "pager type".to_string(),
             reason::PHOTO_LINK | reason::PHOTO_UNREADABLE => "photo".to_string(),
-            _ => d.field.clone(),
+            _ => d.field.to_string(),
         };
         out.insert(words);
     }

@@ -303,12 +303,13 @@ fn fields_kept(new: &NewContact, existing: &ContactDetail) -> Vec<Dropped> {
                 old.as_deref().map(crate::wire::search::fold) != Some(crate::wire::search::fold(&v));
             if differs {
                 kept.push(Dropped {
-                    field: field.to_string(),
+                    field: field.to_string().into(),
                     value: v,
                     reason: match old {
                         Some(o) => format!("the contact exists with {field} {o:?}; the API cannot update it"),
                         None => format!("the contact exists without {field}; the API cannot update it"),
-                    },
+                    }
+                    .into(),
                 });
             }
         }
