@@ -30,7 +30,7 @@ fn phone(value: &str, kind: PhoneKind, place: Option<Place>, preferred: bool) ->
 }
 
 fn dropped_fields(m: &Mapped) -> Vec<(&str, &str)> {
-    m.dropped.iter().map(|d| (d.field.as_str(), d.reason.as_str())).collect()
+    m.dropped.iter().map(|d| (&*d.field, &*d.reason)).collect()
 }
 
 fn has_drop(m: &Mapped, field: &str, reason: &str) -> bool {
