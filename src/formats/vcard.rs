@@ -17,6 +17,7 @@
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use calcard::vcard::{
@@ -70,30 +71,53 @@ pub struct VcardReader {
     /// Parsed records not yet returned by the iterator.
     ready: VecDeque<Record>,
     done: bool,
+    /// Raw-card buffers given back by parsed batches, and the ones taken from there for reuse:
+    /// allocating and freeing one per card, on different threads, costs more than the cutting.
+    spare: Arc<Mutex<Vec<Vec<u8>>>>,
+    spare_here: Vec<Vec<u8>>,
 }
+
+/// Raw-card buffers kept for reuse at most, and the largest kept (bigger ones are photo cards).
+const SPARE_BUFFERS: usize = 2048;
+const SPARE_BUFFER_BYTES: usize = 4096;
 
 /// Consecutive cards cut from one input, not parsed yet: [`CardBatch::parse`] turns them into
 /// records on whichever thread calls it.
 pub struct CardBatch {
     cards: Vec<FinishedCard>,
-    source_name: std::sync::Arc<str>,
+    source_name: Arc<str>,
     ctx: DecodeContext,
+    spare: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl CardBatch {
     /// Decodes, parses and maps every card, in order.
     pub fn parse(self) -> Vec<Record> {
         let mut text = String::new();
-        self.cards
+        let mut buffers = Vec::with_capacity(self.cards.len());
+        let records = self
+            .cards
             .into_iter()
-            .map(|card| parse_finished(card, &self.source_name, &self.ctx, &mut text))
-            .collect()
+            .map(|card| {
+                let (record, mut raw) = parse_finished(card, &self.source_name, &self.ctx, &mut text);
+                if raw.capacity() <= SPARE_BUFFER_BYTES {
+                    raw.clear();
+                    buffers.push(raw);
+                }
+                record
+            })
+            .collect();
+        let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        let room = SPARE_BUFFERS.saturating_sub(spare.len());
+        spare.extend(buffers.into_iter().take(room));
+        records
     }
 }
 
 /// A card cut out of the input, not parsed yet.
 struct FinishedCard {
-    source: String,
+    /// 1-based card number in the input (the record's source is `<file>#<number>`).
+    number: usize,
     /// The whole card: normalised BEGIN line, raw lines, END line.
     raw: Vec<u8>,
     begin_line: usize,
@@ -187,6 +211,8 @@ impl VcardReader {
             tail: Vec::new(),
             ready: VecDeque::new(),
             done: false,
+            spare: Arc::default(),
+            spare_here: Vec::new(),
         }
     }
 
@@ -214,6 +240,7 @@ impl VcardReader {
                 cards: std::mem::take(&mut self.batch),
                 source_name: self.source_name.as_str().into(),
                 ctx: self.ctx,
+                spare: self.spare.clone(),
             };
             return Some(super::Chunk::cards(batch));
         }
@@ -380,7 +407,10 @@ impl VcardReader {
         if self.garbage.lines > 0 {
             warnings.push(std::mem::take(&mut self.garbage).describe());
         }
-        let mut raw = Vec::with_capacity(1024);
+        if self.spare_here.is_empty() {
+            std::mem::swap(&mut self.spare_here, &mut self.spare.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+        let mut raw = self.spare_here.pop().unwrap_or_else(|| Vec::with_capacity(1024));
         // The BEGIN line as calcard wants it, whatever its case or blanks were.
         raw.extend_from_slice(b"BEGIN:VCARD\r\n");
         self.card =
@@ -402,7 +432,6 @@ impl VcardReader {
         }
         let Some(mut card) = self.card.take() else { return };
         self.cards += 1;
-        let source = format!("{}#{}", self.source_name, self.cards);
         match end {
             CardEnd::End => {}
             CardEnd::NextBegin => card.warnings.push(format!(
@@ -418,7 +447,7 @@ impl VcardReader {
         }
         card.raw.extend_from_slice(b"END:VCARD\r\n");
         let finished = FinishedCard {
-            source,
+            number: self.cards,
             raw: card.raw,
             begin_line: card.begin_line,
             warnings: card.warnings,
@@ -464,14 +493,22 @@ impl VcardReader {
 }
 
 /// Decodes, parses and maps one cut card.
-fn parse_finished(card: FinishedCard, source_name: &str, ctx: &DecodeContext, text: &mut String) -> Record {
-    let FinishedCard { source, raw, begin_line, mut warnings, mut extra, oversized } = card;
+/// Gives the card's raw buffer back for reuse.
+fn parse_finished(
+    card: FinishedCard,
+    source_name: &str,
+    ctx: &DecodeContext,
+    text: &mut String,
+) -> (Record, Vec<u8>) {
+    let FinishedCard { number, raw, begin_line, mut warnings, mut extra, oversized } = card;
+    // Made here, not while cutting: the string is then freed on the thread that allocated it.
+    let source = format!("{source_name}#{number}");
     if oversized {
         let contact = Err(format!(
             "{source_name}: card at line {begin_line} is larger than {} MB, skipped",
             MAX_CARD_BYTES >> 20
         ));
-        return Record { source, contact, warnings };
+        return (Record { source, contact, warnings }, raw);
     }
     // Decoding and parsing must never take the file down: a panic becomes this card's error.
     let parsed = catch_unwind(AssertUnwindSafe(|| {
@@ -489,7 +526,7 @@ fn parse_finished(card: FinishedCard, source_name: &str, ctx: &DecodeContext, te
             Err(format!("{source}: the vCard parser failed on this card"))
         }
     };
-    Record { source, contact, warnings }
+    (Record { source, contact, warnings }, raw)
 }
 
 impl Iterator for VcardReader {

@@ -135,7 +135,7 @@ pub fn inspect(
             };
             serde_json::to_writer(&mut *w, &line)?;
         }
-        on_record(&record);
+        on_record(record);
         Ok(())
     })?;
     summary.bytes_read = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
