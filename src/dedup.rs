@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use phonenumber::country;
 
 use crate::model::Contact;
-use crate::wire::search::fold;
+use crate::wire::search::{fold, fold_into};
 use crate::wire::{ContactDetail, ContactSummary, DeviceType, NewContact};
 
 /// Folds a name for comparison (case, accents, whitespace): `  Émile ZOLA` → `emile zola`.
@@ -168,11 +168,23 @@ pub fn person_key(
     nickname: Option<&str>,
     company: Option<&str>,
 ) -> Option<String> {
-    let folded = |s: Option<&str>| s.map(fold).filter(|s| !s.is_empty());
-    let names: Vec<String> = [folded(firstname), folded(lastname)].into_iter().flatten().collect();
-    if !names.is_empty() {
-        return Some(names.join(" "));
+    // `first last`, built in one string: this runs for every input record.
+    let mut key = String::new();
+    for part in [firstname, lastname].into_iter().flatten() {
+        let start = key.len();
+        if start > 0 {
+            key.push(' ');
+        }
+        let before = key.len();
+        fold_into(&mut key, part);
+        if key.len() == before {
+            key.truncate(start); // the part folded to nothing
+        }
     }
+    if !key.is_empty() {
+        return Some(key);
+    }
+    let folded = |s: Option<&str>| s.map(fold).filter(|s| !s.is_empty());
     folded(nickname).or_else(|| folded(company))
 }
 
@@ -281,6 +293,9 @@ mod tests {
         assert_eq!(person_key(None, Some("Zola"), None, Some("X")).as_deref(), Some("zola"));
         assert_eq!(person_key(Some(""), Some("  "), Some("Mimile"), Some("X")).as_deref(), Some("mimile"));
         assert_eq!(person_key(None, None, None, Some("Orange SA")).as_deref(), Some("orange sa"));
+        assert_eq!(person_key(Some("A"), Some("B"), None, None).as_deref(), Some("a b"));
+        assert_eq!(person_key(Some(" \u{301} "), Some("Zoë  Ann"), None, None).as_deref(), Some("zoe ann"));
+        assert_eq!(person_key(Some("Jo"), Some(" "), None, None).as_deref(), Some("jo"));
         assert_eq!(person_key(None, None, Some(" "), None), None);
 
         let new = NewContact {

@@ -647,11 +647,13 @@ fn drop_unsendable(c: &Contact, m: &mut Mapped) {
 /// runs collapsed, trimmed; `None` when nothing is left.
 fn clean(s: &str) -> Option<String> {
     // Most values are plain ASCII with single inner spaces: copy them as they are.
-    let b = s.as_bytes();
-    let plain = b.iter().all(|&c| (b' '..0x7f).contains(&c))
-        && b.first().is_some_and(|&c| c != b' ')
-        && b.last().is_some_and(|&c| c != b' ')
-        && !b.windows(2).any(|w| w == b"  ");
+    // One pass: printable ASCII, no space at either end, no two spaces in a row.
+    let mut after_space = true;
+    let plain = s.bytes().all(|c| {
+        let ok = (b' '..0x7f).contains(&c) && !(c == b' ' && after_space);
+        after_space = c == b' ';
+        ok
+    }) && !after_space;
     if plain {
         return Some(s.to_string());
     }

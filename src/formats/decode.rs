@@ -436,7 +436,7 @@ pub fn decode_card<'a>(
         }
         return out;
     }
-    match std::str::from_utf8(raw) {
+    match simdutf8::basic::from_utf8(raw) {
         Ok(text) => {
             if decode_utf8_body(text, ctx, out, &mut scratch) {
                 out

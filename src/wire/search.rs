@@ -10,22 +10,29 @@ use super::RequestError;
 /// Folds a name or search term for comparison: NFKD, combining marks removed, lower case,
 /// runs of whitespace collapsed to one space, trimmed. `Émile  Zola` → `emile zola`.
 pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    fold_into(&mut out, s);
+    out
+}
+
+/// Appends [`fold`]`(s)` to `out` (building a key from several parts without a string each).
+pub fn fold_into(out: &mut String, s: &str) {
     // ASCII has nothing to decompose and no combining marks: skipping the NFKD iterator gives the
     // same string, and most names folded on import (every record, several times) are ASCII.
     if s.is_ascii() {
-        fold_chars(s.chars(), s.len())
+        fold_chars(s.chars(), out)
     } else {
-        fold_chars(s.nfkd().filter(|c| !is_combining_mark(*c)), s.len())
+        fold_chars(s.nfkd().filter(|c| !is_combining_mark(*c)), out)
     }
 }
 
-/// Lower case, whitespace runs collapsed to one space, trimmed.
-fn fold_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
-    let mut out = String::with_capacity(capacity);
+/// Lower case, whitespace runs collapsed to one space, trimmed; appended to `out`.
+fn fold_chars(chars: impl Iterator<Item = char>, out: &mut String) {
+    let start = out.len();
     let mut pending_space = false;
     for c in chars {
         if c.is_whitespace() {
-            pending_space = !out.is_empty();
+            pending_space = out.len() > start;
             continue;
         }
         if pending_space {
@@ -34,7 +41,6 @@ fn fold_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
         }
         out.extend(c.to_lowercase());
     }
-    out
 }
 
 /// Reads a `search=` value as the seed describes it: complex strings between double quotes
@@ -92,12 +98,20 @@ mod tests {
         assert_eq!(fold("  Émile   ZOLA "), "emile zola");
         assert_eq!(fold("Ærøskøbing"), "ærøskøbing");
         assert_eq!(fold("Ψυχή"), "ψυχη");
+        // Appending folds the new part on its own (no leading space from what is already there).
+        let mut key = String::from("jean");
+        fold_into(&mut key, "  Émile ");
+        assert_eq!(key, "jeanemile");
     }
 
     #[test]
     fn ascii_fast_path_folds_like_nfkd() {
         let all_ascii: String = (0u8..128).map(char::from).collect();
-        let slow = |s: &str| fold_chars(s.nfkd().filter(|c| !is_combining_mark(*c)), s.len());
+        let slow = |s: &str| {
+            let mut out = String::new();
+            fold_chars(s.nfkd().filter(|c| !is_combining_mark(*c)), &mut out);
+            out
+        };
         for s in [all_ascii.as_str(), " \t Jean-Pierre\r\n  O'BRIEN \x0b", "", "   "] {
             assert_eq!(fold(s), slow(s), "{s:?}");
         }
