@@ -122,7 +122,7 @@ fn run_inspect(input: &Path) -> InspectRun {
 
 /// A synthetic phone export of about `mb` megabytes: 30% Android 2.1 (QP names with soft breaks,
 /// bare params), 50% iOS 3.0 (item groups, labels), 20% vCard 4.0 (tel: URIs, partial birthdays),
-/// 0.4% of cards with a 5–20 KB photo.
+/// 0.4% of cards with a 5–20 KB photo, 1% of cards repeating an earlier person.
 fn generate(dir: &Path, mb: u64) -> PathBuf {
     let path = dir.join(format!("phone-export-{mb}mb.vcf"));
     if path.exists() {
@@ -155,8 +155,10 @@ fn generate(dir: &Path, mb: u64) -> PathBuf {
     let lasts =
         ["Lefèvre", "Müller", "Dubois", "García", "Nowak", "Øster", "Петров", "Παπαδάκης", "佐藤", "O'Brien"];
     while written < target {
-        let first = format!("{}{}", firsts[(rnd() % 10) as usize], i % 997);
-        let last = format!("{}{}", lasts[(rnd() % 10) as usize], i / 997);
+        // 1 % of cards repeat a person met earlier (an export merged from two phones).
+        let person = if i > 0 && rnd() % 100 == 0 { rnd() % i } else { i };
+        let first = format!("{}{}", firsts[(person % 10) as usize], person % 997);
+        let last = format!("{}{}", lasts[(person / 10 % 10) as usize], person / 997);
         let kind = rnd() % 10;
         let mut card = String::with_capacity(1024);
         if kind < 3 {

@@ -4,7 +4,7 @@
 //! they are sorted and written to a temporary file as one run, and a fixed-size Bloom filter
 //! remembers every key written. A key the map does not hold is looked up in the runs only when
 //! the filter says it may be there, so almost every new key costs no read at all, and a lookup
-//! reads one 16 KB block per run (an in-memory fence of every block's first key finds it).
+//! reads one 4 KB block per run (an in-memory fence of every block's first key finds it).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -18,8 +18,8 @@ const RECENT_KEYS: usize = (1 << 18) / 8 * 7;
 /// and still correct (only slower) beyond.
 const BLOOM_BITS: usize = 1 << 25;
 const BLOOM_HASHES: u64 = 4;
-/// Entries per block of a run, and bytes per entry (key, record).
-const BLOCK_ENTRIES: usize = 1024;
+/// Entries per block of a run (one 4 KB page is read per run and lookup), bytes per entry.
+const BLOCK_ENTRIES: usize = 256;
 const ENTRY_BYTES: usize = 16;
 
 pub struct SeenKeys {
