@@ -9,6 +9,7 @@
 //!
 //! `wire` is the protocol both the `client` and the `sandbox` server speak; they share nothing else.
 
+pub mod atomic_file;
 pub mod cli;
 pub mod client;
 pub mod commands;

@@ -177,14 +177,12 @@ impl Report {
     }
 }
 
-/// Serialises `value` as pretty JSON to `path` through a temporary file in the same folder.
+/// Serialises `value` as pretty JSON to `path`, replacing it atomically.
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     use anyhow::Context;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut file = crate::atomic_file::AtomicFile::create(path)
         .with_context(|| format!("cannot write the report next to {}", path.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, value)?;
-    tmp.write_all(b"\n")?;
-    tmp.persist(path).with_context(|| format!("cannot write the report {}", path.display()))?;
-    Ok(())
+    serde_json::to_writer_pretty(&mut file, value)?;
+    file.write_all(b"\n")?;
+    file.commit().with_context(|| format!("cannot write the report {}", path.display()))
 }

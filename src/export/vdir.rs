@@ -8,8 +8,10 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
+
+use crate::atomic_file;
 
 /// Prefix of every UID and file name this tool writes.
 pub const UID_PREFIX: &str = "orange-contacts-";
@@ -83,27 +85,6 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x100000001b3);
     }
     h
-}
-
-/// Writes `bytes` to `path` atomically: a `.tmp` file in the same folder, flushed and synced,
-/// then renamed over the target. A crash leaves either the old file or the new one, never a
-/// truncated one (at worst a stray `.tmp`, which readers ignore).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("export");
-    let mut tmp = tempfile::Builder::new().prefix(&format!(".{base}.")).suffix(".tmp").tempfile_in(&dir)?;
-    tmp.write_all(bytes)?;
-    // A replaced file keeps its permissions; new ones stay owner-only (0600, tempfile's default).
-    if let Ok(meta) = fs::metadata(path) {
-        tmp.as_file().set_permissions(meta.permissions())?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(&dir);
-    Ok(())
 }
 
 fn sync_dir(dir: &Path) {
@@ -183,7 +164,7 @@ pub fn sync_vdir(
         match fs::read(&path) {
             Ok(old) if old == *bytes => out.unchanged.push(name.clone()),
             _ => {
-                write_atomic(&path, bytes)
+                atomic_file::write(&path, bytes)
                     .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
                 out.written.push(name.clone());
             }
@@ -279,7 +260,8 @@ pub fn write_single_file(
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)?;
     }
-    write_atomic(path, bytes).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    atomic_file::write(path, bytes)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     out.written = true;
     Ok(out)
 }
@@ -321,25 +303,6 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written beside the vdir");
         assert_eq!(fs::read_dir(&vdir).unwrap().count(), 4);
         assert!(sync_vdir(&vdir, &[("../x.vcf".into(), vec![])], &HashSet::new(), 50, true).is_err());
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("all.vcf");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"two");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
-            write_atomic(&p, b"three").unwrap();
-            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
-        }
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names.len(), 1, "{names:?}");
     }
 
     fn card(n: &str) -> (String, Vec<u8>) {

@@ -9,11 +9,13 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+
+use crate::atomic_file::AtomicFile;
 use serde::Serialize;
 
 use crate::formats::Format;
@@ -68,10 +70,8 @@ pub fn inspect(
     let mut seen = SeenKeys::default();
     let mut out = match report {
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir)
+            let mut w = AtomicFile::create(path)
                 .with_context(|| format!("cannot write the report next to {}", path.display()))?;
-            let mut w = BufWriter::new(tmp);
             w.write_all(b"{\"records\": [\n")?;
             Some(w)
         }
@@ -144,8 +144,7 @@ pub fn inspect(
         w.write_all(b"\n],\n\"summary\": ")?;
         serde_json::to_writer_pretty(&mut w, &summary)?;
         w.write_all(b"}\n")?;
-        let tmp = w.into_inner().map_err(|e| e.into_error())?;
-        tmp.persist(path).with_context(|| format!("cannot write the report {}", path.display()))?;
+        w.commit().with_context(|| format!("cannot write the report {}", path.display()))?;
     }
     Ok(summary)
 }
