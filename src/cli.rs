@@ -168,6 +168,11 @@ pub struct ExportArgs {
     /// In a vdir, remove at most this many files of contacts that disappeared.
     #[arg(long, default_value_t = 50)]
     pub max_delete: usize,
+    /// List the account with about 1,100 searches instead of 22,100: CJK ideographs only as the
+    /// initials of names already in the backup. A new contact whose name starts with another CJK
+    /// ideograph is missed until a run without --quick.
+    #[arg(long)]
+    pub quick: bool,
     #[arg(long)]
     pub report: Option<PathBuf>,
     #[command(flatten)]

@@ -522,3 +522,29 @@ fn a_killed_export_leaves_the_previous_backup_intact() {
     assert_eq!(names, ["orange-contacts-old.vcf"]);
     assert_eq!(std::fs::read(vd.join("orange-contacts-old.vcf")).unwrap(), old);
 }
+
+/// `--quick` for nightly runs: after a full export, a quick one lists the same multilingual
+/// account (CJK names included, through the backup's initials) with about 1,100 searches.
+#[test]
+fn quick_export_lists_the_backed_up_account_with_a_twentieth_of_the_searches() {
+    let server = TestServer::start(&[]);
+    let (vcf, names) = multilingual(30);
+    seed(&server, "alice", &vcf);
+    let vd = server.dir.path().join("book");
+    let (out, full) = export(&server, "alice", &vd, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (out, quick) = export(&server, "alice", &vd, &["--quick"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("quick listing"), "{}", text(&out));
+    assert_eq!(quick["enumeration"]["quick"], true);
+    assert_eq!(quick["summary"]["contacts"], names.len());
+    assert_eq!(quick["summary"]["deleted"], 0);
+    assert_eq!(quick["summary"]["written"], 0, "{}", quick["summary"]);
+    let searches = |r: &Value| r["summary"]["searches"].as_u64().unwrap();
+    assert!(
+        searches(&quick) * 15 < searches(&full),
+        "quick {} vs full {}",
+        searches(&quick),
+        searches(&full)
+    );
+}

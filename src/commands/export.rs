@@ -17,6 +17,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         max_delete: args.max_delete,
         concurrency: args.connection.concurrency.max(1),
         quiet,
+        quick: args.quick,
     };
     runtime()?.block_on(async {
         let connection = connect(&args.connection, quiet).await?;

@@ -105,6 +105,13 @@ pub fn alphabet() -> Vec<(String, usize)> {
     out
 }
 
+/// The alphabet of a quick listing (`export --quick`): every script but the CJK ideographs,
+/// which are searched only among `initials` (those of the names already backed up): about 1,100
+/// searches instead of 22,100.
+pub fn quick_alphabet(initials: &HashSet<String>) -> Vec<(String, usize)> {
+    alphabet().into_iter().filter(|(t, si)| SCRIPTS[*si].name != "cjk" || initials.contains(t)).collect()
+}
+
 /// A failed API read. `fatal` ones (refused consent, bad token, unreachable server) stop the
 /// run; others mark a prefix incomplete or a contact unexported. `gone`: the contact no longer
 /// exists (deleted between listing and reading).
@@ -221,7 +228,7 @@ pub async fn enumerate<D: Directory>(
     enumerate_with(dir, alphabet(), concurrency, on_search).await
 }
 
-/// [`enumerate`] over a given alphabet (tests use small ones).
+/// [`enumerate`] over a given alphabet ([`quick_alphabet`], or small ones in tests).
 pub async fn enumerate_with<D: Directory>(
     dir: &D,
     alphabet: Vec<(String, usize)>,
@@ -704,13 +711,12 @@ pub(crate) mod tests {
 
     fn small_alphabet() -> Vec<(String, usize)> {
         // Everything the multilingual account needs, without the 21k CJK searches.
-        let full = alphabet();
         let needed: HashSet<String> = multilingual(0)
             .iter()
             .flat_map(summary_names)
             .filter_map(|n| fold(&n).chars().next().map(|c| c.to_string()))
             .collect();
-        full.into_iter().filter(|(t, si)| SCRIPTS[*si].name != "cjk" || needed.contains(t)).collect()
+        quick_alphabet(&needed)
     }
 
     async fn run(dir: &MemoryDirectory) -> Enumeration {

@@ -9,9 +9,12 @@
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::atomic_file;
+use crate::cli::Layout;
+use crate::formats::{self, Format};
+use crate::wire::search::{fold, searchable_names};
 
 /// Prefix of every UID and file name this tool writes.
 pub const UID_PREFIX: &str = "orange-contacts-";
@@ -223,6 +226,33 @@ pub fn uids_in_file(path: &Path) -> io::Result<BTreeSet<String>> {
                 .then(|| value.trim().to_string())
         })
         .collect())
+}
+
+/// The initials a backup's names are found by (the folded first character of each searchable
+/// name, see [`crate::wire::search::searchable_names`]): what `export --quick` searches beyond
+/// its reduced alphabet, so that every contact already backed up is listed again. Nothing when
+/// there is no backup yet; an error when a card cannot be read (its contact might then be missed
+/// and its card deleted).
+pub fn name_initials(path: &Path, layout: Layout) -> anyhow::Result<HashSet<String>> {
+    let files: Vec<PathBuf> = match layout {
+        Layout::File if path.exists() => vec![path.to_path_buf()],
+        Layout::Dir if path.is_dir() => list_own_cards(path)?.into_iter().map(|n| path.join(n)).collect(),
+        _ => Vec::new(),
+    };
+    let mut initials = HashSet::new();
+    for file in files {
+        for record in formats::read_path(&file, Format::Vcard)? {
+            let c = record.contact.map_err(anyhow::Error::msg)?; // the message names the card
+            let names = searchable_names(
+                c.given.as_deref(),
+                c.family.as_deref(),
+                c.nickname.as_deref(),
+                c.organization.as_deref(),
+            );
+            initials.extend(names.iter().filter_map(|n| fold(n).chars().next()).map(String::from));
+        }
+    }
+    Ok(initials)
 }
 
 /// What a single-file export did.
