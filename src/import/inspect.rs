@@ -14,10 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-
-use crate::atomic_file::AtomicFile;
 use serde::Serialize;
 
+use crate::atomic_file::AtomicFile;
 use crate::formats::Format;
 use crate::import::read::{for_each_record, InputRecord};
 use crate::import::seen_keys::SeenKeys;

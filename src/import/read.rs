@@ -87,7 +87,8 @@ pub fn for_each_record(
     for path in files {
         let reader =
             formats::read_path(path, format).with_context(|| format!("cannot read {}", path.display()))?;
-        run_pool(reader, opts, workers, &mut each)?;
+        run_pool(reader, opts, workers, &mut each)
+            .with_context(|| format!("while reading {}", path.display()))?;
     }
     Ok(())
 }
@@ -105,7 +106,10 @@ fn run_pool(
         // and the threads end.
         let (slot_taken, slots) = sync_channel::<()>(in_flight);
         let (chunk_tx, chunk_rx) = sync_channel::<(usize, Chunk)>(in_flight);
-        let (mapped_tx, mapped_rx) = sync_channel::<(usize, usize, Vec<InputRecord>)>(in_flight);
+        // `Err` when a worker panicked outside the per-record guards: its chunk is lost, so the
+        // run must stop (waiting for that chunk would hang).
+        type ChunkResult = Result<Vec<InputRecord>, ()>;
+        let (mapped_tx, mapped_rx) = sync_channel::<(usize, usize, ChunkResult)>(in_flight);
         scope.spawn(move || {
             for seq in 0.. {
                 let Some(chunk) = reader.cut_chunk() else { break };
@@ -125,8 +129,11 @@ fn run_pool(
                 returned.try_iter().for_each(drop);
                 let next = chunk_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                 let Ok((seq, chunk)) = next else { break };
-                let mapped = chunk.parse().into_iter().map(|r| map_one(r, opts)).collect();
-                if mapped_tx.send((seq, worker, mapped)).is_err() {
+                let mapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    chunk.parse().into_iter().map(|r| map_one(r, opts)).collect()
+                }));
+                let failed = mapped.is_err();
+                if mapped_tx.send((seq, worker, mapped.map_err(|_| ()))).is_err() || failed {
                     break;
                 }
             });
@@ -135,6 +142,9 @@ fn run_pool(
         let mut waiting: BTreeMap<usize, (usize, Vec<InputRecord>)> = BTreeMap::new();
         let mut next = 0;
         for (seq, worker, mapped) in mapped_rx {
+            let Ok(mapped) = mapped else {
+                anyhow::bail!("internal error: a reading worker failed (please report it)");
+            };
             waiting.insert(seq, (worker, mapped));
             while let Some((worker, mut records)) = waiting.remove(&next) {
                 for record in &mut records {
