@@ -295,7 +295,8 @@ mod tests {
                 Ok(())
             })
             .unwrap_err();
-        assert_eq!(err.to_string(), "stop here");
+        assert_eq!(err.root_cause().to_string(), "stop here");
+        assert!(format!("{err:#}").contains("while reading"), "{err:#}");
         assert_eq!(seen, 1500);
     }
 }
