@@ -646,17 +646,30 @@ fn drop_unsendable(c: &Contact, m: &mut Mapped) {
 /// A value as sent: control characters removed (newlines and tabs become spaces), whitespace
 /// runs collapsed, trimmed; `None` when nothing is left.
 fn clean(s: &str) -> Option<String> {
-    // Most values are plain ASCII with single inner spaces: copy them as they are.
-    // One pass: printable ASCII, no space at either end, no two spaces in a row.
-    let mut after_space = true;
-    let plain = s.bytes().all(|c| {
-        let ok = (b' '..0x7f).contains(&c) && !(c == b' ' && after_space);
-        after_space = c == b' ';
-        ok
-    }) && !after_space;
-    if plain {
-        return Some(s.to_string());
+    // Most values are already clean: copy them as they are rather than character by character.
+    if is_clean(s) {
+        Some(s.to_string())
+    } else {
+        clean_chars(s)
     }
+}
+
+/// Whether [`clean_chars`] would give `s` back unchanged: not empty, no blank at either end,
+/// single inner spaces, no other whitespace, controls or invisible characters.
+fn is_clean(s: &str) -> bool {
+    let mut after_space = true;
+    s.chars().all(|c| {
+        let ok = if c.is_ascii() {
+            (' '..'\x7f').contains(&c) && !(c == ' ' && after_space)
+        } else {
+            !(c.is_whitespace() || c.is_control() || matches!(c, '\u{feff}' | '\u{200b}'))
+        };
+        after_space = c == ' ';
+        ok
+    }) && !after_space
+}
+
+fn clean_chars(s: &str) -> Option<String> {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars() {
@@ -776,5 +789,37 @@ mod tests {
         assert_eq!(place_of(Some("work")), Some(Place::Work));
         assert_eq!(place_of(Some("x")), None);
         assert_eq!(place_of(None), None);
+    }
+
+    #[test]
+    fn clean_copies_clean_values_and_fixes_the_others_alike() {
+        let samples = [
+            "Jean Dupont",
+            "Hélène Lefèvre",
+            "佐藤 美咲",
+            "",
+            " ",
+            "  lead",
+            "trail ",
+            "two  spaces",
+            "tab\there",
+            "nbsp\u{a0}inside",
+            "zero\u{200b}width",
+            "\u{feff}bom",
+            "ctrl\u{85}x",
+            "del\x7f",
+            "a",
+            "ß",
+            "line\r\nbreak",
+        ];
+        for s in samples {
+            // The copy taken for clean values is exactly what the character pass gives.
+            if is_clean(s) {
+                assert_eq!(clean_chars(s).as_deref(), Some(s), "{s:?}");
+            }
+            assert_eq!(clean(s), clean_chars(s), "{s:?}");
+        }
+        assert!(is_clean("Hélène Lefèvre") && is_clean("佐藤 美咲"));
+        assert!(!is_clean("two  spaces") && !is_clean("nbsp\u{a0}inside") && !is_clean(""));
     }
 }

@@ -527,6 +527,10 @@ fn inspect_reports_repeats_invalid_records_and_what_is_not_carried() {
     assert_eq!(summary["duplicates_in_input"], 1);
     assert_eq!(summary["not_carried"]["NOTE"], 1);
     assert_eq!(summary["not_carried"]["TEL;TYPE=HOME"], 1);
+    let coverage = &summary["coverage"];
+    assert_eq!((coverage["firstname"].as_u64(), coverage["lastname"].as_u64()), (Some(3), Some(3)));
+    assert_eq!((coverage["device:phone"].as_u64(), coverage["emailperso"].as_u64()), (Some(2), Some(1)));
+    assert!(coverage.get("company").is_none(), "{coverage}");
     // José Müller (1 + phone) and Anne Durand (emailperso only): the repeat costs nothing.
     assert_eq!(summary["minimum_calls"], 3);
     let records = report["records"].as_array().unwrap();
