@@ -834,7 +834,7 @@ fn field_name(e: &VCardEntry) -> String {
 struct Mapper<'a> {
     contact: Contact,
     warnings: &'a mut Vec<String>,
-    /// `X-ABLabel` by lower-case group, and whether a property used it.
+    /// `X-ABLabel` by group (matched ignoring ASCII case), and whether a property used it.
     labels: Vec<(String, String, bool)>,
 }
 
@@ -872,8 +872,8 @@ impl Mapper<'_> {
 
     /// The `X-ABLabel` of the entry's group, marked used.
     fn group_label(&mut self, e: &VCardEntry) -> Option<String> {
-        let group = e.group.as_deref()?.to_ascii_lowercase();
-        let slot = self.labels.iter_mut().find(|(g, _, _)| *g == group)?;
+        let group = e.group.as_deref()?;
+        let slot = self.labels.iter_mut().find(|(g, _, _)| g.eq_ignore_ascii_case(group))?;
         slot.2 = true;
         nonempty(apple_label(&slot.1))
     }
@@ -1092,10 +1092,7 @@ pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
         .entries
         .iter()
         .filter(|e| matches!(&e.name, VCardProperty::Other(n) if n.eq_ignore_ascii_case("X-ABLabel")))
-        .filter_map(|e| {
-            let group = e.group.as_deref()?.to_ascii_lowercase();
-            Some((group, entry_text(e), false))
-        })
+        .filter_map(|e| Some((e.group.clone()?, entry_text(e), false)))
         .collect();
     let mut m = Mapper { contact: Contact::default(), warnings, labels };
     let mut seen_n = false;
