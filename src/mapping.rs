@@ -126,7 +126,7 @@ pub struct Mapped {
 pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
     let mut m = Mapped {
         contact: NewContact::default(),
-        devices: Vec::new(),
+        devices: Vec::with_capacity(c.emails.len() + c.phones.len() + c.urls.len()),
         photo: None,
         dropped: Vec::new(),
         notes: Vec::new(),
@@ -490,6 +490,30 @@ fn drop_place_and_label(
     }
 }
 
+/// The match keys of one record's devices of a type. Usually a handful, where a list beats a
+/// hash set; a hash set takes over past a few dozen (a hostile card with thousands of emails).
+#[derive(Default)]
+struct Keys {
+    few: Vec<String>,
+    many: HashSet<String>,
+}
+
+impl Keys {
+    const FEW: usize = 32;
+
+    /// `false` when `key` was already there.
+    fn insert(&mut self, key: String) -> bool {
+        if self.few.len() < Self::FEW {
+            let fresh = !self.few.contains(&key);
+            if fresh {
+                self.few.push(key);
+            }
+            return fresh;
+        }
+        !self.few.contains(&key) && self.many.insert(key)
+    }
+}
+
 /// Preferred first, then source order.
 fn by_preference<T>(items: &mut [(usize, bool, T)]) {
     items.sort_by_key(|(idx, preferred, _)| (!*preferred, *idx));
@@ -507,7 +531,7 @@ fn map_emails(c: &Contact, m: &mut Mapped) {
     // emailperso: the first personal (or unqualified) address, preferred first. A work address
     // never goes there: the parameter's name says personal.
     let perso = emails.iter().position(|(_, _, (e, _))| matches!(e.place, None | Some(Place::Home)));
-    let mut seen = HashSet::new();
+    let mut seen = Keys::default();
     if let Some(pos) = perso {
         let (_, _, (e, value)) = emails.remove(pos);
         seen.insert(dedup::email_key(&value));
@@ -543,7 +567,7 @@ fn map_phones(c: &Contact, region: &str, m: &mut Mapped) {
         .filter_map(|(i, p)| clean(&p.value).map(|v| (i, p.preferred, (p, v))))
         .collect();
     by_preference(&mut phones);
-    let mut seen = HashSet::new();
+    let mut seen = Keys::default();
     let mut order = 1;
     for (_, _, (p, value)) in phones {
         let Some(key) = dedup::phone_key(&value, region) else {
@@ -571,7 +595,7 @@ fn map_phones(c: &Contact, region: &str, m: &mut Mapped) {
 }
 
 fn map_urls(c: &Contact, m: &mut Mapped) {
-    let mut seen = HashSet::new();
+    let mut seen = Keys::default();
     let mut order = 1;
     for u in &c.urls {
         let Some(value) = clean(&u.value) else { continue };
@@ -789,6 +813,16 @@ mod tests {
         assert_eq!(place_of(Some("work")), Some(Place::Work));
         assert_eq!(place_of(Some("x")), None);
         assert_eq!(place_of(None), None);
+    }
+
+    #[test]
+    fn device_keys_are_unique_past_the_small_list() {
+        let mut keys = Keys::default();
+        for round in 0..2 {
+            for i in 0..100 {
+                assert_eq!(keys.insert(format!("k{i}")), round == 0, "k{i} round {round}");
+            }
+        }
     }
 
     #[test]
