@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::crowded_names::{CROWDED_FIRSTS, CROWDED_LASTS};
 use common::{bin, TestServer};
 use serde_json::Value;
 
@@ -106,60 +107,7 @@ fn multilingual(n_total: usize) -> (String, BTreeSet<String>) {
         ("Jean Pierre", "Dupont"),
         ("jean-pierre", "Durand"),
     ];
-    let firsts = [
-        "Anne",
-        "Alain",
-        "Alice",
-        "Albert",
-        "Amélie",
-        "Anaïs",
-        "André",
-        "Ahmed",
-        "Annabelle",
-        "Annette",
-        "Anatole",
-        "Alban",
-        "Aline",
-        "Alix",
-        "Amandine",
-        "Ambroise",
-        "Anouk",
-        "Arthur",
-        "Astrid",
-        "Aurore",
-    ];
-    let lasts = [
-        "Martin",
-        "Moreau",
-        "Mercier",
-        "Michel",
-        "Muller",
-        "Masson",
-        "Marchand",
-        "Meyer",
-        "Marie",
-        "Mathieu",
-        "Maillard",
-        "Marty",
-        "Morel",
-        "Mallet",
-        "Meunier",
-        "Millet",
-        "Moulin",
-        "Munoz",
-        "Maréchal",
-        "Ménard",
-        "Morin",
-        "Moreno",
-        "Marin",
-        "Martel",
-        "Mauger",
-        "Menard",
-        "Mignon",
-        "Monnier",
-        "Mougin",
-        "Maury",
-    ];
+    let (firsts, lasts) = (CROWDED_FIRSTS, CROWDED_LASTS);
     let mut vcf = String::new();
     let mut names = BTreeSet::new();
     let push = |first: &str, last: &str, extra: &[&str], vcf: &mut String, names: &mut BTreeSet<String>| {

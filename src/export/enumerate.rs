@@ -536,7 +536,12 @@ pub fn prefix_counts(e: &Enumeration) -> HashMap<char, usize> {
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/crowded_names.rs"]
+mod crowded_names;
+
+#[cfg(test)]
 pub(crate) mod tests {
+    use super::crowded_names::{CROWDED_FIRSTS, CROWDED_LASTS};
     use super::*;
     use crate::wire::search::{matches, parse_term};
 
@@ -649,60 +654,7 @@ pub(crate) mod tests {
         // Many people sharing first letters, to overflow capped pages.
         // (Each exact name at most 3 times: a capped server without paging cannot split more
         // people of one exact name than its page size.)
-        let firsts = [
-            "Anne",
-            "Alain",
-            "Alice",
-            "Albert",
-            "Amélie",
-            "Anaïs",
-            "André",
-            "Ahmed",
-            "Annabelle",
-            "Annette",
-            "Anatole",
-            "Alban",
-            "Aline",
-            "Alix",
-            "Amandine",
-            "Ambroise",
-            "Anouk",
-            "Arthur",
-            "Astrid",
-            "Aurore",
-        ];
-        let lasts = [
-            "Martin",
-            "Moreau",
-            "Mercier",
-            "Michel",
-            "Muller",
-            "Masson",
-            "Marchand",
-            "Meyer",
-            "Marie",
-            "Mathieu",
-            "Maillard",
-            "Marty",
-            "Morel",
-            "Mallet",
-            "Meunier",
-            "Millet",
-            "Moulin",
-            "Munoz",
-            "Maréchal",
-            "Ménard",
-            "Morin",
-            "Moreno",
-            "Marin",
-            "Martel",
-            "Mauger",
-            "Menard",
-            "Mignon",
-            "Monnier",
-            "Mougin",
-            "Maury",
-        ];
+        let (firsts, lasts) = (CROWDED_FIRSTS, CROWDED_LASTS);
         for i in 0..n_extra {
             out.push(person(1000 + i, Some(firsts[i % firsts.len()]), Some(lasts[(i / 2) % lasts.len()])));
         }

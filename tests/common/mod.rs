@@ -2,6 +2,8 @@
 //! started as a child process (the same `serve` command users run), on an ephemeral port.
 #![allow(dead_code)]
 
+pub mod crowded_names;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

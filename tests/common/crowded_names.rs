@@ -1,0 +1,61 @@
+//! Names for enumeration tests: many people whose first and last names share their first
+//! letters, to overflow capped pages. Shared by `tests/export.rs` and the unit tests of
+//! `src/export/enumerate.rs` (which include this file by path). Each (first, last) pair repeats
+//! at most 3 times in the tests' accounts: a capped server without paging cannot split more
+//! people of one exact name than its page size.
+
+pub const CROWDED_FIRSTS: [&str; 20] = [
+    "Anne",
+    "Alain",
+    "Alice",
+    "Albert",
+    "Amélie",
+    "Anaïs",
+    "André",
+    "Ahmed",
+    "Annabelle",
+    "Annette",
+    "Anatole",
+    "Alban",
+    "Aline",
+    "Alix",
+    "Amandine",
+    "Ambroise",
+    "Anouk",
+    "Arthur",
+    "Astrid",
+    "Aurore",
+];
+
+pub const CROWDED_LASTS: [&str; 30] = [
+    "Martin",
+    "Moreau",
+    "Mercier",
+    "Michel",
+    "Muller",
+    "Masson",
+    "Marchand",
+    "Meyer",
+    "Marie",
+    "Mathieu",
+    "Maillard",
+    "Marty",
+    "Morel",
+    "Mallet",
+    "Meunier",
+    "Millet",
+    "Moulin",
+    "Munoz",
+    "Maréchal",
+    "Ménard",
+    "Morin",
+    "Moreno",
+    "Marin",
+    "Martel",
+    "Mauger",
+    "Menard",
+    "Mignon",
+    "Monnier",
+    "Mougin",
+    "Maury",
+];
