@@ -1,24 +1,15 @@
 //! Conformance of `wire::parse` with the spec itself: every sample response in the seed
-//! (`shared/seed/personal-contacts-api.txt`, quirks included) is cut out of the text and read by the
+//! (`tests/fixtures/seed/personal-contacts-api.txt`, quirks included) is cut out of the text and read by the
 //! parse function for its method, with the values the seed shows.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use orange_contacts::wire::parse::{self, WireError};
 use orange_contacts::wire::{Civility, DeviceSubtype, DeviceType, ErrorCode, ImageType};
 
-/// The seed, found by walking up from the crate (like `common::corpus_dir`).
+/// The seed, carried by the repository (`tests/fixtures/seed`, provenance beside it).
 fn seed_text() -> String {
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    let path: PathBuf = loop {
-        let candidate = dir.join("shared/seed/personal-contacts-api.txt");
-        if candidate.is_file() {
-            break candidate;
-        }
-        if !dir.pop() {
-            panic!("shared/seed/personal-contacts-api.txt not found above {}", env!("CARGO_MANIFEST_DIR"));
-        }
-    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed/personal-contacts-api.txt");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -1,4 +1,4 @@
-//! CSV reader against the real-world corpus (`shared/corpus/csv/**`), the repository's sample
+//! CSV reader against the real-world corpus (`tests/fixtures/corpus/csv/**`), the repository's sample
 //! address books (`samples/*.csv`) and small hand-written files for each dialect and encoding.
 
 mod common;

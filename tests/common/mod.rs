@@ -1,4 +1,4 @@
-//! Test harness shared by the integration tests: the corpus location and a real sandbox server
+//! Test harness shared by the integration tests: the fixtures' location and a real sandbox server
 //! started as a child process (the same `serve` command users run), on an ephemeral port.
 #![allow(dead_code)]
 
@@ -8,22 +8,18 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// `shared/corpus`, found by walking up from the crate: it sits beside the checkout in every
-/// place the tests run (developer worktrees and CI's clone).
+/// The corpus of public vCard/CSV files the tests read, carried by the repository
+/// (`tests/fixtures/corpus`, provenance in its `PROVENANCE.md`): a fresh clone tests alone.
 pub fn corpus_dir() -> PathBuf {
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    loop {
-        let candidate = dir.join("shared").join("corpus");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        if !dir.pop() {
-            panic!("shared/corpus not found above {}", env!("CARGO_MANIFEST_DIR"));
-        }
-    }
+    fixtures().join("corpus")
 }
 
-/// A file of the corpus, by its path below `shared/corpus`.
+/// `tests/fixtures`: everything the tests read from disk besides `samples/`.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+}
+
+/// A file of the corpus, by its path below `tests/fixtures/corpus`.
 pub fn corpus(rel: &str) -> PathBuf {
     let p = corpus_dir().join(rel);
     assert!(p.exists(), "corpus file missing: {}", p.display());
