@@ -74,6 +74,15 @@ URL;TYPE=work:www.societe.example\r\n\
 ADR;TYPE=home:;Appt 34;24\\, rue de la Paix;Paris;Île-de-France;75002;France\r\n\
 ADR;TYPE=work:;;1 place Été;Lyon;;69001;France\r\nX-ORANGE-MARITALSTATUS:2\r\nEND:VCARD\r\n";
 
+/// Exports `user`'s account to `name` (in the server's folder) as vCard `version`.
+fn export(server: &TestServer, user: &str, name: &str, version: &str) -> PathBuf {
+    let file = server.dir.path().join(name);
+    let out =
+        server.cli(user, "export", &[file.to_str().unwrap(), "--vcard", version, "-q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    file
+}
+
 /// The cards of an exported file.
 fn cards(path: &Path) -> Vec<String> {
     let content = std::fs::read_to_string(path).unwrap();
@@ -120,10 +129,7 @@ fn item8_every_latin1_v3_card_of_the_corpus_export_passes_the_strict_rfc2426_val
     let created = import_corpus(&server, "alice");
     seed(&server, "alice", SEEDED);
     let dir = server.dir.path();
-    let v3 = dir.join("corpus-3.0.vcf");
-    let out =
-        server.cli("alice", "export", &[v3.to_str().unwrap(), "--vcard", "3.0", "-q"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v3 = export(&server, "alice", "corpus-3.0.vcf", "3.0");
     let all = cards(&v3);
     assert_eq!(all.len() as u64, created + 1);
 
@@ -174,10 +180,7 @@ fn item8_every_latin1_v3_card_of_the_corpus_export_passes_the_strict_rfc2426_val
     assert!(seeded.contains("\r\nADR;TYPE=home:"), "{seeded}");
 
     // 4.0: the same account, every card read by vobject.
-    let v4 = dir.join("corpus-4.0.vcf");
-    let out =
-        server.cli("alice", "export", &[v4.to_str().unwrap(), "--vcard", "4.0", "-q"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v4 = export(&server, "alice", "corpus-4.0.vcf", "4.0");
     assert_eq!(vobject_reads(&[&v4]), all.len());
 }
 
@@ -233,12 +236,7 @@ fn item9_a_fresh_backup_checks_without_not_carried_and_reimports_with_nothing_dr
     let server = TestServer::start(&[]);
     let created = import_corpus(&server, "alice");
     for version in ["3.0", "4.0"] {
-        let backup = server.dir.path().join(format!("backup-{version}.vcf"));
-        let out = server
-            .cli("alice", "export", &[backup.to_str().unwrap(), "--vcard", version, "-q"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let backup = export(&server, "alice", &format!("backup-{version}.vcf"), version);
         assert_checks_without_not_carried(&server, "alice", &backup);
         let (summary, dropped) = reimport(&server, "alice", &backup);
         assert_eq!(summary["outcomes"]["unchanged"], created, "{version}: {summary}");
@@ -269,12 +267,7 @@ fn item9_devices_say_work_for_pro_and_no_home_or_work_for_perso() {
     let server = TestServer::start(&[]);
     seed(&server, "bob", SEEDED);
     for version in ["3.0", "4.0"] {
-        let backup = server.dir.path().join(format!("bob-{version}.vcf"));
-        let out = server
-            .cli("bob", "export", &[backup.to_str().unwrap(), "--vcard", version, "-q"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let backup = export(&server, "bob", &format!("bob-{version}.vcf"), version);
         let card = cards(&backup).pop().unwrap();
         let devices = device_lines(&card);
         let (email_work, tel_work, tel_home, url) = if version == "3.0" {
