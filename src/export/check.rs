@@ -6,8 +6,9 @@
 //! compared with the account contact it matches: the account id from a UID this tool wrote
 //! (`orange-contacts-<id>`), else the dedup person key ([`crate::dedup::key_of_new`]) with the
 //! most devices in common. What the API cannot carry (addresses, notes, …) is not a difference:
-//! such cards are `=` with a "not carried: …" note. Several local cards matching one account
-//! contact (duplicates merged by import) are compared together for devices.
+//! such cards are `=` with a "not carried: …" note, unless the account contact already holds it
+//! (a WORK phone, an address: a fresh backup has no such note). Several local cards matching one
+//! account contact (duplicates merged by import) are compared together for devices.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
