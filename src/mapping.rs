@@ -245,7 +245,7 @@ pub fn from_api(d: &ContactDetail, picture: Option<&Picture>) -> Contact {
         let first_of_type = seen_types.insert(&dv.kind);
         let preferred = |n: usize| first_of_type && dv.order == 1 && n > 1;
         let value = dv.value.trim().to_string();
-        let place = place_of(dv.info_type.as_deref());
+        let place = device_place_of(dv.info_type.as_deref());
         match &dv.kind {
             DeviceType::Email => {
                 c.emails.push(Email { value, place, preferred: preferred(n_email), label: None })
@@ -738,6 +738,17 @@ fn place_of(info_type: Option<&str>) -> Option<Place> {
     }
 }
 
+/// `info-type` of a device. `perso` is what the API stores for every device `adddevice` wrote
+/// (the method has no info-type parameter), so it cannot tell a home number from one nobody
+/// labelled: it gives no place, lest every exported device say HOME. `pro` is a real label.
+/// Addresses keep [`place_of`]: no API method writes them, so their `info-type` was chosen.
+fn device_place_of(info_type: Option<&str>) -> Option<Place> {
+    match place_of(info_type) {
+        Some(Place::Home) if !info_type?.trim().eq_ignore_ascii_case("home") => None,
+        place => place,
+    }
+}
+
 fn address_from_api(a: &Address) -> Option<PostalAddress> {
     let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let lines: Vec<String> = [text(&a.streetline1), text(&a.streetline2)].into_iter().flatten().collect();
@@ -813,6 +824,13 @@ mod tests {
         assert_eq!(place_of(Some("work")), Some(Place::Work));
         assert_eq!(place_of(Some("x")), None);
         assert_eq!(place_of(None), None);
+        // Devices: `perso` is the API's default, not a label.
+        assert_eq!(device_place_of(Some(" PERSO ")), None);
+        assert_eq!(device_place_of(Some("personal")), None);
+        assert_eq!(device_place_of(Some("home")), Some(Place::Home));
+        assert_eq!(device_place_of(Some("pro")), Some(Place::Work));
+        assert_eq!(device_place_of(Some("other")), Some(Place::Other));
+        assert_eq!(device_place_of(None), None);
     }
 
     #[test]

@@ -532,11 +532,9 @@ fn from_api_reads_the_seed_sample() {
     assert_eq!(c.marital_status, None);
     assert_eq!(c.birthday, Some(PartialDate { year: Some(1951), month: Some(1), day: Some(1) }));
     assert_eq!(c.emails, vec![email("rob516.smith@custlandcy.com", Some(Place::Work), false)]);
-    assert_eq!(c.phones, vec![phone("0123456789", PhoneKind::Voice, Some(Place::Home), false)]);
-    assert_eq!(
-        c.urls,
-        vec![WebUrl { value: "www.robsmith516.com".into(), place: Some(Place::Home), label: None }]
-    );
+    // Device `perso` is what the API stores for any device it could not label: no place.
+    assert_eq!(c.phones, vec![phone("0123456789", PhoneKind::Voice, None, false)]);
+    assert_eq!(c.urls, vec![WebUrl { value: "www.robsmith516.com".into(), place: None, label: None }]);
     assert_eq!(
         c.addresses,
         vec![PostalAddress {
@@ -693,13 +691,10 @@ fn round_trip_keeps_what_the_api_can_carry() {
         assert_eq!(got.as_deref(), want);
     }
     assert_eq!(back.birthday, input.birthday);
-    // emailperso comes back as the first, personal, preferred email.
+    // emailperso comes back as the first, preferred email; `perso` is no home/work label.
     assert_eq!(
         back.emails,
-        vec![
-            email("marie@home.example", Some(Place::Home), true),
-            email("curie@radium.example", None, false)
-        ]
+        vec![email("marie@home.example", None, true), email("curie@radium.example", None, false)]
     );
     // Phones come back preferred first: the API keeps the order, not the source position.
     assert_eq!(

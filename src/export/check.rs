@@ -6,8 +6,9 @@
 //! compared with the account contact it matches: the account id from a UID this tool wrote
 //! (`orange-contacts-<id>`), else the dedup person key ([`crate::dedup::key_of_new`]) with the
 //! most devices in common. What the API cannot carry (addresses, notes, …) is not a difference:
-//! such cards are `=` with a "not carried: …" note. Several local cards matching one account
-//! contact (duplicates merged by import) are compared together for devices.
+//! such cards are `=` with a "not carried: …" note, unless the account contact already holds it
+//! (a WORK phone, an address: a fresh backup has no such note). Several local cards matching one
+//! account contact (duplicates merged by import) are compared together for devices.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use crate::dedup::device_identity;
 use crate::export::enumerate::{self, IncompletePrefix};
 use crate::export::{fetch_all, summary_name, vdir, Account, AccountError, Fetched};
 use crate::formats::{self, Format};
-use crate::mapping::{self, reason, Mapped, MappingOptions};
+use crate::mapping::{self, reason, Dropped, Mapped, MappingOptions};
 use crate::model::PartialDate;
 use crate::wire::{Civility, ContactDetail, DeviceType, NewContact};
 
@@ -300,6 +301,7 @@ pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<Check
             continue;
         };
         let in_account = account_devices(&f.detail, &opts.region);
+        let held = held_by_account(&f.detail, &mapping_opts);
         let union: HashSet<String> = members
             .iter()
             .flat_map(|i| local_devices(&locals[*i].mapped.contact, &locals[*i].mapped, &opts.region))
@@ -335,7 +337,7 @@ pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<Check
                 }
             }
             let mut note_parts = Vec::new();
-            let not_carried = not_carried(&l.mapped);
+            let not_carried = not_carried(&l.mapped, &held, &opts.region);
             if !not_carried.is_empty() {
                 note_parts.push(format!("not carried: {}", not_carried.join(", ")));
             }
@@ -497,10 +499,34 @@ fn show_field(d: &FieldDiff) -> String {
     format!("{} {:?} ≠ {:?}", d.0, d.1, d.2)
 }
 
-/// What of a card the API cannot carry, in words, de-duplicated.
-fn not_carried(m: &Mapped) -> Vec<String> {
+/// What the account contact holds of what import cannot write (the home/work of its devices, its
+/// addresses, its marital status): what the same mapping drops of the account's own contact. A
+/// card saying the same loses nothing to the account, so that is not "not carried" (a backup of
+/// the account checks without such notes).
+fn held_by_account(detail: &ContactDetail, opts: &MappingOptions) -> Vec<Dropped> {
+    mapping::to_api(&mapping::from_api(detail, None), opts).dropped
+}
+
+/// Whether two dropped values are the same: device values compare by their match key (a 3.0
+/// backup writes a phone extension ` x102` where the account stores `;ext=102`).
+fn same_dropped(a: &Dropped, b: &Dropped, region: &str) -> bool {
+    if a.field != b.field || a.reason != b.reason {
+        return false;
+    }
+    let kind = match a.field.split(';').next() {
+        Some("TEL") => DeviceType::Phone,
+        Some("EMAIL") => DeviceType::Email,
+        Some("URL") => DeviceType::Url,
+        _ => return a.value == b.value,
+    };
+    device_identity(&kind, &a.value, region) == device_identity(&kind, &b.value, region)
+}
+
+/// What of a card the API cannot carry and the account does not already hold, in words,
+/// de-duplicated.
+fn not_carried(m: &Mapped, held: &[Dropped], region: &str) -> Vec<String> {
     let mut out = BTreeSet::new();
-    for d in &m.dropped {
+    for d in m.dropped.iter().filter(|d| !held.iter().any(|h| same_dropped(d, h, region))) {
         let words = match &*d.reason {
             reason::ADDRESS => "addresses".to_string(),
             reason::NOTE => "notes".to_string(),

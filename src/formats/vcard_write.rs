@@ -6,8 +6,16 @@
 //! - preference is `TYPE=PREF` in 3.0 and `PREF=1` in 4.0; `TYPE=INTERNET` only in 3.0;
 //! - photos are `ENCODING=b;TYPE=JPEG` in 3.0 and an unescaped `data:image/jpeg;base64,…` URI in
 //!   4.0 (calcard would write `base64\,`, which strict readers take literally);
+//! - no `CHARSET` parameter in 3.0 (a vCard 2.1 parameter RFC 2426 does not have; calcard's
+//!   3.0 mode adds it to non-ASCII text, so text entries go through its 4.0 mode, see [`write_card`]);
+//! - `TYPE` on URL only in 4.0 (RFC 2426 gives URL no parameters), and a URL without a scheme
+//!   gets `http://` (URL is a URI in both versions);
+//! - a 3.0 TEL is a phone number, not text: the tel-URI extension `;ext=102` is written ` x102`
+//!   (4.0 keeps it, escaped as text);
 //! - no REV, PRODID or other timestamps, so an unchanged account exports byte-identical files;
 //! - carriage returns and other control characters are removed from text values.
+
+use std::borrow::Cow;
 
 use base64::Engine;
 use calcard::common::{Data, PartialDateTime};
@@ -27,8 +35,20 @@ pub fn write_card(contact: &Contact, version: VcardVersion, uid: &str) -> String
     let v4 = version == VcardVersion::V4;
     let card = build(contact, v4, uid);
     let mut out = String::with_capacity(512);
-    let target = if v4 { VCardVersion::V4_0 } else { VCardVersion::V3_0 };
-    card.write_to(&mut out, target).expect("writing to a String cannot fail");
+    let version = if v4 { VCardVersion::V4_0 } else { VCardVersion::V3_0 };
+    out.push_str(&format!("BEGIN:VCARD\r\nVERSION:{version}\r\n"));
+    for entry in &card.entries {
+        // calcard's 3.0 mode differs from its 4.0 mode in three things only: dates, binary values,
+        // and a `CHARSET=UTF-8` on non-ASCII text, which RFC 2426 does not define (strict readers
+        // reject it). So only entries with a date or binary value are written in its 3.0 mode.
+        let legacy = !v4
+            && entry
+                .values
+                .iter()
+                .any(|v| matches!(v, VCardValue::PartialDateTime(_) | VCardValue::Binary(_)));
+        entry.write_to(&mut out, !legacy).expect("writing to a String cannot fail");
+    }
+    out.push_str("END:VCARD\r\n");
     out
 }
 
@@ -95,20 +115,23 @@ fn build(c: &Contact, v4: bool, uid: &str) -> VCard {
         }
         push_place(&mut params, phone.place);
         push_pref(&mut params, phone.preferred, v4);
+        let value = if v4 { Cow::Borrowed(phone.value.trim()) } else { phone_number_v3(&phone.value) };
         push_labelled(
             &mut entries,
             &mut groups,
-            text_entry(VCardProperty::Tel, phone.value.trim()).with_params(params),
+            text_entry(VCardProperty::Tel, &value).with_params(params),
             phone.label.as_deref(),
         );
     }
     for url in c.urls.iter().filter(|u| !u.value.trim().is_empty()) {
         let mut params = Vec::new();
-        push_place(&mut params, url.place);
+        if v4 {
+            push_place(&mut params, url.place);
+        }
         push_labelled(
             &mut entries,
             &mut groups,
-            text_entry(VCardProperty::Url, url.value.trim()).with_params(params),
+            text_entry(VCardProperty::Url, &with_scheme(&url.value)).with_params(params),
             url.label.as_deref(),
         );
     }
@@ -119,7 +142,16 @@ fn build(c: &Contact, v4: bool, uid: &str) -> VCard {
             continue;
         }
         let mut params = Vec::new();
-        push_place(&mut params, adr.place);
+        if v4 {
+            push_place(&mut params, adr.place);
+        } else {
+            // Lower case, as RFC 2426 writes ADR types: strict 3.0 readers compare them as written.
+            match adr.place {
+                Some(Place::Home) => params.push(type_text("home")),
+                Some(Place::Work) => params.push(type_text("work")),
+                Some(Place::Other) | None => {}
+            }
+        }
         let entry = VCardEntry {
             group: None,
             name: VCardProperty::Adr,
@@ -172,6 +204,37 @@ fn build(c: &Contact, v4: bool, uid: &str) -> VCard {
     }
     entries.push(text_entry(VCardProperty::Uid, uid));
     VCard { entries }
+}
+
+/// A phone number as vCard 3.0 writes it: TEL's value there is a phone number, not text, so a
+/// backslash-escaped `;ext=102` (the tel-URI form) would be read with its backslash. The
+/// extension is written ` x102`, which phone parsers (and this tool's matching) read back as the
+/// same extension.
+fn phone_number_v3(value: &str) -> Cow<'_, str> {
+    let value = value.trim();
+    let Some(at) = value.to_ascii_lowercase().find(";ext=") else { return Cow::Borrowed(value) };
+    let (number, extension) = (value[..at].trim_end(), value[at + ";ext=".len()..].trim());
+    if extension.is_empty() {
+        Cow::Borrowed(number)
+    } else {
+        Cow::Owned(format!("{number} x{extension}"))
+    }
+}
+
+/// A URL's value is a URI in vCard 3.0 and 4.0: one stored without a scheme (`www.example.org`,
+/// as people type it) gets `http://`, the scheme browsers assume for it.
+fn with_scheme(value: &str) -> Cow<'_, str> {
+    let value = value.trim();
+    // RFC 3986: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ":".
+    let has_scheme = value.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if has_scheme {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(format!("http://{value}"))
+    }
 }
 
 fn nonblank(s: &Option<String>) -> Option<&str> {
@@ -326,13 +389,12 @@ mod tests {
         let card = unfold(&write_card(&sample(), VcardVersion::V3, "u1"));
         assert!(card.contains(":Dupont\\; Durand\\, fils;Jean-Noël;;Mr;\r\n"), "{card}");
         assert!(
-            card.contains(
-                "\r\nNOTE;CHARSET=UTF-8:a note with\\nline break\\; and\\, punctuation \\\\ backslash\r\n"
-            ) || card.contains("\r\nNOTE:a note with\\nline break\\; and\\, punctuation \\\\ backslash\r\n"),
+            card.contains("\r\nNOTE:a note with\\nline break\\; and\\, punctuation \\\\ backslash\r\n"),
             "{card}"
         );
         assert!(card.contains("ORG:Orange;R&D\r\n"), "{card}");
-        assert!(card.contains("TITLE;CHARSET=UTF-8:Ingénieur\r\n"), "{card}");
+        assert!(card.contains("TITLE:Ingénieur\r\n"), "{card}");
+        assert!(card.contains("N:Dupont\\; Durand\\, fils;Jean-Noël;;Mr;\r\n"), "{card}");
         assert!(card.contains("BDAY:1951-01-02\r\n"), "{card}");
         assert!(card.contains("X-ORANGE-MARITALSTATUS:2\r\n"), "{card}");
         assert!(card.contains("UID:u1\r\n"), "{card}");
@@ -411,6 +473,46 @@ mod tests {
         let card = unfold(&write_card(&c, VcardVersion::V3, "u"));
         assert!(card.contains("PHOTO;ENCODING=b;TYPE=GIF:R0lGOD"), "{card}");
         assert!(card.contains("item1.EMAIL;TYPE=INTERNET:a@b.c\r\nitem1.X-ABLabel:Club\r\n"), "{card}");
+    }
+
+    /// Item 8 (issue 8): RFC 2426 has no CHARSET parameter and no TYPE on URL, and its TEL value
+    /// is not text; strict readers write ADR types in lower case.
+    #[test]
+    fn v3_has_no_charset_no_url_type_and_plain_phone_extensions() {
+        let mut c = sample();
+        c.formatted_name = Some("Jean-Noël Dupont".into());
+        c.urls = vec![
+            WebUrl { value: "www.example.org".into(), place: Some(Place::Work), label: None },
+            WebUrl { value: "https://example.org/x".into(), place: Some(Place::Home), label: None },
+        ];
+        c.phones[1].value = "+1-418-656-9254;ext=102".into();
+        let v3 = unfold(&write_card(&c, VcardVersion::V3, "u1"));
+        assert!(!v3.contains("CHARSET"), "{v3}");
+        assert!(v3.contains("\r\nFN:Jean-Noël Dupont\r\n"), "{v3}");
+        assert!(v3.contains("\r\nURL:http://www.example.org\r\nURL:https://example.org/x\r\n"), "{v3}");
+        assert!(v3.contains("\r\nTEL;TYPE=FAX:+1-418-656-9254 x102\r\n"), "{v3}");
+        assert!(v3.contains("\r\nADR;TYPE=home:;;24\\, Fascination Street"), "{v3}");
+        // 4.0 keeps TYPE on URL and the extension as escaped text; its ADR types stay as calcard writes them.
+        let v4 = unfold(&write_card(&c, VcardVersion::V4, "u1"));
+        assert!(v4.contains("\r\nURL;TYPE=WORK:http://www.example.org\r\n"), "{v4}");
+        assert!(v4.contains("\r\nTEL;TYPE=FAX:+1-418-656-9254\\;ext=102\r\n"), "{v4}");
+        assert!(v4.contains("\r\nADR;TYPE=HOME:"), "{v4}");
+        // The extension survives the round trip: the written form matches the stored one.
+        let key = |v: &str| crate::dedup::phone_key(v, "FR");
+        assert_eq!(key("+1-418-656-9254 x102"), key("+1-418-656-9254;ext=102"));
+        assert_eq!(key("+1-418-656-9254 x102").as_deref(), Some("+14186569254;ext=102"));
+    }
+
+    #[test]
+    fn phone_extensions_and_url_schemes() {
+        assert_eq!(phone_number_v3(" 0123456789 "), "0123456789");
+        assert_eq!(phone_number_v3("+1 555 1234 ;EXT= 55"), "+1 555 1234 x55");
+        assert_eq!(phone_number_v3("+1 555 1234;ext="), "+1 555 1234");
+        assert_eq!(with_scheme("www.x.org"), "http://www.x.org");
+        assert_eq!(with_scheme(" http://x.org "), "http://x.org");
+        assert_eq!(with_scheme("mailto:a@b.c"), "mailto:a@b.c");
+        assert_eq!(with_scheme("ftp+x.y-z:q"), "ftp+x.y-z:q");
+        assert_eq!(with_scheme("websi.te/a:b"), "http://websi.te/a:b");
     }
 
     #[test]

@@ -85,6 +85,28 @@ impl TestServer {
         String::from_utf8(out.stdout).unwrap().lines().last().expect("token line").trim().to_string()
     }
 
+    /// A file holding `user`'s token (created on first use), for `--token-file`.
+    pub fn token_file(&self, user: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("{user}.token"));
+        if !path.exists() {
+            std::fs::write(&path, self.token(user)).unwrap();
+        }
+        path
+    }
+
+    /// `orange-contacts <cmd> <args…> --endpoint … --token-file … --rate 0` as `user`.
+    pub fn cli(&self, user: &str, cmd: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.arg(cmd)
+            .args(args)
+            .args(["--endpoint", &self.endpoint, "--token-file"])
+            .arg(self.token_file(user))
+            .args(["--rate", "0", "--concurrency", "8"])
+            .env_remove("ORANGE_CONTACTS_TOKEN")
+            .env_remove("ORANGE_CONTACTS_ENDPOINT");
+        c
+    }
+
     /// Runs `orange-contacts sandbox <args…> --db <db>`.
     pub fn sandbox_cmd(&self, args: &[&str]) -> std::process::Output {
         Command::new(bin()).arg("sandbox").args(args).arg("--db").arg(&self.db).output().unwrap()
@@ -104,4 +126,42 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// Independent vCard readers the export tests check written files with.
+
+/// Python's vobject parses every card of the files (and vdirs) with validation, no errors.
+/// Returns how many cards it read.
+pub fn vobject_reads(paths: &[&Path]) -> usize {
+    let have =
+        |py: &str| Command::new(py).args(["-c", "import vobject"]).output().is_ok_and(|o| o.status.success());
+    if !have("python3") {
+        let _ = Command::new("python3").args(["-m", "pip", "install", "--quiet", "vobject"]).output();
+    }
+    assert!(have("python3"), "python3 with vobject is needed (pip install vobject)");
+    let script = r#"
+import sys, glob, os, vobject
+n = 0
+for path in sys.argv[1:]:
+    files = sorted(glob.glob(os.path.join(path, '*.vcf'))) if os.path.isdir(path) else [path]
+    for f in files:
+        with open(f, encoding='utf-8', newline='') as fh:
+            data = fh.read()
+        for card in vobject.readComponents(data, validate=True):
+            assert card.fn.value, f
+            if hasattr(card, 'photo'):
+                assert len(card.photo.value) > 10, f
+            n += 1
+print(n)
+"#;
+    let out = Command::new("python3").arg("-c").arg(script).args(paths).output().unwrap();
+    assert!(
+        out.status.success(),
+        "vobject failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(n > 0);
+    n
 }
