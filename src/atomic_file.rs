@@ -66,7 +66,7 @@ enum Destination {
 }
 
 fn refused(what: &str, why: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {why}"))
+    io::Error::new(io::ErrorKind::InvalidInput, format!("it is {what}, {why}"))
 }
 
 /// The folder a file lives in (`.` for a bare name).
@@ -81,14 +81,12 @@ fn resolve(path: &Path, accept: Accept) -> io::Result<Destination> {
     if is_stdout(path) {
         return Ok(Destination::Stdout);
     }
-    let stream = |destination: Destination, what: &str| {
-        match accept {
+    let stream = |destination: Destination, what: &str| match accept {
         Accept::FileOrStream => Ok(destination),
         Accept::FileOnly => Err(refused(
             what,
-            "not a regular file: a backup is written only to a regular file (`-` writes it to standard output)",
+            "not a regular file: backups are written only to regular files (or to standard output: `-`)",
         )),
-    }
     };
     let mut current = path.to_path_buf();
     for _ in 0..=MAX_LINKS {
@@ -112,7 +110,7 @@ fn resolve(path: &Path, accept: Accept) -> io::Result<Destination> {
             continue;
         }
         if kind.is_dir() {
-            return Err(refused("a folder", "not written"));
+            return Err(refused("a folder", "not a file"));
         }
         #[cfg(unix)]
         {
@@ -124,10 +122,10 @@ fn resolve(path: &Path, accept: Accept) -> io::Result<Destination> {
                 return stream(Destination::Stream(current), "a character device");
             }
             if kind.is_block_device() {
-                return Err(refused("a block device", "not written"));
+                return Err(refused("a block device", "never written to"));
             }
         }
-        return Err(refused("not a regular file (a socket?)", "not written"));
+        return Err(refused("a socket or another special file", "never written to"));
     }
     Err(io::Error::new(io::ErrorKind::InvalidInput, format!("more than {MAX_LINKS} symbolic links")))
 }
@@ -191,13 +189,17 @@ impl AtomicFile {
             }
             Destination::Replace(target) => {
                 let file = create_temporary(&target).map_err(|e| {
-                    if target == path {
-                        e
-                    } else {
-                        io::Error::new(
-                            e.kind(),
-                            format!("{e} (writing the link's target {})", target.display()),
-                        )
+                    let e = match e.kind() {
+                        io::ErrorKind::NotFound => {
+                            io::Error::new(e.kind(), format!("no folder {}", folder_of(&target).display()))
+                        }
+                        _ => e,
+                    };
+                    match target == path {
+                        true => e,
+                        false => {
+                            io::Error::new(e.kind(), format!("{e} (the link leads to {})", target.display()))
+                        }
                     }
                 })?;
                 Sink::Temporary { file: BufWriter::new(file), target }
@@ -396,7 +398,7 @@ fn remove_if_stale(path: &Path) -> bool {
         Err(fs::TryLockError::WouldBlock) => return false, // a run is writing it
         Err(fs::TryLockError::Error(_)) => {
             let untouched = opened.modified().ok().and_then(|m| m.elapsed().ok());
-            if !untouched.is_some_and(|age| age > UNLOCKED_STALE_AFTER) {
+            if untouched.is_none_or(|age| age <= UNLOCKED_STALE_AFTER) {
                 return false;
             }
         }

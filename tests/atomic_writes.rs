@@ -363,43 +363,80 @@ fn dash_is_standard_output_for_reports_and_a_single_file_export() {
     assert_eq!(names(&cwd), ["all.vcf", "export.json"], "no file named `-`");
 }
 
+/// An account of 60 contacts and its previous backups, a sample file's bytes: the single file
+/// `backup/all.vcf` and the vdir `vdir/` (one old card).
+struct PreviousBackups {
+    server: TestServer,
+    token: PathBuf,
+    dir: PathBuf,
+    file: PathBuf,
+    vd: PathBuf,
+    old: Vec<u8>,
+}
+
+impl PreviousBackups {
+    fn new() -> PreviousBackups {
+        let (server, token) = account(60);
+        let dir = server.dir.path().join("backup");
+        let vd = server.dir.path().join("vdir");
+        fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(&vd).unwrap();
+        let file = dir.join("all.vcf");
+        let old = fs::read(samples().join("iphone-3.0.vcf")).unwrap();
+        fs::write(&file, &old).unwrap();
+        fs::write(vd.join("orange-contacts-old.vcf"), &old).unwrap();
+        PreviousBackups { server, token, dir, file, vd, old }
+    }
+
+    /// Exports to the file, then the vdir, each run given `args`.
+    fn export_both(&self, args: &[&str], limit: impl Fn(&mut Command, u64)) -> Vec<Output> {
+        // 4096 bytes: a part of the 60 cards; 64: not even the vdir's first card.
+        [(&self.file, 4096), (&self.vd, 64)]
+            .into_iter()
+            .map(|(target, bytes)| {
+                let mut c =
+                    command(&self.server, &self.token, &self.dir, "export", &[target.to_str().unwrap()]);
+                c.args(args);
+                limit(&mut c, bytes);
+                c.output().unwrap()
+            })
+            .collect()
+    }
+
+    fn assert_unchanged(&self) {
+        assert_eq!(fs::read(&self.file).unwrap(), self.old, "the previous backup is byte-identical");
+        assert_eq!(fs::read(self.vd.join("orange-contacts-old.vcf")).unwrap(), self.old);
+    }
+
+    /// A run with room again: the new backups are written.
+    fn export_successfully(&self, args: &[&str]) {
+        for out in self.export_both(args, |_, _| {}) {
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            assert!(out.stderr.is_empty(), "{}", text(&out));
+        }
+        assert_eq!(count_cards(&fs::read(&self.file).unwrap()), 60);
+    }
+}
+
 /// Item 4 (issue 8): a full disk (EFBIG past RLIMIT_FSIZE, as ENOSPC) while writing the new
 /// backup: the run fails naming the path, the previous backup is byte-identical, and no
 /// temporary is left, in a single file as in a vdir (whose first new card cannot be written).
 #[test]
 fn a_full_disk_leaves_the_previous_backup_byte_identical_and_no_temporaries() {
-    let (server, token) = account(60);
-    let dir = server.dir.path().join("backup");
-    let vd = server.dir.path().join("vdir");
-    fs::create_dir_all(&dir).unwrap();
-    fs::create_dir_all(&vd).unwrap();
-    let file = dir.join("all.vcf");
-    let old = fs::read(samples().join("iphone-3.0.vcf")).unwrap();
-    fs::write(&file, &old).unwrap();
-    fs::write(vd.join("orange-contacts-old.vcf"), &old).unwrap();
-
-    for (target, limit) in [(&file, 4096), (&vd, 64)] {
-        let mut c = command(&server, &token, &dir, "export", &[target.to_str().unwrap(), "-q", "--quick"]);
-        limit_file_size(&mut c, limit, false);
-        let out = c.output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let b = PreviousBackups::new();
+    let outs = b.export_both(&["-q", "--quick"], |c, bytes| limit_file_size(c, bytes, false));
+    for (out, target) in outs.iter().zip([&b.file, &b.vd]) {
+        assert_eq!(out.status.code(), Some(1), "{}", text(out));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(&*target.to_string_lossy()) && err.contains("File too large"), "{err}");
     }
-    assert_eq!(fs::read(&file).unwrap(), old, "the previous backup is byte-identical");
-    assert_eq!(names(&dir), ["all.vcf"], "no temporary left");
-    assert_eq!(names(&vd), ["orange-contacts-old.vcf"]);
-    assert_eq!(fs::read(vd.join("orange-contacts-old.vcf")).unwrap(), old);
+    b.assert_unchanged();
+    assert_eq!(names(&b.dir), ["all.vcf"], "no temporary left");
+    assert_eq!(names(&b.vd), ["orange-contacts-old.vcf"]);
 
-    // Room again: the next run writes the backup, and nothing else remains.
-    for target in [&file, &vd] {
-        let out =
-            command(&server, &token, &dir, "export", &[target.to_str().unwrap(), "-q"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    }
-    assert_eq!(count_cards(&fs::read(&file).unwrap()), 60);
-    assert_eq!(names(&dir), ["all.vcf"]);
-    assert!(temporaries(&vd).is_empty(), "{:?}", names(&vd));
+    b.export_successfully(&["-q"]);
+    assert_eq!(names(&b.dir), ["all.vcf"]);
+    assert!(temporaries(&b.vd).is_empty(), "{:?}", names(&b.vd));
 }
 
 /// Items 4 (issue 8) and 9 (issue 9): an export killed while it writes (SIGXFSZ in the write,
@@ -409,40 +446,22 @@ fn a_full_disk_leaves_the_previous_backup_byte_identical_and_no_temporaries() {
 /// never one a concurrent run holds (locked) or another program's.
 #[test]
 fn temporaries_of_a_killed_export_are_removed_by_the_next_successful_run() {
-    let (server, token) = account(60);
-    let dir = server.dir.path().join("backup");
-    let vd = server.dir.path().join("vdir");
-    fs::create_dir_all(&dir).unwrap();
-    fs::create_dir_all(&vd).unwrap();
-    let file = dir.join("all.vcf");
-    let old = fs::read(samples().join("iphone-3.0.vcf")).unwrap();
-    fs::write(&file, &old).unwrap();
-    fs::write(vd.join("orange-contacts-old.vcf"), &old).unwrap();
-
-    for (target, limit) in [(&file, 4096), (&vd, 64)] {
-        let mut c = command(&server, &token, &dir, "export", &[target.to_str().unwrap(), "-q", "--quick"]);
-        limit_file_size(&mut c, limit, true);
-        let out = c.output().unwrap();
+    let b = PreviousBackups::new();
+    for out in b.export_both(&["-q", "--quick"], |c, bytes| limit_file_size(c, bytes, true)) {
         assert_eq!(out.status.signal(), Some(libc::SIGXFSZ), "killed while writing: {}", text(&out));
     }
-    assert_eq!(fs::read(&file).unwrap(), old, "the previous backup is byte-identical");
-    assert_eq!(fs::read(vd.join("orange-contacts-old.vcf")).unwrap(), old);
-    let left = temporaries(&dir);
-    assert!(left.len() == 1 && left[0].starts_with(".all.vcf."), "{:?}", names(&dir));
-    let stale = dir.join(&left[0]);
-    assert_eq!(fs::metadata(&stale).unwrap().len(), 4096, "cut in the middle of the write");
-    assert_eq!(fs::metadata(&stale).unwrap().permissions().mode() & 0o777, 0o600);
-    let left = temporaries(&vd);
-    assert!(left.len() == 1 && left[0].starts_with(".orange-contacts-"), "{:?}", names(&vd));
+    b.assert_unchanged();
+    let left = temporaries(&b.dir);
+    assert!(left.len() == 1 && left[0].starts_with(".all.vcf."), "{:?}", names(&b.dir));
+    let stale = fs::metadata(b.dir.join(&left[0])).unwrap();
+    assert_eq!(stale.len(), 4096, "cut in the middle of the write");
+    assert_eq!(stale.permissions().mode() & 0o777, 0o600);
+    let left = temporaries(&b.vd);
+    assert!(left.len() == 1 && left[0].starts_with(".orange-contacts-"), "{:?}", names(&b.vd));
 
-    for target in [&file, &vd] {
-        let out =
-            command(&server, &token, &dir, "export", &[target.to_str().unwrap(), "-q"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    }
-    assert_eq!(count_cards(&fs::read(&file).unwrap()), 60);
-    assert_eq!(names(&dir), ["all.vcf"], "the killed run's temporary is gone");
-    assert!(temporaries(&vd).is_empty(), "{:?}", names(&vd));
+    b.export_successfully(&["-q"]);
+    assert_eq!(names(&b.dir), ["all.vcf"], "the killed run's temporary is gone");
+    assert!(temporaries(&b.vd).is_empty(), "{:?}", names(&b.vd));
 
     // Killed runs' leftovers beside an unchanged backup, a concurrent run's temporary (locked)
     // and other programs' files: only the leftovers go.
@@ -452,27 +471,23 @@ fn temporaries_of_a_killed_export_are_removed_by_the_next_successful_run() {
         [".all.vcf.abc.tmp", ".notes.txt.Ab3dE9.tmp", "all.vcf.Ab3dE9.tmp", ".all.vcf.Ab3dE9.tmp.part"];
     let foreign_in_vdir = [".orange-contacts-x.vcf.abcdefg.tmp", ".other.vcf.Ab3dE9.tmp"];
     for n in ours.iter().chain(&foreign) {
-        fs::write(dir.join(n), "x").unwrap();
+        fs::write(b.dir.join(n), "x").unwrap();
     }
     for n in ours_in_vdir.iter().chain(&foreign_in_vdir) {
-        fs::write(vd.join(n), "x").unwrap();
+        fs::write(b.vd.join(n), "x").unwrap();
     }
-    let busy = dir.join(".all.vcf.BusyR1.tmp");
+    let busy = b.dir.join(".all.vcf.BusyR1.tmp");
     fs::write(&busy, "being written").unwrap();
     let held = File::open(&busy).unwrap();
     held.lock().unwrap();
-    for target in [&file, &vd] {
-        let out = command(&server, &token, &dir, "export", &[target.to_str().unwrap(), "-q", "--quick"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        assert!(String::from_utf8_lossy(&out.stderr).is_empty(), "{}", text(&out));
-    }
+    let unchanged = fs::read(&b.file).unwrap();
+    b.export_successfully(&["-q", "--quick"]);
+    assert_eq!(fs::read(&b.file).unwrap(), unchanged);
     let mut expected: Vec<String> = foreign.iter().map(|s| s.to_string()).collect();
     expected.extend([".all.vcf.BusyR1.tmp".to_string(), "all.vcf".to_string()]);
     expected.sort();
-    assert_eq!(names(&dir), expected);
-    let left = names(&vd);
+    assert_eq!(names(&b.dir), expected);
+    let left = names(&b.vd);
     for n in &ours_in_vdir {
         assert!(!left.contains(&n.to_string()), "{n} left: {left:?}");
     }
