@@ -161,7 +161,7 @@ fn may_follow(folder: &Path, link: &Metadata) -> io::Result<()> {
 
 /// Refuses what [`AtomicFile::create`] would refuse, writing nothing: for a run that reads the
 /// previous file first (a FIFO would block it) or works long before it writes.
-pub fn check(path: &Path, accept: Accept) -> io::Result<()> {
+pub fn check_destination(path: &Path, accept: Accept) -> io::Result<()> {
     resolve(path, accept).map(|_| ())
 }
 
@@ -560,7 +560,7 @@ mod tests {
             let mut f = AtomicFile::create(&path, Accept::FileOrStream).unwrap();
             f.write_all(format!("report via {via}\n").as_bytes()).unwrap();
             f.commit().unwrap();
-            let e = check(&path, Accept::FileOnly).unwrap_err();
+            let e = check_destination(&path, Accept::FileOnly).unwrap_err();
             assert!(e.to_string().contains("not a regular file"), "{e}");
         }
         assert_eq!(
@@ -574,7 +574,7 @@ mod tests {
     fn folders_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         for accept in [Accept::FileOnly, Accept::FileOrStream] {
-            let e = check(dir.path(), accept).unwrap_err();
+            let e = check_destination(dir.path(), accept).unwrap_err();
             assert!(e.to_string().contains("a folder"), "{e}");
         }
         assert_eq!(resolve(Path::new("-"), Accept::FileOnly).unwrap(), Destination::Stdout);

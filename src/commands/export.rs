@@ -4,8 +4,7 @@
 //! (`export -` with `--quick`, `--layout dir` or `--report -`).
 
 use crate::atomic_file::is_stdout;
-use crate::cli::ExportArgs;
-use crate::cli::Layout;
+use crate::cli::{ExportArgs, Layout};
 use crate::commands::connect::connect;
 use crate::commands::{runtime, EXIT_FATAL, EXIT_USAGE};
 use crate::export::{export, resolve_layout, ExportOptions};

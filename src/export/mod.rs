@@ -284,7 +284,7 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
     let started = Instant::now();
     if opts.layout == Layout::File {
         // Before the listing: a FIFO or a device would block or lose the backup, after minutes.
-        atomic_file::check(&opts.path, Accept::FileOnly).map_err(|e| {
+        atomic_file::check_destination(&opts.path, Accept::FileOnly).map_err(|e| {
             AccountError::new(format!("cannot write the export to {}: {e}", opts.path.display()), true)
         })?;
     }

@@ -286,7 +286,8 @@ pub fn write_single_file(
 ) -> io::Result<FileOutcome> {
     if atomic_file::is_stdout(path) {
         // Standard output: no previous file to compare with or to guard.
-        atomic_file::write(path, bytes)?;
+        atomic_file::write(path, bytes)
+            .map_err(|e| io::Error::new(e.kind(), format!("standard output: {e}")))?;
         return Ok(FileOutcome { written: true, ..Default::default() });
     }
     let old = uids_in_file(path)?;
