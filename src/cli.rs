@@ -112,7 +112,7 @@ pub struct ImportArgs {
     /// Print the plan (creates, merges, skips, invalid, calls) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Write the reconcile report (JSON) here.
+    /// Write the reconcile report (JSON) here (`-`: standard output).
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// Region for phone numbers written without a country code (ISO 3166 code).
@@ -130,7 +130,7 @@ pub struct InspectArgs {
     pub files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
-    /// Write the inspection report (JSON) here.
+    /// Write the inspection report (JSON) here (`-`: standard output).
     #[arg(long)]
     pub report: Option<PathBuf>,
     #[arg(long, default_value = "FR")]
@@ -157,7 +157,7 @@ pub enum VcardVersion {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// A path ending in .vcf (one file) or a folder (vdir).
+    /// A path ending in .vcf (one file), `-` (one file to standard output) or a folder (vdir).
     pub path: PathBuf,
     #[arg(long, value_enum)]
     pub layout: Option<Layout>,
@@ -173,6 +173,7 @@ pub struct ExportArgs {
     /// ideograph is missed until a run without --quick.
     #[arg(long)]
     pub quick: bool,
+    /// Write the export report (JSON) here (`-`: standard output).
     #[arg(long)]
     pub report: Option<PathBuf>,
     #[command(flatten)]
@@ -188,6 +189,7 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+    /// Write the check report (JSON) here (`-`: standard output; the listing then goes to stderr).
     #[arg(long)]
     pub report: Option<PathBuf>,
     #[arg(long, default_value = "FR")]

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::atomic_file::Accept;
 use crate::mapping::Dropped;
 
 /// What became of one input record.
@@ -139,7 +140,8 @@ impl Report {
         self.records.iter().any(|r| r.outcome.is_problem())
     }
 
-    /// Writes the JSON report atomically (temp file + rename), so a crash never leaves half a report.
+    /// Writes the JSON report atomically (temp file + rename), so a crash never leaves half a
+    /// report; `-` writes it to standard output.
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
         write_json_atomic(path, self)
     }
@@ -177,12 +179,23 @@ impl Report {
     }
 }
 
-/// Serialises `value` as pretty JSON to `path`, replacing it atomically.
+/// Serialises `value` as pretty JSON to `path`: a file replaced atomically, `-` (standard
+/// output), a FIFO or a character device (see [`crate::atomic_file`]).
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     use anyhow::Context;
-    let mut file = crate::atomic_file::AtomicFile::create(path)
-        .with_context(|| format!("cannot write the report next to {}", path.display()))?;
+    let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream)
+        .with_context(|| format!("cannot write the report {}", path.display()))?;
     serde_json::to_writer_pretty(&mut file, value)?;
     file.write_all(b"\n")?;
     file.commit().with_context(|| format!("cannot write the report {}", path.display()))
+}
+
+/// Where a command prints its listing (the dry-run plan, `check`'s lines): standard output,
+/// unless `--report -` takes it, and then standard error.
+pub fn listing_output(report: Option<&Path>) -> Box<dyn Write> {
+    if report.is_some_and(crate::atomic_file::is_stdout) {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    }
 }

@@ -1,7 +1,9 @@
 //! `orange-contacts check PATH...`: compares local vCards with the account without writing
-//! (see [`crate::export::check`]). Prints the combined listing (`=`, `+`, `-`, `*`, `!`) on stdout,
-//! then a summary line. Exit codes: 0 in sync, 3 differences (or errors, or an incomplete
-//! listing), 1 fatal.
+//! (see [`crate::export::check`]). Prints the combined listing (`=`, `+`, `-`, `*`, `!`) on stdout
+//! (on stderr when `--report -` takes stdout), then a summary line. Exit codes: 0 in sync, 3
+//! differences (or errors, or an incomplete listing), 1 fatal.
+
+use std::io::Write as _;
 
 use crate::cli::CheckArgs;
 use crate::commands::connect::connect;
@@ -30,14 +32,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         if let Some(path) = &args.report {
             report.write_json(path)?;
         }
+        let mut listing = crate::report::listing_output(args.report.as_deref());
         for entry in &report.entries {
             // -q: differences only.
             if !(quiet && entry.status == Status::Same) {
-                println!("{}", entry.line());
+                writeln!(listing, "{}", entry.line())?;
             }
         }
         if !quiet {
-            println!("{}", report.summary_line());
+            writeln!(listing, "{}", report.summary_line())?;
         }
         Ok(if report.in_sync() { EXIT_OK } else { EXIT_PARTIAL })
     })

@@ -1,13 +1,19 @@
 //! `orange-contacts export PATH`: the whole account to one .vcf file or a vdir (see
 //! [`crate::export`]). Exit codes: 0 complete, 3 incomplete listing or unread contacts (nothing
-//! deleted), 1 fatal or refused by a safety guard (`--max-delete`, empty listing).
+//! deleted), 1 fatal or refused by a safety guard (`--max-delete`, empty listing), 2 usage
+//! (`export -` with `--quick`, `--layout dir` or `--report -`).
 
-use crate::cli::ExportArgs;
+use crate::atomic_file::is_stdout;
+use crate::cli::{ExportArgs, Layout};
 use crate::commands::connect::connect;
-use crate::commands::{runtime, EXIT_FATAL};
+use crate::commands::{runtime, EXIT_FATAL, EXIT_USAGE};
 use crate::export::{export, resolve_layout, ExportOptions};
 
 pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
+    if let Some(why) = stdout_conflict(&args) {
+        eprintln!("error: {why}");
+        return Ok(EXIT_USAGE);
+    }
     let quiet = args.verbosity.quiet;
     let opts = ExportOptions {
         layout: resolve_layout(&args.path, args.layout),
@@ -43,4 +49,20 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         }
         Ok(run.exit_code)
     })
+}
+
+/// `export -` writes one file to standard output, which holds no previous backup: what cannot
+/// go with it.
+fn stdout_conflict(args: &ExportArgs) -> Option<&'static str> {
+    if !is_stdout(&args.path) {
+        None
+    } else if args.layout == Some(Layout::Dir) {
+        Some("a vdir cannot go to standard output (`-`): give a folder, or drop --layout dir")
+    } else if args.quick {
+        Some("--quick searches the names of the previous backup, and standard output (`-`) has none: drop --quick, or export to a file")
+    } else if args.report.as_deref().is_some_and(is_stdout) {
+        Some("the export and its report cannot both go to standard output (`-`): give --report a file")
+    } else {
+        None
+    }
 }

@@ -1,5 +1,6 @@
 //! `orange-contacts import`: read, map, plan, write, report.
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use crate::cli::ImportArgs;
@@ -26,7 +27,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
         progress.finish_and_clear();
         connection.close().await;
         if args.dry_run {
-            print!("{}", run.plan_listing);
+            write!(crate::report::listing_output(args.report.as_deref()), "{}", run.plan_listing)?;
         }
         for warning in &run.warnings {
             eprintln!("warning: {warning}");

@@ -21,6 +21,7 @@ use std::time::Instant;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
+use crate::atomic_file::{self, Accept};
 use crate::cli::{Layout, VcardVersion};
 use crate::commands::{EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::formats::vcard_write::write_card;
@@ -50,10 +51,11 @@ pub struct ExportOptions {
     pub quick: bool,
 }
 
-/// `--layout`, else a path ending in `.vcf` is one file and anything else a vdir.
+/// `--layout`, else a path ending in `.vcf` (or `-`, standard output) is one file and anything
+/// else a vdir.
 pub fn resolve_layout(path: &Path, layout: Option<Layout>) -> Layout {
     layout.unwrap_or_else(|| {
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("vcf")) {
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("vcf")) || atomic_file::is_stdout(path) {
             Layout::File
         } else {
             Layout::Dir
@@ -280,6 +282,12 @@ pub struct ExportRun {
 /// Runs an export. `Err` only for fatal API errors (nothing was written then).
 pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<ExportRun, AccountError> {
     let started = Instant::now();
+    if opts.layout == Layout::File {
+        // Before the listing: a FIFO or a device would block or lose the backup, after minutes.
+        atomic_file::check_destination(&opts.path, Accept::FileOnly).map_err(|e| {
+            AccountError::new(format!("cannot write the export to {}: {e}", opts.path.display()), true)
+        })?;
+    }
     let alphabet = if opts.quick {
         let initials = vdir::name_initials(&opts.path, opts.layout).map_err(|e| {
             AccountError::new(format!("--quick needs the existing backup's names: {e:#}"), true)
@@ -711,5 +719,6 @@ mod tests {
         assert_eq!(resolve_layout(Path::new("a/b.VCF"), None), Layout::File);
         assert_eq!(resolve_layout(Path::new("a/b"), None), Layout::Dir);
         assert_eq!(resolve_layout(Path::new("a/b.vcf"), Some(Layout::Dir)), Layout::Dir);
+        assert_eq!(resolve_layout(Path::new("-"), None), Layout::File);
     }
 }

@@ -167,7 +167,7 @@ pub fn sync_vdir(
         match fs::read(&path) {
             Ok(old) if old == *bytes => out.unchanged.push(name.clone()),
             _ => {
-                atomic_file::write(&path, bytes)
+                atomic_file::write_in_batch(&path, bytes)
                     .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
                 out.written.push(name.clone());
             }
@@ -185,6 +185,8 @@ pub fn sync_vdir(
     } else {
         out.kept = vanished;
     }
+    // What killed runs left: the temporaries of our cards (the cards written now are swept here).
+    atomic_file::remove_stale_temporaries_in(dir, |n| n.to_str().is_some_and(is_card_name));
     Ok(out)
 }
 
@@ -200,7 +202,7 @@ pub fn list_own_cards(dir: &Path) -> io::Result<BTreeSet<String>> {
     for entry in entries {
         let entry = entry?;
         let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
-        if !name.starts_with(UID_PREFIX) || !name.ends_with(".vcf") || !is_safe_name(&name) {
+        if !is_card_name(&name) {
             continue;
         }
         if entry.file_type()?.is_file() {
@@ -210,8 +212,17 @@ pub fn list_own_cards(dir: &Path) -> io::Result<BTreeSet<String>> {
     Ok(names)
 }
 
-/// The UIDs of this tool's cards in an existing single-file export (none if it does not exist).
+/// A name this tool gives its cards: `orange-contacts-*.vcf`.
+pub fn is_card_name(name: &str) -> bool {
+    name.starts_with(UID_PREFIX) && name.ends_with(".vcf") && is_safe_name(name)
+}
+
+/// The UIDs of this tool's cards in an existing single-file export (none if it does not exist,
+/// or is `-`, standard output).
 pub fn uids_in_file(path: &Path) -> io::Result<BTreeSet<String>> {
+    if atomic_file::is_stdout(path) {
+        return Ok(BTreeSet::new());
+    }
     let text = match fs::read(path) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
@@ -273,6 +284,12 @@ pub fn write_single_file(
     new_uids: &HashSet<String>,
     max_delete: usize,
 ) -> io::Result<FileOutcome> {
+    if atomic_file::is_stdout(path) {
+        // Standard output: no previous file to compare with or to guard.
+        atomic_file::write(path, bytes)
+            .map_err(|e| io::Error::new(e.kind(), format!("standard output: {e}")))?;
+        return Ok(FileOutcome { written: true, ..Default::default() });
+    }
     let old = uids_in_file(path)?;
     let dropped = old.iter().filter(|u| !new_uids.contains(*u)).count();
     let mut out = FileOutcome { dropped, ..Default::default() };
@@ -285,6 +302,7 @@ pub fn write_single_file(
         return Ok(out);
     }
     if fs::read(path).ok().as_deref() == Some(bytes) {
+        atomic_file::remove_stale_temporaries(path); // (a write sweeps them too)
         return Ok(out);
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

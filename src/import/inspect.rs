@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::atomic_file::AtomicFile;
+use crate::atomic_file::{Accept, AtomicFile};
 use crate::formats::Format;
 use crate::import::read::{for_each_record, InputRecord};
 use crate::import::seen_keys::SeenKeys;
@@ -70,8 +70,8 @@ pub fn inspect(
     let mut coverage = Coverage::default();
     let mut out = match report {
         Some(path) => {
-            let mut w = AtomicFile::create(path)
-                .with_context(|| format!("cannot write the report next to {}", path.display()))?;
+            let mut w = AtomicFile::create(path, Accept::FileOrStream)
+                .with_context(|| format!("cannot write the report {}", path.display()))?;
             w.write_all(b"{\"records\": [\n")?;
             Some(w)
         }
