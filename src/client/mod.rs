@@ -17,8 +17,16 @@
 //!
 //! Every answer's body is parsed whatever the HTTP status (the real service sent its privacy
 //! refusal with a 500); the status decides only what to do when the body says nothing usable.
+//!
+//! Bounded against broken or hostile servers ([`limits`]): an answer is read incrementally up to
+//! a size cap (over it, the call fails as unreadable, never retried); unreadable answers are
+//! counted across all calls, and after [`AnswerLimits::unreadable_in_a_row`] of them with no
+//! readable answer in between the endpoint is declared broken: every pending and later call fails
+//! at once with one fatal [`ApiError::Broken`]. Answers the server itself marks as failed (5xx,
+//! 429) are the retry policy's business and neither count nor reset.
 
 pub mod config;
+pub mod limits;
 mod pacer;
 mod redact;
 
@@ -38,11 +46,12 @@ use crate::wire::{
 };
 
 pub use config::{client_config_from_args, resolve_token};
+pub use limits::AnswerLimits;
 pub use pacer::{BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP};
 pub use redact::{redact, REDACTED};
 
 use pacer::Pacer;
-use redact::Scrubber;
+use redact::{redact_secrets, register_secret};
 
 /// How to reach the API and how hard to push it.
 #[derive(Clone)]
@@ -111,6 +120,14 @@ impl Matches {
     }
 }
 
+/// A value read from an answer, with what reading it had to repair (bytes that were not valid in
+/// the answer's encoding, …): the value is usable, the user should know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithWarnings<T> {
+    pub value: T,
+    pub warnings: Vec<String>,
+}
+
 /// Why a call failed. Messages never contain the user token.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -133,9 +150,17 @@ pub enum ApiError {
     /// An HTTP error status with no readable API answer in the body (401, 404, 503, …).
     #[error("{action}: HTTP {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
     Http { action: Action, status: u16, message: String },
-    /// The answer could not be read as the action's response.
+    /// The answer could not be read as the action's response (or was larger than the limit).
     #[error("{action}: unreadable answer (HTTP {status}): {message}")]
     Malformed { action: Action, status: u16, message: String },
+    /// `count` answers in a row could not be read (garbage, HTML, a wrong encoding, over the size
+    /// limit) with no readable one in between: the endpoint is not the API, or is broken, and no
+    /// further call is sent. `last` is the last of those errors.
+    #[error(
+        "{action}: the endpoint does not answer as the Personal Contacts API ({count} unreadable answers \
+         in a row; the last: {last}); no more calls are sent"
+    )]
+    Broken { action: Action, count: u32, last: String },
     /// The client could not be built from its configuration.
     #[error("client configuration: {0}")]
     Config(String),
@@ -163,10 +188,13 @@ impl ApiError {
 
     /// No later call can succeed either: stop the run. Privacy refusal, invalid user/token
     /// (service code 5, or a gateway code), refused credentials (HTTP 401/403), wrong endpoint
-    /// (404), unreachable endpoint, bad configuration.
+    /// (404), unreachable or broken endpoint, bad configuration.
     pub fn is_fatal(&self) -> bool {
         match self {
-            ApiError::Privacy(_) | ApiError::Unreachable { .. } | ApiError::Config(_) => true,
+            ApiError::Privacy(_)
+            | ApiError::Unreachable { .. }
+            | ApiError::Broken { .. }
+            | ApiError::Config(_) => true,
             ApiError::Service { error, .. } => {
                 matches!(error.code, ErrorCode::InvalidUser)
                     || matches!(error.code, ErrorCode::Other(n) if n < 0)
@@ -184,7 +212,8 @@ impl ApiError {
             | ApiError::Unreachable { action, .. }
             | ApiError::Throttled { action, .. }
             | ApiError::Http { action, .. }
-            | ApiError::Malformed { action, .. } => Some(*action),
+            | ApiError::Malformed { action, .. }
+            | ApiError::Broken { action, .. } => Some(*action),
             ApiError::Privacy(_) | ApiError::Config(_) => None,
         }
     }
@@ -212,8 +241,17 @@ struct Inner {
     service_auth: Option<(String, String)>,
     retries: u32,
     pacer: Pacer,
-    scrubber: Scrubber,
+    limits: AnswerLimits,
+    unreadable: Mutex<Unreadable>,
     stats: Mutex<CallStats>,
+}
+
+/// Unreadable answers in a row, across all calls, and whether the endpoint was declared broken.
+#[derive(Default)]
+struct Unreadable {
+    in_a_row: u32,
+    /// The last unreadable answer's error, once `in_a_row` reached the limit.
+    broken: Option<String>,
 }
 
 impl fmt::Debug for ApiClient {
@@ -228,6 +266,27 @@ const EXTRA_THROTTLED_WAITS: u32 = 20;
 
 /// Answer bytes kept in an error message.
 const SNIPPET_CHARS: usize = 160;
+/// Answer bytes searched for secrets before the snippet is cut: room for a secret written with
+/// every character escaped, right at the cut.
+const SNIPPET_SCAN_CHARS: usize = 4096;
+
+/// An answer's body as text, and what decoding it had to repair.
+struct Answer {
+    text: String,
+    /// Set when bytes invalid in the answer's encoding were replaced by U+FFFD.
+    repaired: Option<String>,
+}
+
+impl Answer {
+    fn warnings(&self) -> Vec<String> {
+        self.repaired.iter().cloned().collect()
+    }
+}
+
+/// A parser of the answer's text, for actions whose answer needs no decoding note.
+fn text<T>(parse: impl Fn(&str) -> Result<T, WireError>) -> impl Fn(&Answer) -> Result<T, WireError> {
+    move |answer| parse(&answer.text)
+}
 
 /// What one HTTP attempt came to.
 enum Attempt<T> {
@@ -238,7 +297,13 @@ enum Attempt<T> {
 }
 
 impl ApiClient {
+    /// A client with the answer limits of the environment ([`AnswerLimits::from_env`]).
     pub fn new(config: ClientConfig) -> Result<ApiClient, ApiError> {
+        let limits = AnswerLimits::from_env().map_err(ApiError::Config)?;
+        ApiClient::with_limits(config, limits)
+    }
+
+    pub fn with_limits(config: ClientConfig, limits: AnswerLimits) -> Result<ApiClient, ApiError> {
         let endpoint = Url::parse(config.endpoint.trim())
             .map_err(|e| ApiError::Config(format!("endpoint {:?}: {e}", redact(&config.endpoint))))?;
         if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
@@ -264,11 +329,13 @@ impl ApiClient {
             .build()
             .map_err(|e| ApiError::Config(redact(&error_chain(&e.without_url()))))?;
         let token = config.token.trim().to_string();
-        let mut secrets = vec![token.as_str()];
-        if let Some((_, pwd)) = &config.service_auth {
-            secrets.push(pwd.as_str());
+        register_secret(&token);
+        if let Some((id, pwd)) = &config.service_auth {
+            use base64::Engine as _;
+            register_secret(pwd);
+            // The Authorization header's value, should a server echo the request's headers.
+            register_secret(&base64::engine::general_purpose::STANDARD.encode(format!("{id}:{pwd}")));
         }
-        let scrubber = Scrubber::new(&secrets);
         Ok(ApiClient {
             inner: Arc::new(Inner {
                 http,
@@ -277,7 +344,8 @@ impl ApiClient {
                 service_auth: config.service_auth,
                 retries: config.retries,
                 pacer,
-                scrubber,
+                limits,
+                unreadable: Mutex::new(Unreadable::default()),
                 stats: Mutex::new(CallStats::default()),
             }),
         })
@@ -288,6 +356,11 @@ impl ApiClient {
         self.inner.stats.lock().expect("stats lock").clone()
     }
 
+    /// What this client spends on one server at most.
+    pub fn limits(&self) -> AnswerLimits {
+        self.inner.limits
+    }
+
     /// `findcontactlist`: one page of contacts whose first or last name starts with `search`
     /// (sent as given: quote complex terms with `wire::search::quote_term`). `page` uses the
     /// sandbox's paging extension; `None` asks for the server's first page.
@@ -296,25 +369,27 @@ impl ApiClient {
         if let Some(p) = page {
             query.push((param::PAGE, p.to_string()));
         }
-        self.get(Action::FindContactList, &query, parse::contact_page).await
+        self.get(Action::FindContactList, &query, text(parse::contact_page)).await
     }
 
     /// Every match of `search` over all pages (`findcontactlist` page 1, then 2..nbpage), in the
     /// server's order, de-duplicated by id. Stops early when a server ignores `page` (the same
-    /// ids come back) or once `total-data` entries are in hand.
+    /// ids come back), once `total-data` entries are in hand, or after the pages that `total-data`
+    /// needs, at most [`AnswerLimits::pages_per_search`] ([`limits::pages_to_follow`]).
     pub async fn find_all_contacts(&self, search: &str) -> Result<Vec<ContactSummary>, ApiError> {
         Ok(self.find_matches(search).await?.entries)
     }
 
     /// [`ApiClient::find_all_contacts`], also telling whether every match was obtained (false
-    /// when a server capped its page and ignored `page`).
+    /// when a server capped its page and ignored `page`, or claimed more pages than followed).
     pub async fn find_matches(&self, search: &str) -> Result<Matches, ApiError> {
         let first = self.find_contacts(search, None).await?;
+        let last_page = limits::pages_to_follow(&first, self.inner.limits.pages_per_search);
         let mut seen = std::collections::HashSet::new();
         let mut all: Vec<ContactSummary> =
             first.entries.into_iter().filter(|e| seen.insert(e.id.clone())).collect();
         let mut page = 2;
-        while page <= first.pages && (all.len() as u32) < first.total {
+        while page <= last_page && (all.len() as u32) < first.total {
             let next = self.find_contacts(search, Some(page)).await?;
             let before = all.len();
             for entry in next.entries {
@@ -332,24 +407,34 @@ impl ApiClient {
 
     /// `getcontact`.
     pub async fn get_contact(&self, cid: &str) -> Result<ContactDetail, ApiError> {
+        Ok(self.read_contact(cid).await?.value)
+    }
+
+    /// `getcontact`, with what reading the answer had to repair (bytes invalid in its encoding,
+    /// whose characters became U+FFFD).
+    pub async fn read_contact(&self, cid: &str) -> Result<WithWarnings<ContactDetail>, ApiError> {
         let query = [(param::CID, cid.to_string())];
-        self.get(Action::GetContact, &query, |xml| parse::contact_detail(xml, cid)).await
+        let parse = |answer: &Answer| {
+            let value = parse::contact_detail(&answer.text, cid)?;
+            Ok(WithWarnings { value, warnings: answer.warnings() })
+        };
+        self.get(Action::GetContact, &query, parse).await
     }
 
     /// `addcontact`: the new contact's id.
     pub async fn add_contact(&self, contact: &NewContact) -> Result<String, ApiError> {
-        self.get(Action::AddContact, &contact.to_query(), parse::added_contact).await
+        self.get(Action::AddContact, &contact.to_query(), text(parse::added_contact)).await
     }
 
     /// `adddevice`.
     pub async fn add_device(&self, device: &NewDevice) -> Result<(), ApiError> {
-        self.get(Action::AddDevice, &device.to_query(), parse::ok).await
+        self.get(Action::AddDevice, &device.to_query(), text(parse::ok)).await
     }
 
     /// `getpicture`: `None` when the contact has no picture.
     pub async fn get_picture(&self, cid: &str) -> Result<Option<Picture>, ApiError> {
         let query = [(param::CID, cid.to_string())];
-        self.get(Action::GetPicture, &query, parse::picture).await
+        self.get(Action::GetPicture, &query, text(parse::picture)).await
     }
 
     /// `addpicture`: a multipart POST (`action`, `cid`, `token`, and `file` named
@@ -368,7 +453,7 @@ impl ApiClient {
                 .part(param::FILE, file);
             self.authorize(http.post(inner.endpoint.clone())).multipart(form)
         };
-        self.call(Action::AddPicture, build, parse::ok).await
+        self.call(Action::AddPicture, build, text(parse::ok)).await
     }
 
     /// The GET URL of an action: the endpoint, then `action`, the parameters, and `token` last, all
@@ -397,7 +482,7 @@ impl ApiClient {
         &self,
         action: Action,
         query: &[(&str, String)],
-        parse: impl Fn(&str) -> Result<T, WireError>,
+        parse: impl Fn(&Answer) -> Result<T, WireError>,
     ) -> Result<T, ApiError> {
         let url = self.url(action, query);
         self.call(action, |http| self.authorize(http.get(url.clone())), parse).await
@@ -408,7 +493,7 @@ impl ApiClient {
         &self,
         action: Action,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-        parse: impl Fn(&str) -> Result<T, WireError>,
+        parse: impl Fn(&Answer) -> Result<T, WireError>,
     ) -> Result<T, ApiError> {
         *self.lock_stats().calls.entry(action.name()).or_default() += 1;
         let retries = self.inner.retries;
@@ -417,7 +502,10 @@ impl ApiClient {
         loop {
             let attempt = {
                 let _slot = self.inner.pacer.acquire().await;
-                self.attempt(action, &build, &parse).await
+                match self.broken(action) {
+                    Some(broken) => Attempt::Done(Err(broken)),
+                    None => self.attempt(action, &build, &parse).await,
+                }
             };
             let (error, retry_after, throttled) = match attempt {
                 Attempt::Done(result) => {
@@ -451,7 +539,7 @@ impl ApiClient {
         &self,
         action: Action,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-        parse: &impl Fn(&str) -> Result<T, WireError>,
+        parse: &impl Fn(&Answer) -> Result<T, WireError>,
     ) -> Attempt<T> {
         let response = match build(&self.inner.http).send().await {
             Ok(r) => r,
@@ -463,18 +551,69 @@ impl ApiClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(pacer::parse_retry_after);
-        let body = match response.bytes().await {
-            Ok(b) => decode_body(&b),
+        let limit = self.inner.limits.answer_bytes(action);
+        let answer = match read_body(response, limit).await {
+            Ok(Some(bytes)) => decode_body(&bytes),
+            Ok(None) => {
+                // Not retried: the same server would most likely send the same again.
+                let message = format!(
+                    "the answer is larger than {}, the limit for {action} answers (raise it with {})",
+                    limits::mebibytes(limit),
+                    AnswerLimits::raised_by(action)
+                );
+                let error = ApiError::Malformed { action, status: status.as_u16(), message };
+                return self.judge(action, status, false, Attempt::Done(Err(error)));
+            }
             // The headers came but the body was cut: the request certainly reached the server.
             Err(e) => return self.transport_failure(action, &e),
         };
-        self.classify(action, status, retry_after, &body, parse(&body))
+        let parsed = parse(&answer);
+        let readable = !matches!(parsed, Err(WireError::Malformed(_)));
+        let attempt = self.classify(action, status, retry_after, &answer.text, parsed);
+        self.judge(action, status, readable, attempt)
+    }
+
+    /// Counts an answer that could not be read, or resets the count on one that could; declares
+    /// the endpoint broken (and turns this attempt into [`ApiError::Broken`]) at the limit.
+    /// Answers the server itself marks as failed (5xx, 429) neither count nor reset.
+    fn judge<T>(
+        &self,
+        action: Action,
+        status: StatusCode,
+        readable: bool,
+        attempt: Attempt<T>,
+    ) -> Attempt<T> {
+        let mut unreadable = self.inner.unreadable.lock().expect("unreadable lock");
+        if readable {
+            unreadable.in_a_row = 0;
+            return attempt;
+        }
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return attempt;
+        }
+        let (Attempt::Done(Err(error)) | Attempt::Retry { error, .. }) = &attempt else { return attempt };
+        unreadable.in_a_row = unreadable.in_a_row.saturating_add(1);
+        if unreadable.in_a_row >= self.inner.limits.unreadable_in_a_row && unreadable.broken.is_none() {
+            unreadable.broken = Some(error.to_string());
+        }
+        drop(unreadable);
+        match self.broken(action) {
+            Some(broken) => Attempt::Done(Err(broken)),
+            None => attempt,
+        }
+    }
+
+    /// The error every call gets once the endpoint was declared broken.
+    fn broken(&self, action: Action) -> Option<ApiError> {
+        let unreadable = self.inner.unreadable.lock().expect("unreadable lock");
+        let last = unreadable.broken.clone()?;
+        Some(ApiError::Broken { action, count: self.inner.limits.unreadable_in_a_row, last })
     }
 
     /// A request that failed before any answer: never connected (safe to retry, even a write),
     /// or lost after sending (a write is then ambiguous).
     fn transport_failure<T>(&self, action: Action, e: &reqwest::Error) -> Attempt<T> {
-        let message = self.inner.scrubber.scrub(&error_chain(e));
+        let message = redact(&error_chain(e));
         if e.is_connect() {
             return Attempt::Retry {
                 error: ApiError::Unreachable { action, message },
@@ -516,14 +655,15 @@ impl ApiClient {
         match parsed {
             Ok(value) => Attempt::Done(Ok(value)),
             Err(WireError::Privacy(refusal)) => Attempt::Done(Err(ApiError::Privacy(PrivacyRefusal {
-                url: self.inner.scrubber.scrub_literal(&refusal.url),
-                detail: self.inner.scrubber.scrub(&refusal.detail),
+                // Verbatim but for the secrets: the user is sent there.
+                url: redact_secrets(&refusal.url),
+                detail: redact(&refusal.detail),
                 ..refusal
             }))),
             Err(WireError::Service(error)) => {
                 let error = ServiceError {
-                    message: self.inner.scrubber.scrub(&error.message),
-                    subtype: self.inner.scrubber.scrub(&error.subtype),
+                    message: redact(&error.message),
+                    subtype: redact(&error.subtype),
                     ..error
                 };
                 // Codes about the request itself fail the same way every time; a server-side
@@ -545,7 +685,7 @@ impl ApiClient {
                 }
             }
             Err(WireError::Malformed(why)) => {
-                let message = self.inner.scrubber.scrub(&why);
+                let message = redact(&why);
                 if status.is_client_error() {
                     // 401, 403, 404, …: the answer is the status itself.
                     return Attempt::Done(Err(ApiError::Http {
@@ -577,14 +717,16 @@ impl ApiClient {
         }
     }
 
-    /// The start of an answer's body for an error message, scrubbed.
+    /// The start of an answer's body for an error message, redacted before it is cut (a secret
+    /// cut in two would no longer be recognised).
     fn snippet(&self, body: &str) -> String {
-        let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+        let head: String = body.chars().take(SNIPPET_SCAN_CHARS).collect();
+        let flat = redact(&head.split_whitespace().collect::<Vec<_>>().join(" "));
         let mut s: String = flat.chars().take(SNIPPET_CHARS).collect();
         if flat.chars().count() > SNIPPET_CHARS {
             s.push('…');
         }
-        self.inner.scrubber.scrub(&s)
+        s
     }
 
     fn lock_stats(&self) -> std::sync::MutexGuard<'_, CallStats> {
@@ -621,8 +763,27 @@ fn error_chain(e: &reqwest::Error) -> String {
     redact(&message)
 }
 
+/// The body, read chunk by chunk; `None` as soon as it is known to exceed `limit` bytes (from
+/// `Content-Length` before reading, else when the bytes read pass it). Dropping the response
+/// then closes the connection: the rest is never read.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let declared = response.content_length();
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
 /// The body as text: UTF-8 unless the XML declaration names another encoding encoding_rs knows.
-fn decode_body(bytes: &[u8]) -> String {
+/// Bytes invalid in that encoding become U+FFFD, and the answer says so.
+fn decode_body(bytes: &[u8]) -> Answer {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
     let declared = head.find("encoding=").and_then(|i| {
         let rest = &head[i + "encoding=".len()..];
@@ -630,8 +791,25 @@ fn decode_body(bytes: &[u8]) -> String {
         rest[1..].split(quote).next().map(str::to_string)
     });
     match declared.and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes())) {
-        Some(enc) if enc != encoding_rs::UTF_8 => enc.decode(bytes).0.into_owned(),
-        _ => String::from_utf8_lossy(bytes).into_owned(),
+        Some(enc) if enc != encoding_rs::UTF_8 => {
+            let (text, _, had_errors) = enc.decode(bytes);
+            let repaired = had_errors.then(|| {
+                format!("the answer is not valid {}: undecodable bytes were replaced by U+FFFD", enc.name())
+            });
+            Answer { text: text.into_owned(), repaired }
+        }
+        _ => match std::str::from_utf8(bytes) {
+            Ok(text) => Answer { text: text.to_string(), repaired: None },
+            Err(e) => {
+                let invalid = bytes.utf8_chunks().filter(|c| !c.invalid().is_empty()).count();
+                let repaired = format!(
+                    "the answer is not valid UTF-8 ({invalid} invalid byte sequence(s), the first at byte {}): \
+                     they were replaced by U+FFFD",
+                    e.valid_up_to()
+                );
+                Answer { text: String::from_utf8_lossy(bytes).into_owned(), repaired: Some(repaired) }
+            }
+        },
     }
 }
 

@@ -46,6 +46,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         }
         if !quiet || run.exit_code != 0 {
             eprint!("{}", run.report.human());
+        } else {
+            eprint!("{}", run.report.warning_lines());
         }
         Ok(run.exit_code)
     })

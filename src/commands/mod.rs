@@ -1,6 +1,6 @@
 //! One thin function per subcommand: arguments in, a shared operation called, an exit code out.
 //!
-//! Exit codes: 0 success; 1 fatal (endpoint unreachable, token refused, privacy refusal, bad
+//! Exit codes: 0 success; 1 fatal (endpoint unreachable or broken, token refused, privacy refusal, bad
 //! file); 2 usage (clap); 3 partial (records invalid or failed, or `check` found differences).
 
 pub mod check;

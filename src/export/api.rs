@@ -2,7 +2,7 @@
 //! [`Directory`] and [`Account`]. Errors keep the client's (token-free) message; fatal ones stop
 //! the run, "data not found" on a read means the contact was deleted meanwhile.
 
-use crate::client::{ApiClient, ApiError};
+use crate::client::{ApiClient, ApiError, WithWarnings};
 use crate::export::{Account, AccountError, Directory};
 use crate::wire::search::quote_term;
 use crate::wire::{ContactDetail, ContactPage, ErrorCode, Picture};
@@ -19,11 +19,15 @@ impl Directory for ApiClient {
     async fn find(&self, search: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
         self.find_contacts(&quote_term(search), page).await.map_err(convert)
     }
+
+    fn max_pages(&self) -> u32 {
+        self.limits().pages_per_search
+    }
 }
 
 impl Account for ApiClient {
-    async fn get_contact(&self, id: &str) -> Result<ContactDetail, AccountError> {
-        ApiClient::get_contact(self, id).await.map_err(convert)
+    async fn get_contact(&self, id: &str) -> Result<WithWarnings<ContactDetail>, AccountError> {
+        self.read_contact(id).await.map_err(convert)
     }
 
     async fn get_picture(&self, id: &str) -> Result<Option<Picture>, AccountError> {

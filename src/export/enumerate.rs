@@ -7,7 +7,9 @@
 //! search whose answer is short of its `total-data`:
 //! 1. counts the contacts already found elsewhere that match it (often enough on its own);
 //! 2. follows `page=2..nbpage` (an extension the sandbox honours) unless the server has shown it
-//!    ignores `page` (same page back);
+//!    ignores `page` (same page back), no further than `total-data` needs and never more than
+//!    [`Directory::max_pages`] pages ([`pages_to_follow`]); a server still short at that bound is
+//!    reported incomplete rather than followed for as long as it answers;
 //! 3. otherwise refines: searches prefix + next character, first the characters seen at that
 //!    position in the names returned, then the alphabet of the same script(s), stopping as soon
 //!    as `total-data` is reached; refinements that are short themselves recurse.
@@ -24,6 +26,7 @@ use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
 
+use crate::client::limits::{pages_to_follow, DEFAULT_PAGES_PER_SEARCH};
 use crate::wire::search::{fold, searchable_names};
 use crate::wire::{ContactPage, ContactSummary};
 
@@ -144,6 +147,11 @@ pub trait Directory: Sync {
         search: &str,
         page: Option<u32>,
     ) -> impl Future<Output = Result<ContactPage, AccountError>> + Send;
+
+    /// Most pages followed for one search.
+    fn max_pages(&self) -> u32 {
+        DEFAULT_PAGES_PER_SEARCH
+    }
 }
 
 /// Whether the server honoured the `page` request parameter, as far as we saw.
@@ -355,8 +363,9 @@ impl<'a, D: Directory> Walker<'a, D> {
 
             // Paging extension.
             if first.pages > 1 && self.paging.load(Ordering::Relaxed) != PAGING_IGNORED {
+                let last = pages_to_follow(&first, self.dir.max_pages());
                 let mut honoured = true;
-                for p in 2..=first.pages {
+                for p in 2..=last {
                     self.pages_followed.fetch_add(1, Ordering::Relaxed);
                     match self.search(&term, Some(p)).await {
                         Ok(page) => {
@@ -385,8 +394,22 @@ impl<'a, D: Directory> Walker<'a, D> {
                 if !honoured {
                     self.paging.store(PAGING_IGNORED, Ordering::Relaxed);
                 }
-                if self.count_matching(&term, &direct) >= total {
+                let found = self.count_matching(&term, &direct);
+                if found >= total {
                     self.resolved.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                if honoured && last < first.pages {
+                    // Every page brought new contacts and the server claims more: refining would
+                    // only multiply the searches such a server answers.
+                    let reason = format!(
+                        "paging stopped after {last} of the {} pages the server claims (total-data {}; \
+                         at most {} pages per search, see docs/limits.md)",
+                        first.pages,
+                        first.total,
+                        self.dir.max_pages()
+                    );
+                    self.mark_incomplete(&term, Some(first.total), found, reason);
                     return Ok(());
                 }
             }
@@ -761,6 +784,44 @@ pub(crate) mod tests {
         }
         let r = enumerate_with(&Refusing, small_alphabet(), 2, &|_| {}).await;
         assert!(r.is_err());
+    }
+
+    /// A server claiming a million pages, each with one new contact (issue 9, item 10).
+    struct EndlessPages {
+        total: u32,
+        calls: AtomicUsize,
+    }
+
+    impl Directory for EndlessPages {
+        async fn find(&self, search: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let p = page.unwrap_or(1);
+            let entries = if search == "a" { vec![person(p as usize, Some("Ann"), None)] } else { vec![] };
+            let total = if search == "a" { self.total } else { 0 };
+            Ok(ContactPage { total, pages: 1_000_000, page: p, entries })
+        }
+
+        fn max_pages(&self) -> u32 {
+            40
+        }
+    }
+
+    #[tokio::test]
+    async fn endless_paging_is_bounded_and_reported_incomplete() {
+        let alphabet = vec![("a".to_string(), 0), ("b".to_string(), 0)];
+        let dir = EndlessPages { total: 1_000_000, calls: AtomicUsize::new(0) };
+        let e = enumerate_with(&dir, alphabet.clone(), 2, &|_| {}).await.unwrap();
+        assert_eq!(dir.calls.load(Ordering::Relaxed), 2 + 39, "the first page, then pages 2..=40");
+        assert_eq!(e.contacts.len(), 40);
+        let a = e.incomplete.iter().find(|p| p.prefix == "a").expect("a reported");
+        assert_eq!((a.expected, a.found), (Some(1_000_000), 40));
+        assert!(a.reason.contains("paging stopped after 40"), "{}", a.reason);
+        // total-data bounds the pages too: three contacts need three pages, whatever nbpage says.
+        let dir = EndlessPages { total: 3, calls: AtomicUsize::new(0) };
+        let e = enumerate_with(&dir, alphabet, 2, &|_| {}).await.unwrap();
+        assert_eq!(dir.calls.load(Ordering::Relaxed), 2 + 2);
+        assert!(e.is_complete(), "{:?}", e.incomplete);
+        assert_eq!(e.contacts.len(), 3);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::atomic_file::{self, Accept};
 use crate::cli::{Layout, VcardVersion};
+use crate::client::WithWarnings;
 use crate::commands::{EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::formats::vcard_write::write_card;
 use crate::wire::search::fold;
@@ -31,7 +32,11 @@ pub use enumerate::{AccountError, Directory, Enumeration};
 
 /// The reads export and check make: a [`Directory`] plus `getcontact` and `getpicture`.
 pub trait Account: Directory {
-    fn get_contact(&self, id: &str) -> impl Future<Output = Result<ContactDetail, AccountError>> + Send;
+    /// The contact, with what reading its answer had to repair (see [`Fetched::warnings`]).
+    fn get_contact(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<WithWarnings<ContactDetail>, AccountError>> + Send;
     /// `Ok(None)`: the contact has no picture (normal).
     fn get_picture(&self, id: &str) -> impl Future<Output = Result<Option<Picture>, AccountError>> + Send;
     /// API calls made so far through this account.
@@ -69,6 +74,9 @@ pub struct Fetched {
     pub id: String,
     pub detail: ContactDetail,
     pub picture: Option<Picture>,
+    /// What reading it had to repair (an answer not valid in its encoding, …): exported, but the
+    /// user is told.
+    pub warnings: Vec<String>,
 }
 
 /// Why a listed contact was not read.
@@ -107,11 +115,11 @@ pub async fn fetch_all<A: Account>(
     let mut problems = Vec::new();
     while let Some((id, r)) = results.next().await {
         match r {
-            Ok((mut detail, picture)) => {
+            Ok((WithWarnings { value: mut detail, warnings }, picture)) => {
                 if detail.id.is_empty() {
                     detail.id = id.clone();
                 }
-                fetched.push(Fetched { id, detail, picture });
+                fetched.push(Fetched { id, detail, picture, warnings });
             }
             Err(e) if e.fatal => return Err(e),
             Err(e) => problems.push(FetchProblem { id, message: e.message, gone: e.gone }),
@@ -128,6 +136,7 @@ pub struct Card {
     pub name: String,
     pub photo: bool,
     pub text: String,
+    pub warnings: Vec<String>,
 }
 
 /// Renders contacts as cards, sorted by folded display name then id (the stable file order).
@@ -140,7 +149,8 @@ pub fn render(fetched: &[Fetched], version: VcardVersion) -> Vec<Card> {
             let name = contact.display_name();
             let text = write_card(&contact, version, &uid);
             let photo = contact.photo.is_some();
-            (fold(&name), Card { id: f.id.clone(), uid, name, photo, text })
+            let warnings = f.warnings.clone();
+            (fold(&name), Card { id: f.id.clone(), uid, name, photo, text, warnings })
         })
         .collect();
     cards.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
@@ -175,6 +185,9 @@ pub struct ContactEntry {
     pub photo: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Exported, but reading it had to repair something (see [`Fetched::warnings`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -268,6 +281,18 @@ impl ExportReport {
                 c.error.as_deref().unwrap_or("")
             ));
         }
+        out.push_str(&self.warning_lines());
+        out
+    }
+
+    /// One line per contact warning (also shown by a quiet run).
+    pub fn warning_lines(&self) -> String {
+        let mut out = String::new();
+        for c in &self.contacts {
+            for w in &c.warnings {
+                out.push_str(&format!("  warning: contact {} ({}): {w}\n", c.id, c.name));
+            }
+        }
         out
     }
 }
@@ -337,6 +362,7 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
                     file: Some(file),
                     photo: c.photo,
                     error: None,
+                    warnings: c.warnings.clone(),
                 });
             }
             written = out.written.len();
@@ -381,6 +407,7 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
                     file: None,
                     photo: c.photo,
                     error: None,
+                    warnings: c.warnings.clone(),
                 });
             }
             written = if out.written { cards.len() } else { 0 };
@@ -396,6 +423,7 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
             file: None,
             photo: false,
             error: Some(p.message.clone()),
+            warnings: Vec::new(),
         });
     }
 
@@ -517,14 +545,17 @@ mod tests {
     }
 
     impl Account for MemoryAccount {
-        fn get_contact(&self, id: &str) -> impl Future<Output = Result<ContactDetail, AccountError>> + Send {
+        fn get_contact(
+            &self,
+            id: &str,
+        ) -> impl Future<Output = Result<WithWarnings<ContactDetail>, AccountError>> + Send {
             self.calls.fetch_add(1, Ordering::Relaxed);
             let r = self.details.lock().unwrap().get(id).cloned().ok_or(AccountError {
                 message: "data not found".into(),
                 fatal: false,
                 gone: true,
             });
-            async move { r }
+            async move { r.map(|value| WithWarnings { value, warnings: Vec::new() }) }
         }
         fn get_picture(
             &self,

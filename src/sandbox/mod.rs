@@ -191,7 +191,7 @@ struct App {
     store: Arc<Store>,
     limits: Limits,
     latency: Duration,
-    /// The expected `Authorization` header value, when service auth is on.
+    /// The expected credentials of the `Authorization: Basic` header (base64), when service auth is on.
     basic_auth: Option<String>,
     gate: RateGate,
     faults: FaultInjector,
@@ -217,9 +217,10 @@ pub async fn start(
             max_picture_bytes: config.max_picture_bytes,
         },
         latency: config.latency,
-        basic_auth: config.service_auth.as_ref().map(|(id, pw)| {
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{pw}")))
-        }),
+        basic_auth: config
+            .service_auth
+            .as_ref()
+            .map(|(id, pw)| base64::engine::general_purpose::STANDARD.encode(format!("{id}:{pw}"))),
         gate: RateGate::new(config.max_rps),
         faults: FaultInjector::new(config.fail_rate, config.fault_seed),
         stats: Stats::new(),
@@ -265,7 +266,7 @@ async fn api(State(app): State<Arc<App>>, request: axum::extract::Request) -> Re
     }
     if let Some(expected) = &app.basic_auth {
         let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        if given != Some(expected.as_str()) {
+        if given.and_then(basic_credentials) != Some(expected.as_str()) {
             app.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
             let mut resp = xml(
                 StatusCode::UNAUTHORIZED,
@@ -325,6 +326,14 @@ async fn api(State(app): State<Arc<App>>, request: axum::extract::Request) -> Re
         return lost_response();
     }
     xml(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), reply.body)
+}
+
+/// The credentials of an `Authorization` header of the Basic scheme. The scheme name is
+/// case-insensitive (RFC 7235 §2.1: `basic`, `BASIC` are `Basic`), and any run of spaces may
+/// separate it from the credentials.
+fn basic_credentials(header: &str) -> Option<&str> {
+    let (scheme, credentials) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("basic").then(|| credentials.trim_start())
 }
 
 /// A response whose body fails before its first byte: hyper then drops the connection without
@@ -427,6 +436,16 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_scheme_is_case_insensitive() {
+        // Issue 9, item 11: `basic` was refused.
+        for header in ["Basic QUI6Yw==", "basic QUI6Yw==", "BASIC   QUI6Yw==", " bAsIc QUI6Yw== "] {
+            assert_eq!(basic_credentials(header), Some("QUI6Yw=="), "{header:?}");
+        }
+        assert_eq!(basic_credentials("Bearer QUI6Yw=="), None);
+        assert_eq!(basic_credentials("BasicQUI6Yw=="), None);
+    }
 
     #[test]
     fn config_debug_hides_the_service_password() {

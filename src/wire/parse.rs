@@ -337,6 +337,11 @@ const MAX_DEPTH: usize = 64;
 
 /// Reads the first document of a body into an element tree.
 fn read_document(xml: &str) -> Result<Element, WireError> {
+    // XML cannot carry NUL; an answer with NULs is UTF-16 (or binary) read as UTF-8, and the
+    // event reader would otherwise find elements in it.
+    if let Some(at) = memchr::memchr(0, xml.as_bytes()) {
+        return Err(malformed(format!("NUL byte at {at}: the answer is not UTF-8 XML (UTF-16? binary?)")));
+    }
     let mut reader = Reader::from_str(xml.trim_start_matches('\u{feff}'));
     let config = reader.config_mut();
     config.check_end_names = false;
@@ -490,6 +495,21 @@ mod tests {
         assert!(matches!(contact_page(cut), Err(WireError::Malformed(m)) if m.contains("cut off")));
         assert!(matches!(contact_page(""), Err(WireError::Malformed(_))));
         assert!(matches!(contact_page("   not xml at all"), Err(WireError::Malformed(_))));
+    }
+
+    #[test]
+    fn utf16_read_as_utf8_is_refused() {
+        // Issue 9, item 5: UTF-16 declared as UTF-8 is garbage, never an empty success.
+        let doc = xpage("<data-list total-data=\"0\"/><result>0</result>");
+        for bom in [&[0xFF, 0xFE][..], &[]] {
+            let mut bytes = bom.to_vec();
+            bytes.extend(doc.encode_utf16().flat_map(u16::to_le_bytes));
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                matches!(contact_page(&text), Err(WireError::Malformed(m)) if m.contains("NUL")),
+                "{bom:?}"
+            );
+        }
     }
 
     #[test]

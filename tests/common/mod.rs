@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod crowded_names;
+pub mod hostile;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
