@@ -231,6 +231,10 @@ pub struct ServeArgs {
     /// Probability of an injected fault per request (refusal, lost response, HTTP 500).
     #[arg(long, default_value_t = 0.0)]
     pub fail_rate: f64,
+    /// Probability that a getcontact of an existing contact answers error 100 (data not found)
+    /// anyway: a server whose listing and reads disagree.
+    #[arg(long, default_value_t = 0.0)]
+    pub not_found_rate: f64,
     /// Delay every response by this many milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,

@@ -100,7 +100,7 @@ impl std::fmt::Display for Refused {
     }
 }
 
-/// The decision, before any call to the account.
+/// The decision, before any call to the account (the table is in the tests).
 pub fn admit(path: &Path, existing: &Existing, current: &Source, o: Overrides) -> Result<Admission, Refused> {
     let path = path.display().to_string();
     match existing {
@@ -110,7 +110,9 @@ pub fn admit(path: &Path, existing: &Existing, current: &Source, o: Overrides) -
         Existing::Backup(b) if b.sources.is_empty() => {
             Ok(Admission::Update { adopted: true, other_source: false })
         }
-        Existing::Backup(b) if b.sources.iter().all(|s| current.is_recorded_as(s)) => {
+        // Several sources only after an allowed change of source, with old cards kept: it is a
+        // backup of each of them.
+        Existing::Backup(b) if b.sources.iter().any(|s| current.is_recorded_as(s)) => {
             Ok(Admission::Update { adopted: false, other_source: false })
         }
         Existing::Backup(_) if o.allow_other_source => {
@@ -406,7 +408,7 @@ mod tests {
             (backup(vec![theirs.clone()]), none, Err(())),
             (backup(vec![theirs.clone()]), force, Err(())),
             (backup(vec![theirs.clone()]), allow, update(false, true)),
-            (backup(vec![mine.clone(), theirs.clone()]), none, Err(())),
+            (backup(vec![mine.clone(), theirs.clone()]), none, update(false, false)),
         ];
         for (existing, o, expected) in cases {
             assert_eq!(admit(p, &existing, &me, o).map_err(|_| ()), expected, "{existing:?} {o:?}");
