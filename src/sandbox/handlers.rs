@@ -370,7 +370,7 @@ mod tests {
     fn request_debug_hides_the_token() {
         let (_d, _store, token) = setup();
         let params = HashMap::from([("token".to_string(), token.clone()), ("cid".into(), "7".into())]);
-        let shown = format!("{:?}", Request { params, file: Some(vec![1, 2, 3]), file_truncated: false });
+        let shown = format!("{:?}", Request { params, file: Some(vec![1, 2, 3]), ..Request::default() });
         assert!(!shown.contains(&token), "{shown}");
         assert!(shown.contains("[REDACTED]") && shown.contains("\"7\""), "{shown}");
     }
