@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{bin, TestServer};
+use common::{bin, text, TestServer};
 use serde_json::Value;
 
 /// A temporary home for one test: the embedded sandbox's data and the run locks.
@@ -77,14 +77,6 @@ impl Home {
     }
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -120,6 +112,13 @@ fn snapshot(path: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .map(|e| e.unwrap().path())
         .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
         .collect()
+}
+
+/// `server` restarted over its database with `--not-found-rate RATE` (on another port: a backup of
+/// it records another source).
+fn with_unreliable_reads(server: TestServer, rate: &str, seed: &str) -> TestServer {
+    let (dir, db) = server.stop();
+    TestServer::start_on(dir, db, &["--not-found-rate", rate, "--fault-seed", seed])
 }
 
 fn cards(vcf: &str) -> usize {
@@ -340,8 +339,7 @@ fn listed_contacts_that_answer_not_found_keep_their_cards() {
     let (vdir_before, file_before) = (snapshot(&vdir), std::fs::read_to_string(&file).unwrap());
     // The same account on a server whose reads disagree with its listing (another port: the
     // backup's recorded source changes, which --allow-other-source says is intended).
-    let (dir, db) = server.stop();
-    let server = TestServer::start_on(dir, db, &["--not-found-rate", "0.75", "--fault-seed", "8"]);
+    let server = with_unreliable_reads(server, "0.75", "8");
     let mut file_errors = 0;
     for path in [&vdir, &file] {
         let (out, report) = home.export(&server, "alice", path, &["--quick", "--allow-other-source"]);
@@ -397,8 +395,7 @@ fn a_few_unreadable_contacts_no_longer_stop_a_single_file_backup() {
     let out =
         home.remote(&server, "alice", &["import", changes_file.to_str().unwrap(), "-q"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let (dir, db) = server.stop();
-    let server = TestServer::start_on(dir, db, &["--not-found-rate", "0.05", "--fault-seed", "3"]);
+    let server = with_unreliable_reads(server, "0.05", "3");
     let (out, report) = home.export(&server, "alice", &file, &["--quick", "--allow-other-source"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let errors = report["summary"]["errors"].as_u64().unwrap();

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::crowded_names::{CROWDED_FIRSTS, CROWDED_LASTS};
-use common::{bin, TestServer};
+use common::{bin, text, TestServer};
 use serde_json::Value;
 
 fn samples() -> PathBuf {
@@ -51,14 +51,6 @@ fn export(server: &TestServer, user: &str, path: &Path, args: &[&str]) -> (Outpu
     let json =
         std::fs::read_to_string(&report).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(Value::Null);
     (out, json)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn seed(server: &TestServer, user: &str, vcf: &str) {
