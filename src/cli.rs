@@ -34,7 +34,8 @@ pub enum Command {
     Sandbox(SandboxArgs),
 }
 
-/// How to reach the API. With no endpoint, commands use the embedded sandbox.
+/// How to reach the API. With neither an endpoint nor a token, commands use the embedded sandbox;
+/// a token (or service credentials) without an endpoint is a usage error.
 #[derive(Clone, Args)]
 pub struct ConnectionArgs {
     /// The PersonalContactsV1URL, e.g. http://127.0.0.1:8080/PersonalContacts/V1.
@@ -170,7 +171,8 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 50)]
     pub max_delete: usize,
     /// Delete at most this share (0-100) of the backup's cards in one run; beyond it the whole
-    /// update is refused (most of a backup vanishing usually means the wrong account).
+    /// update is refused (most of a backup vanishing usually means the wrong account); 100 turns
+    /// this check off.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub max_delete_percent: u8,
     /// Write over a backup of another source (another endpoint, account or token, or the embedded

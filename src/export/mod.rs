@@ -378,6 +378,7 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
     match decision {
         Err(refusal) => {
             refused = Some(refusal.to_string());
+            notes.clear(); // nothing was recorded either
             kept = existing.iter().filter(|u| !read.contains(*u)).map(shown).collect();
         }
         Ok(plan) => {
