@@ -34,7 +34,8 @@ pub enum Command {
     Sandbox(SandboxArgs),
 }
 
-/// How to reach the API. With no endpoint, commands use the embedded sandbox.
+/// How to reach the API. With neither an endpoint nor a token, commands use the embedded sandbox;
+/// a token (or service credentials) without an endpoint is a usage error.
 #[derive(Clone, Args)]
 pub struct ConnectionArgs {
     /// The PersonalContactsV1URL, e.g. http://127.0.0.1:8080/PersonalContacts/V1.
@@ -165,9 +166,23 @@ pub struct ExportArgs {
     pub version: VcardVersion,
     #[arg(long)]
     pub no_photos: bool,
-    /// In a vdir, remove at most this many files of contacts that disappeared.
+    /// Delete at most this many cards of contacts that disappeared (vdir files or cards of the
+    /// single file); beyond it the whole update is refused and nothing is written.
     #[arg(long, default_value_t = 50)]
     pub max_delete: usize,
+    /// Delete at most this share (0-100) of the backup's cards in one run; beyond it the whole
+    /// update is refused (most of a backup vanishing usually means the wrong account); 100 turns
+    /// this check off.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_delete_percent: u8,
+    /// Write over a backup of another source (another endpoint, account or token, or the embedded
+    /// sandbox); the backup then records this run's source.
+    #[arg(long)]
+    pub allow_other_source: bool,
+    /// Write PATH even if orange-contacts did not write what is there: a single file (a phone's
+    /// export, say) is replaced; a folder gets this tool's cards beside its other files.
+    #[arg(long)]
+    pub force: bool,
     /// List the account with about 1,100 searches instead of 22,100: CJK ideographs only as the
     /// initials of names already in the backup. A new contact whose name starts with another CJK
     /// ideograph is missed until a run without --quick.
@@ -220,6 +235,10 @@ pub struct ServeArgs {
     /// Probability of an injected fault per request (refusal, lost response, HTTP 500).
     #[arg(long, default_value_t = 0.0)]
     pub fail_rate: f64,
+    /// Probability that a getcontact of an existing contact answers error 100 (data not found)
+    /// anyway: a server whose listing and reads disagree.
+    #[arg(long, default_value_t = 0.0)]
+    pub not_found_rate: f64,
     /// Delay every response by this many milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,

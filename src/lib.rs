@@ -22,5 +22,7 @@ pub mod model;
 pub mod photo;
 pub mod progress;
 pub mod report;
+pub mod run_lock;
 pub mod sandbox;
+pub mod source;
 pub mod wire;

@@ -52,6 +52,7 @@ fn command(server: &TestServer, token: &Path, cwd: &Path, cmd: &str, args: &[&st
         .args(["--endpoint", &server.endpoint, "--token-file"])
         .arg(token)
         .args(["--rate", "0", "--concurrency", "8"])
+        .env("ORANGE_CONTACTS_STATE_DIR", server.dir.path().join("state"))
         .env_remove("ORANGE_CONTACTS_TOKEN")
         .env_remove("ORANGE_CONTACTS_ENDPOINT")
         .stdin(Stdio::null());
@@ -186,9 +187,11 @@ fn writing_to_a_symlink_replaces_its_target_and_the_link_survives() {
     symlink("../sync/report.json", bk.join("report.json")).unwrap(); // dangling: created
     symlink("link.vcf", bk.join("again.vcf")).unwrap(); // a chain
 
-    let out = command(&server, &token, &root, "export", &["bk/link.vcf", "--report", "bk/report.json"])
-        .output()
-        .unwrap();
+    // --force: the link's target is a phone's export, which the ownership guard protects.
+    let out =
+        command(&server, &token, &root, "export", &["bk/link.vcf", "--force", "--report", "bk/report.json"])
+            .output()
+            .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     for (link, to) in [("link.vcf", "../sync/real.vcf"), ("report.json", "../sync/report.json")] {
         let meta = fs::symlink_metadata(bk.join(link)).unwrap();
@@ -363,16 +366,23 @@ fn dash_is_standard_output_for_reports_and_a_single_file_export() {
     assert_eq!(names(&cwd), ["all.vcf", "export.json"], "no file named `-`");
 }
 
-/// An account of 60 contacts and its previous backups, a sample file's bytes: the single file
-/// `backup/all.vcf` and the vdir `vdir/` (one old card).
+/// An account of 60 contacts and its previous backups, written by this tool: the single file
+/// `backup/all.vcf` and the vdir `vdir/`, each with the first contact's card out of date (an
+/// earlier version of that contact), so that the next export has something to write.
 struct PreviousBackups {
     server: TestServer,
     token: PathBuf,
     dir: PathBuf,
     file: PathBuf,
     vd: PathBuf,
+    /// The single file's bytes.
     old: Vec<u8>,
+    /// The vdir's out-of-date card's bytes.
+    old_card: Vec<u8>,
 }
+
+/// The vdir card the previous backup holds out of date.
+const OLD_CARD: &str = "orange-contacts-1.vcf";
 
 impl PreviousBackups {
     fn new() -> PreviousBackups {
@@ -380,12 +390,20 @@ impl PreviousBackups {
         let dir = server.dir.path().join("backup");
         let vd = server.dir.path().join("vdir");
         fs::create_dir_all(&dir).unwrap();
-        fs::create_dir_all(&vd).unwrap();
         let file = dir.join("all.vcf");
-        let old = fs::read(samples().join("iphone-3.0.vcf")).unwrap();
+        for target in [&file, &vd] {
+            let out =
+                command(&server, &token, &dir, "export", &[target.to_str().unwrap(), "-q"]).output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        }
+        // An earlier version of contact 1: its name changed since.
+        let outdate = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap().replace("Person000", "Personne000");
+        let old = outdate(fs::read(&file).unwrap()).into_bytes();
+        let old_card = outdate(fs::read(vd.join(OLD_CARD)).unwrap()).into_bytes();
+        assert!(old != fs::read(&file).unwrap() && old_card != fs::read(vd.join(OLD_CARD)).unwrap());
         fs::write(&file, &old).unwrap();
-        fs::write(vd.join("orange-contacts-old.vcf"), &old).unwrap();
-        PreviousBackups { server, token, dir, file, vd, old }
+        fs::write(vd.join(OLD_CARD), &old_card).unwrap();
+        PreviousBackups { server, token, dir, file, vd, old, old_card }
     }
 
     /// Exports to the file, then the vdir, each run given `args`.
@@ -405,7 +423,7 @@ impl PreviousBackups {
 
     fn assert_unchanged(&self) {
         assert_eq!(fs::read(&self.file).unwrap(), self.old, "the previous backup is byte-identical");
-        assert_eq!(fs::read(self.vd.join("orange-contacts-old.vcf")).unwrap(), self.old);
+        assert_eq!(fs::read(self.vd.join(OLD_CARD)).unwrap(), self.old_card);
     }
 
     /// A run with room again: the new backups are written.
@@ -432,7 +450,7 @@ fn a_full_disk_leaves_the_previous_backup_byte_identical_and_no_temporaries() {
     }
     b.assert_unchanged();
     assert_eq!(names(&b.dir), ["all.vcf"], "no temporary left");
-    assert_eq!(names(&b.vd), ["orange-contacts-old.vcf"]);
+    assert!(temporaries(&b.vd).is_empty(), "{:?}", names(&b.vd));
 
     b.export_successfully(&["-q"]);
     assert_eq!(names(&b.dir), ["all.vcf"]);

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::crowded_names::{CROWDED_FIRSTS, CROWDED_LASTS};
-use common::{vobject_reads, TestServer};
+use common::{text, vobject_reads, TestServer};
 use serde_json::Value;
 
 fn samples() -> PathBuf {
@@ -38,14 +38,6 @@ fn export(server: &TestServer, user: &str, path: &Path, args: &[&str]) -> (Outpu
     let json =
         std::fs::read_to_string(&report).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(Value::Null);
     (out, json)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn seed(server: &TestServer, user: &str, vcf: &str) {
@@ -234,7 +226,13 @@ fn repeated_exports_are_byte_identical_and_read_by_vobject() {
     ] {
         assert!(robert.contains(expected), "{expected:?} missing in\n{robert}");
     }
-    assert!(!content.contains("REV:") && !content.contains("PRODID"));
+    // No timestamp or version anywhere: every card's PRODID is the same constant.
+    assert!(!content.contains("REV:"));
+    assert_eq!(content.matches("\r\nPRODID:").count(), count_cards(&content));
+    assert_eq!(
+        content.matches("\r\nPRODID:-//orange-contacts//export//EN\r\n").count(),
+        count_cards(&content)
+    );
 
     // vdir: one file per contact, unchanged files untouched on a second run.
     let vd = dir.join("book");
@@ -251,13 +249,15 @@ fn repeated_exports_are_byte_identical_and_read_by_vobject() {
         v
     };
     let before = listing(&vd);
-    assert_eq!(before.len(), names.len() + 1);
-    assert!(before.iter().all(|(n, _)| n.starts_with("orange-contacts-") && n.ends_with(".vcf")));
+    assert_eq!(before.len(), names.len() + 2, "the cards and the backup's .orange-contacts.json");
+    let cards: Vec<&(String, Vec<u8>)> =
+        before.iter().filter(|(n, _)| n != ".orange-contacts.json").collect();
+    assert!(cards.iter().all(|(n, _)| n.starts_with("orange-contacts-") && n.ends_with(".vcf")));
     let (out, r2) = export(&server, "alice", &vd, &["--vcard", "4.0"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(r2["summary"]["written"], 0);
     assert_eq!(listing(&vd), before);
-    let v4 = before.iter().map(|(_, b)| String::from_utf8_lossy(b).into_owned()).collect::<String>();
+    let v4 = cards.iter().map(|(_, b)| String::from_utf8_lossy(b).into_owned()).collect::<String>();
     assert!(v4.contains("VERSION:4.0") && v4.contains("X-ORANGE-MARITALSTATUS:2"));
 
     vobject_reads(&[&file, &vd]);
@@ -296,12 +296,14 @@ fn samples_round_trip_through_a_fresh_account_and_check_in_sync() {
     let b = server.dir.path().join("b.vcf");
     let (out, _) = export(&server, "bob", &b, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    // UIDs come from account ids, which a fresh account assigns anew; everything else is equal.
+    // UIDs come from account ids, which a fresh account assigns anew, and each card names its
+    // source account; everything else is equal.
     let without_uid = |p: &Path| {
         std::fs::read_to_string(p)
             .unwrap()
+            .replace("\r\n ", "")
             .lines()
-            .filter(|l| !l.starts_with("UID:"))
+            .filter(|l| !l.starts_with("UID:") && !l.starts_with("X-ORANGE-CONTACTS-SOURCE:"))
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -365,31 +367,40 @@ fn max_delete_and_empty_listing_refuse_and_keep_every_card() {
     let vd = server.dir.path().join("book");
     let (out, _) = export(&server, "alice", &vd, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let count = || std::fs::read_dir(&vd).unwrap().count();
+    let count = || {
+        std::fs::read_dir(&vd)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("orange-contacts-"))
+            .count()
+    };
     assert_eq!(count(), names.len());
+    let before = std::fs::read_dir(&vd).unwrap().count();
 
-    // Bob's account into the same folder: every card of Alice's would go, more than allowed.
-    let (out, report) = export(&server, "bob", &vd, &["--max-delete", "5"]);
+    // Bob's account into the same folder (another source, allowed): every card of Alice's would
+    // go, more than allowed: the whole update is refused, nothing written.
+    let (out, report) = export(&server, "bob", &vd, &["--allow-other-source", "--max-delete", "5"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--max-delete"), "{}", text(&out));
     assert_eq!(report["summary"]["deleted"], 0);
-    assert_eq!(count(), names.len() + 1, "Bob's card written, none deleted");
+    assert_eq!(count(), names.len(), "nothing written, none deleted");
+    assert_eq!(std::fs::read_dir(&vd).unwrap().count(), before);
 
     // An empty listing never empties a backup.
-    let (out, _) = export(&server, "carol", &vd, &["--max-delete", "100000"]);
+    let (out, _) = export(&server, "carol", &vd, &["--allow-other-source", "--max-delete", "100000"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("empty"), "{}", text(&out));
-    assert_eq!(count(), names.len() + 1);
+    assert_eq!(count(), names.len());
     let file = server.dir.path().join("all.vcf");
     let (out, _) = export(&server, "alice", &file, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let before = std::fs::read(&file).unwrap();
-    let (out, _) = export(&server, "carol", &file, &[]);
+    let (out, _) = export(&server, "carol", &file, &["--allow-other-source"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(std::fs::read(&file).unwrap(), before);
 
-    // Within the limit, vanished contacts' cards are removed.
-    let (out, report) = export(&server, "bob", &vd, &["--max-delete", "1000"]);
+    // Within both limits, vanished contacts' cards are removed.
+    let limits = ["--allow-other-source", "--max-delete", "1000", "--max-delete-percent", "100"];
+    let (out, report) = export(&server, "bob", &vd, &limits);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(report["summary"]["deleted"], names.len());
     assert_eq!(count(), 1);
@@ -409,7 +420,8 @@ fn a_killed_export_leaves_the_previous_backup_intact() {
     std::fs::write(vd.join("orange-contacts-old.vcf"), &old).unwrap();
 
     for target in [&file, &vd] {
-        let mut child = command(&server, "alice", "export", &[target.to_str().unwrap(), "-q"])
+        // --force: the old file is a phone export, which export otherwise refuses to replace.
+        let mut child = command(&server, "alice", "export", &[target.to_str().unwrap(), "-q", "--force"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

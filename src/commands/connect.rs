@@ -1,6 +1,8 @@
 //! Where the API calls go: the endpoint and token given (flags, environment, token file), or,
-//! with no endpoint, the embedded sandbox — an in-process sandbox server over a SQLite file in the
-//! user's data directory, with a local user — so a first run needs no account.
+//! with neither, the embedded sandbox — an in-process sandbox server over a SQLite file in the
+//! user's data directory, with a local user — so a first run needs no account. A token (or service
+//! credentials) without an endpoint is a usage error: it means an endpoint setting was lost, and
+//! the sandbox would silently stand in for the real account.
 
 use std::path::PathBuf;
 
@@ -9,7 +11,9 @@ use anyhow::Context;
 use crate::cli::ConnectionArgs;
 use crate::client::config::{client_config_from_args, resolve_token};
 use crate::client::ApiClient;
+use crate::commands::UsageError;
 use crate::sandbox::{self, SandboxConfig, SandboxHandle};
+use crate::source::Source;
 
 /// Calls per second when nothing says otherwise, for a real endpoint.
 pub const DEFAULT_RATE: f64 = 10.0;
@@ -18,6 +22,8 @@ pub const EMBEDDED_USER: &str = "local";
 
 pub struct Connection {
     pub client: ApiClient,
+    /// The account reached (for the run lock and the backup's source).
+    pub source: Source,
     /// Kept alive for the run when the embedded sandbox serves it.
     pub embedded: Option<SandboxHandle>,
 }
@@ -40,13 +46,49 @@ pub fn data_dir() -> anyhow::Result<PathBuf> {
         .context("no data directory: set ORANGE_CONTACTS_DATA_DIR or give --endpoint")
 }
 
+/// Where run locks live: `$ORANGE_CONTACTS_STATE_DIR`, else `$XDG_STATE_HOME/orange-contacts`
+/// (`~/.local/state/orange-contacts`), else the platform's local data directory.
+pub fn state_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("ORANGE_CONTACTS_STATE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|d| d.join("orange-contacts"))
+        .context("no state directory for the run lock: set ORANGE_CONTACTS_STATE_DIR")
+}
+
+/// A token or service credentials given with no endpoint.
+fn credentials_without_endpoint(args: &ConnectionArgs) -> Option<&'static str> {
+    if args.endpoint.is_some() {
+        return None;
+    }
+    if args.token_file.is_some() {
+        Some("--token-file")
+    } else if args.token.is_some() {
+        Some("a token (--token or ORANGE_CONTACTS_TOKEN)")
+    } else if args.service_auth.is_some() {
+        Some("service credentials (--service-auth or ORANGE_CONTACTS_SERVICE_AUTH)")
+    } else {
+        None
+    }
+}
+
 pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Connection> {
+    if let Some(given) = credentials_without_endpoint(args) {
+        return Err(UsageError(format!(
+            "{given} given without an endpoint: give --endpoint URL (or ORANGE_CONTACTS_ENDPOINT) too. \
+             The embedded sandbox is used only when neither a token nor an endpoint is given"
+        ))
+        .into());
+    }
     match &args.endpoint {
         Some(endpoint) => {
             let token = resolve_token(args.token.clone(), args.token_file.clone())?
                 .context("no token: give --token-file FILE (or ORANGE_CONTACTS_TOKEN) with --endpoint")?;
+            let source = Source::endpoint(endpoint, &token);
             let config = client_config_from_args(args, endpoint.clone(), token, Some(DEFAULT_RATE))?;
-            Ok(Connection { client: ApiClient::new(config)?, embedded: None })
+            Ok(Connection { client: ApiClient::new(config)?, source, embedded: None })
         }
         None => {
             let dir = data_dir()?;
@@ -66,7 +108,8 @@ pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Conne
                 );
             }
             let config = client_config_from_args(args, handle.endpoint.clone(), token, None)?;
-            Ok(Connection { client: ApiClient::new(config)?, embedded: Some(handle) })
+            let source = Source::embedded(&db, EMBEDDED_USER);
+            Ok(Connection { client: ApiClient::new(config)?, source, embedded: Some(handle) })
         }
     }
 }

@@ -1,12 +1,15 @@
 //! `orange-contacts export PATH`: the whole account to one .vcf file or a vdir (see
-//! [`crate::export`]). Exit codes: 0 complete, 3 incomplete listing or unread contacts (nothing
-//! deleted), 1 fatal or refused by a safety guard (`--max-delete`, empty listing), 2 usage
-//! (`export -` with `--quick`, `--layout dir` or `--report -`).
+//! [`crate::export`]). Exit codes: 0 complete, 3 incomplete listing or unreadable contacts
+//! (their cards kept), 1 fatal, another run on the account, or refused by a guard (PATH not
+//! written by this tool, another source, `--max-delete`, `--max-delete-percent`, empty listing),
+//! 2 usage (`export -` with `--quick`, `--layout dir` or `--report -`).
 
 use crate::atomic_file::is_stdout;
 use crate::cli::{ExportArgs, Layout};
-use crate::commands::connect::connect;
+use crate::commands::connect::{connect, state_dir};
 use crate::commands::{runtime, EXIT_FATAL, EXIT_USAGE};
+use crate::export::backup::Overrides;
+use crate::export::guard::Limits;
 use crate::export::{export, resolve_layout, ExportOptions};
 
 pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
@@ -15,18 +18,21 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_USAGE);
     }
     let quiet = args.verbosity.quiet;
-    let opts = ExportOptions {
-        layout: resolve_layout(&args.path, args.layout),
-        path: args.path.clone(),
-        version: args.version,
-        photos: !args.no_photos,
-        max_delete: args.max_delete,
-        concurrency: args.connection.concurrency.max(1),
-        quiet,
-        quick: args.quick,
-    };
     runtime()?.block_on(async {
         let connection = connect(&args.connection, quiet).await?;
+        let _lock = crate::run_lock::acquire(&state_dir()?, &connection.source, "export")?;
+        let opts = ExportOptions {
+            layout: resolve_layout(&args.path, args.layout),
+            path: args.path.clone(),
+            version: args.version,
+            photos: !args.no_photos,
+            source: connection.source.clone(),
+            overrides: Overrides { force: args.force, allow_other_source: args.allow_other_source },
+            limits: Limits { max_delete: args.max_delete, max_delete_percent: args.max_delete_percent },
+            concurrency: args.connection.concurrency.max(1),
+            quiet,
+            quick: args.quick,
+        };
         let result = export(&connection.client, &opts).await;
         connection.close().await;
         let run = match result {

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::cli::ImportArgs;
 use crate::client::ApiError;
-use crate::commands::{connect::connect, runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
+use crate::commands::connect::{connect, state_dir};
+use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::import::{self, read::read_all, ImportOptions};
 use crate::mapping::MappingOptions;
 
@@ -16,6 +17,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let inputs = read_all(&args.files, args.format, &mapping)?;
     runtime()?.block_on(async {
         let connection = connect(&args.connection, quiet).await?;
+        // Two imports at once would both create what is missing: one run per account. A dry run
+        // writes nothing and needs no lock.
+        let _lock = match args.dry_run {
+            true => None,
+            false => Some(crate::run_lock::acquire(&state_dir()?, &connection.source, "import")?),
+        };
         let progress = crate::progress::bar(quiet || args.dry_run, inputs.records.len() as u64, "records");
         let opts = ImportOptions {
             on_duplicate: args.on_duplicate,

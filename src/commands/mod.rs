@@ -1,7 +1,8 @@
 //! One thin function per subcommand: arguments in, a shared operation called, an exit code out.
 //!
 //! Exit codes: 0 success; 1 fatal (endpoint unreachable or broken, token refused, privacy refusal, bad
-//! file); 2 usage (clap); 3 partial (records invalid or failed, or `check` found differences).
+//! file, another run on the account, export guard); 2 usage (clap, or a token without an
+//! endpoint); 3 partial (records invalid or failed, or `check` found differences).
 
 pub mod check;
 pub mod connect;
@@ -33,10 +34,22 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {}", crate::client::redact(&format!("{e:#}")));
-            ExitCode::from(EXIT_FATAL)
+            ExitCode::from(if e.is::<UsageError>() { EXIT_USAGE } else { EXIT_FATAL })
         }
     }
 }
+
+/// Arguments that parse but do not make sense together: exit code 2, as clap's own errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// The runtime every network command runs on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

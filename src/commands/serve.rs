@@ -23,9 +23,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             }
         },
     };
-    if !(0.0..=1.0).contains(&args.fail_rate) {
-        eprintln!("error: --fail-rate must be between 0 and 1");
-        return Ok(EXIT_USAGE);
+    for (name, rate) in [("--fail-rate", args.fail_rate), ("--not-found-rate", args.not_found_rate)] {
+        if !(0.0..=1.0).contains(&rate) {
+            eprintln!("error: {name} must be between 0 and 1");
+            return Ok(EXIT_USAGE);
+        }
     }
     let config = SandboxConfig {
         db: args.db,
@@ -33,6 +35,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         paging: !args.no_paging,
         max_rps: args.max_rps,
         fail_rate: args.fail_rate,
+        not_found_rate: args.not_found_rate,
         latency: Duration::from_millis(args.latency_ms),
         service_auth,
         max_picture_bytes: args.max_picture_bytes,

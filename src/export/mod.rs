@@ -5,15 +5,18 @@
 //!
 //! Repeatable: cards carry no timestamps and are sorted by folded name then id, so an unchanged
 //! account gives byte-identical output; in a vdir only changed files are rewritten.
-//! Safe: writes are atomic; nothing is deleted when the listing is incomplete, a contact could not
-//! be read, the listing is empty, or more than `--max-delete` cards would go.
+//! Safe: writes are atomic; a PATH holding something this tool did not write, or a backup of
+//! another source, is refused before any call ([`backup`]); then one pure decision ([`guard`])
+//! says which cards are written, kept or deleted, or refuses the whole update.
 
 pub mod api;
+pub mod backup;
 pub mod check;
 pub mod enumerate;
+pub mod guard;
 pub mod vdir;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,7 +28,8 @@ use crate::atomic_file::{self, Accept};
 use crate::cli::{Layout, VcardVersion};
 use crate::client::WithWarnings;
 use crate::commands::{EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
-use crate::formats::vcard_write::write_card;
+use crate::formats::vcard_write::write_card_marked;
+use crate::source::Source;
 use crate::wire::search::fold;
 use crate::wire::{ContactDetail, Picture};
 pub use enumerate::{AccountError, Directory, Enumeration};
@@ -49,7 +53,10 @@ pub struct ExportOptions {
     pub layout: Layout,
     pub version: VcardVersion,
     pub photos: bool,
-    pub max_delete: usize,
+    /// The account read, recorded in the backup.
+    pub source: Source,
+    pub overrides: backup::Overrides,
+    pub limits: guard::Limits,
     pub concurrency: usize,
     pub quiet: bool,
     /// `--quick`: list with [`enumerate::quick_alphabet`] and the backup's own initials.
@@ -84,7 +91,8 @@ pub struct Fetched {
 pub struct FetchProblem {
     pub id: String,
     pub message: String,
-    /// Deleted between listing and reading: not an error.
+    /// The read answered "data not found". Export still counts it as an error and keeps the
+    /// contact's card (listed yet unreadable is conflicting evidence); `check` skips it.
     pub gone: bool,
 }
 
@@ -139,15 +147,16 @@ pub struct Card {
     pub warnings: Vec<String>,
 }
 
-/// Renders contacts as cards, sorted by folded display name then id (the stable file order).
-pub fn render(fetched: &[Fetched], version: VcardVersion) -> Vec<Card> {
+/// Renders contacts as cards, each followed by `marks` (see [`backup`]), sorted by folded display
+/// name then id (the stable file order).
+pub fn render(fetched: &[Fetched], version: VcardVersion, marks: &[(&str, &str)]) -> Vec<Card> {
     let mut cards: Vec<(String, Card)> = fetched
         .iter()
         .map(|f| {
             let contact = crate::mapping::from_api(&f.detail, f.picture.as_ref());
             let uid = vdir::uid_for_id(&f.id);
             let name = contact.display_name();
-            let text = write_card(&contact, version, &uid);
+            let text = write_card_marked(&contact, version, &uid, marks);
             let photo = contact.photo.is_some();
             let warnings = f.warnings.clone();
             (fold(&name), Card { id: f.id.clone(), uid, name, photo, text, warnings })
@@ -178,7 +187,8 @@ pub struct ContactEntry {
     pub id: String,
     pub uid: String,
     pub name: String,
-    /// `written`, `unchanged`, `error` (not exported; its previous card is kept) or `gone`.
+    /// `written`, `unchanged`, `refused` (read, but the update was refused) or `error` (listed
+    /// but not read, "data not found" included; its previous card is kept).
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -207,13 +217,19 @@ pub struct ExportReport {
     pub path: String,
     pub layout: &'static str,
     pub version: &'static str,
+    /// Where the cards came from, as the backup records it (no token).
+    pub source: String,
     pub summary: ExportSummary,
     pub enumeration: EnumerationReport,
-    /// Why deletions (or the whole single-file write) were refused, if they were.
+    /// Why the update was refused (then nothing was written or deleted), if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// What the user should know about the backup itself (its source recorded or changed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub deleted: Vec<String>,
-    /// Cards of contacts not found this time, kept because deleting was not safe.
+    /// Cards of contacts not read this time (unreadable, not listed, or deletion refused), kept
+    /// as they were.
     pub kept: Vec<String>,
     pub contacts: Vec<ContactEntry>,
 }
@@ -270,6 +286,9 @@ impl ExportReport {
                 p.reason
             ));
         }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
         if let Some(r) = &self.refused {
             out.push_str(&format!("refused: {r}\n"));
         }
@@ -298,13 +317,14 @@ impl ExportReport {
 }
 
 /// The outcome of an export: the report and the exit code (0 complete, 3 incomplete listing or
-/// unread contacts, 1 refused by a safety guard).
+/// unreadable contacts, 1 refused by a guard).
 pub struct ExportRun {
     pub report: ExportReport,
     pub exit_code: u8,
 }
 
-/// Runs an export. `Err` only for fatal API errors (nothing was written then).
+/// Runs an export. `Err` for fatal API errors and for a PATH it may not write (see
+/// [`backup::admit`]): nothing was written then.
 pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<ExportRun, AccountError> {
     let started = Instant::now();
     if opts.layout == Layout::File {
@@ -313,6 +333,34 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
             AccountError::new(format!("cannot write the export to {}: {e}", opts.path.display()), true)
         })?;
     }
+
+    let fatal = |what: &str, e: &dyn std::fmt::Display| AccountError::new(format!("{what}{e}"), true);
+    // Before any call: what is at PATH, and may this run write there?
+    let existing = backup::inspect(&opts.path, opts.layout)
+        .map_err(|e| fatal("cannot read the existing backup: ", &e))?;
+    let admission =
+        backup::admit(&opts.path, &existing, &opts.source, opts.overrides).map_err(|r| fatal("", &r))?;
+    let old = match (&admission, existing) {
+        (backup::Admission::Update { .. }, backup::Existing::Backup(b)) => b,
+        _ => backup::Backup::default(),
+    };
+    let recorded = opts.source.record();
+    let mut notes = Vec::new();
+    match admission {
+        backup::Admission::Update { adopted: true, .. } => notes.push(format!(
+            "{} had no source recorded (written by an earlier version): recorded {}",
+            opts.path.display(),
+            recorded.describe()
+        )),
+        backup::Admission::Update { other_source: true, .. } => notes.push(format!(
+            "--allow-other-source: {} was a backup of {}; it is now one of {}",
+            opts.path.display(),
+            old.sources.iter().map(|s| s.describe()).collect::<Vec<_>>().join(" and "),
+            recorded.describe()
+        )),
+        _ => {}
+    }
+
     let alphabet = if opts.quick {
         let initials = vdir::name_initials(&opts.path, opts.layout).map_err(|e| {
             AccountError::new(format!("--quick needs the existing backup's names: {e:#}"), true)
@@ -334,112 +382,128 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
     fetching.finish_and_clear();
     let (fetched, problems) = fetched?;
 
-    let cards = render(&fetched, opts.version);
-    let errors: Vec<&FetchProblem> = problems.iter().filter(|p| !p.gone).collect();
-    let complete = listing.is_complete() && errors.is_empty();
+    let source_line = recorded.to_line();
+    let marks: &[(&str, &str)] = match opts.layout {
+        Layout::Dir => &[("PRODID", backup::PRODID)],
+        Layout::File => &[("PRODID", backup::PRODID), (backup::SOURCE_PROPERTY, &source_line)],
+    };
+    let cards = render(&fetched, opts.version, marks);
+    let read: BTreeSet<String> = cards.iter().map(|c| c.uid.clone()).collect();
+    let unreadable: BTreeSet<String> = problems.iter().map(|p| vdir::uid_for_id(&p.id)).collect();
+    let existing: BTreeSet<String> = old.cards.keys().cloned().collect();
+    let evidence = guard::Evidence {
+        existing: &existing,
+        read: &read,
+        unreadable: &unreadable,
+        listing_complete: listing.is_complete(),
+    };
+    let decision = guard::decide(evidence, opts.limits);
     let name_of = |id: &str| listing.contacts.get(id).map(summary_name).unwrap_or_default();
+    // How the report names a backup card: its file in a vdir, its UID in a single file.
+    let shown = |uid: &String| match opts.layout {
+        Layout::Dir => vdir::file_name(uid),
+        Layout::File => uid.clone(),
+    };
 
     let mut contacts: Vec<ContactEntry> = Vec::new();
-    let mut refused = None;
-    let (mut deleted, mut kept) = (Vec::new(), Vec::new());
-    let (written, unchanged);
-    match opts.layout {
-        Layout::Dir => {
-            let named: Vec<(String, Vec<u8>)> =
-                cards.iter().map(|c| (vdir::file_name(&c.uid), c.text.clone().into_bytes())).collect();
-            let protect: HashSet<String> =
-                errors.iter().map(|p| vdir::file_name(&vdir::uid_for_id(&p.id))).collect();
-            let out = vdir::sync_vdir(&opts.path, &named, &protect, opts.max_delete, complete)
-                .map_err(|e| AccountError::new(format!("cannot write the vdir: {e}"), true))?;
-            let written_set: HashSet<&String> = out.written.iter().collect();
-            for c in &cards {
-                let file = vdir::file_name(&c.uid);
-                contacts.push(ContactEntry {
-                    id: c.id.clone(),
-                    uid: c.uid.clone(),
-                    name: c.name.clone(),
-                    status: if written_set.contains(&file) { "written" } else { "unchanged" },
-                    file: Some(file),
-                    photo: c.photo,
-                    error: None,
-                    warnings: c.warnings.clone(),
-                });
-            }
-            written = out.written.len();
-            unchanged = out.unchanged.len();
-            refused = out.refused.map(|r| r.to_string());
-            deleted = out.deleted;
-            kept = out.kept;
+    let (mut refused, mut deleted) = (None, Vec::new());
+    let kept: Vec<String>;
+    let mut written_uids: HashSet<String> = HashSet::new();
+    match decision {
+        Err(refusal) => {
+            refused = Some(refusal.to_string());
+            notes.clear(); // nothing was recorded either
+            kept = existing.iter().filter(|u| !read.contains(*u)).map(shown).collect();
         }
-        Layout::File => {
-            let body: String = cards.iter().map(|c| c.text.as_str()).collect();
-            let uids: HashSet<String> = cards.iter().map(|c| c.uid.clone()).collect();
-            let old = vdir::uids_in_file(&opts.path)
-                .map_err(|e| AccountError::new(format!("cannot read the previous export: {e}"), true))?;
-            let dropping: Vec<String> = old.iter().filter(|u| !uids.contains(*u)).cloned().collect();
-            let out = if !complete && !dropping.is_empty() {
-                // Replacing the file would lose cards that may only be missing from this listing.
-                refused = Some(format!(
-                    "the listing is incomplete and replacing {} would drop {} card(s): the previous file is kept",
-                    opts.path.display(),
-                    dropping.len()
-                ));
-                kept = dropping;
-                vdir::FileOutcome::default()
-            } else {
-                let out = vdir::write_single_file(&opts.path, body.as_bytes(), &uids, opts.max_delete)
-                    .map_err(|e| AccountError::new(format!("cannot write the export: {e}"), true))?;
-                if let Some(r) = &out.refused {
-                    refused = Some(r.to_string());
-                    kept = dropping;
-                } else {
-                    deleted = dropping;
+        Ok(plan) => {
+            kept = plan.keep.iter().map(|(u, _)| shown(u)).collect();
+            match opts.layout {
+                Layout::Dir => {
+                    let named: Vec<(String, Vec<u8>)> = cards
+                        .iter()
+                        .map(|c| (vdir::file_name(&c.uid), c.text.clone().into_bytes()))
+                        .collect();
+                    let delete: Vec<String> = plan.delete.iter().map(shown).collect();
+                    let out =
+                        vdir::apply_vdir(&opts.path, &backup::vdir_metadata(&recorded), &named, &delete)
+                            .map_err(|e| fatal("cannot write the vdir: ", &e))?;
+                    let files: HashSet<&String> = out.written.iter().collect();
+                    written_uids = cards
+                        .iter()
+                        .filter(|c| files.contains(&vdir::file_name(&c.uid)))
+                        .map(|c| c.uid.clone())
+                        .collect();
+                    deleted = out.deleted;
                 }
-                out
-            };
-            let status = if out.written { "written" } else { "unchanged" };
-            for c in &cards {
-                contacts.push(ContactEntry {
-                    id: c.id.clone(),
-                    uid: c.uid.clone(),
-                    name: c.name.clone(),
-                    status,
-                    file: None,
-                    photo: c.photo,
-                    error: None,
-                    warnings: c.warnings.clone(),
-                });
+                Layout::File => {
+                    let mut ordered: Vec<((String, String), &str)> =
+                        cards.iter().map(|c| ((fold(&c.name), c.id.clone()), c.text.as_str())).collect();
+                    for (uid, _) in &plan.keep {
+                        let card = &old.cards[uid];
+                        let id = vdir::id_from_uid(uid).unwrap_or_else(|| uid.clone());
+                        ordered.push(((fold(&card.name), id), card.text.as_str()));
+                    }
+                    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+                    let body: String = ordered.iter().map(|(_, text)| *text).collect();
+                    vdir::write_if_changed(&opts.path, body.as_bytes())
+                        .map_err(|e| fatal("cannot write the export: ", &e))?;
+                    written_uids = cards
+                        .iter()
+                        .filter(|c| old.cards.get(&c.uid).map(|o| o.text.as_str()) != Some(c.text.as_str()))
+                        .map(|c| c.uid.clone())
+                        .collect();
+                    deleted = plan.delete.clone();
+                }
             }
-            written = if out.written { cards.len() } else { 0 };
-            unchanged = if out.written || out.refused.is_some() { 0 } else { cards.len() };
         }
     }
+    for c in &cards {
+        contacts.push(ContactEntry {
+            id: c.id.clone(),
+            uid: c.uid.clone(),
+            name: c.name.clone(),
+            status: if refused.is_some() {
+                "refused"
+            } else if written_uids.contains(&c.uid) {
+                "written"
+            } else {
+                "unchanged"
+            },
+            file: (opts.layout == Layout::Dir).then(|| vdir::file_name(&c.uid)),
+            photo: c.photo,
+            error: None,
+            warnings: c.warnings.clone(),
+        });
+    }
     for p in &problems {
+        let uid = vdir::uid_for_id(&p.id);
+        let what = if p.gone { "listed, but reading it answered \"data not found\"" } else { "not read" };
+        let fate = if existing.contains(&uid) { "its previous card is kept" } else { "it has no card yet" };
         contacts.push(ContactEntry {
             id: p.id.clone(),
-            uid: vdir::uid_for_id(&p.id),
+            uid,
             name: name_of(&p.id),
-            status: if p.gone { "gone" } else { "error" },
+            status: "error",
             file: None,
             photo: false,
-            error: Some(p.message.clone()),
+            error: Some(format!("{what} ({}); {fate}", p.message)),
             warnings: Vec::new(),
         });
     }
 
     let exit_code = if refused.is_some() {
         EXIT_FATAL
-    } else if !complete {
+    } else if !listing.is_complete() || !problems.is_empty() {
         EXIT_PARTIAL
     } else {
         EXIT_OK
     };
     let summary = ExportSummary {
         contacts: cards.len(),
-        written,
-        unchanged,
+        written: written_uids.len(),
+        unchanged: if refused.is_some() { 0 } else { cards.len() - written_uids.len() },
         deleted: deleted.len(),
-        errors: errors.len(),
+        errors: problems.len(),
         photos: cards.iter().filter(|c| c.photo).count(),
         searches: listing.stats.searches,
         pages_followed: listing.stats.pages_followed,
@@ -458,6 +522,7 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
             VcardVersion::V3 => "3.0",
             VcardVersion::V4 => "4.0",
         },
+        source: recorded.describe(),
         summary,
         enumeration: EnumerationReport {
             complete: listing.is_complete(),
@@ -467,6 +532,7 @@ pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<Exp
             incomplete: listing.incomplete.clone(),
         },
         refused,
+        notes,
         deleted,
         kept,
         contacts,
@@ -529,6 +595,13 @@ mod tests {
                 })
                 .collect();
             *self.details.lock().unwrap() = details.into_iter().map(|d| (d.id.clone(), d)).collect();
+        }
+        /// Still listed, but `getcontact` answers "data not found" for them.
+        fn unreadable(&self, ids: &[String]) {
+            let mut details = self.details.lock().unwrap();
+            for id in ids {
+                details.remove(id);
+            }
         }
     }
 
@@ -598,7 +671,9 @@ mod tests {
             layout,
             version: VcardVersion::V3,
             photos: true,
-            max_delete: 50,
+            source: Source::endpoint("http://memory.invalid/PersonalContacts/V1", "token"),
+            overrides: backup::Overrides::default(),
+            limits: guard::Limits { max_delete: 50, max_delete_percent: 50 },
             concurrency: 4,
             quiet: true,
             quick: false,
@@ -672,7 +747,7 @@ mod tests {
             v.sort();
             v
         };
-        assert_eq!(snapshot.len(), 12);
+        assert_eq!(snapshot.len(), 13, "12 cards and the backup's metadata");
         let second = small_run(&acc, &o);
         assert_eq!((second.report.summary.written, second.report.summary.unchanged), (0, 12));
         for (p, bytes) in &snapshot {
@@ -684,7 +759,8 @@ mod tests {
         assert_eq!(third.report.summary.deleted, 2);
         acc.set(people(2));
         let mut strict = o.clone();
-        strict.max_delete = 5;
+        strict.limits.max_delete = 5;
+        strict.limits.max_delete_percent = 100;
         let fourth = small_run(&acc, &strict);
         assert_eq!(fourth.exit_code, EXIT_FATAL);
         assert!(fourth.report.refused.as_deref().unwrap().contains("--max-delete"));
@@ -743,6 +819,180 @@ mod tests {
         assert_eq!(run.report.summary.deleted, 0);
         assert_eq!(run.report.kept.len(), 3);
         assert!(run.report.human().contains("INCOMPLETE"));
+    }
+
+    /// [`opts`] with the quick listing: these tests' names are all Latin, 20 times fewer searches.
+    fn fast(path: &Path, layout: Layout) -> ExportOptions {
+        ExportOptions { quick: true, ..opts(path, layout) }
+    }
+
+    fn snapshot(path: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<PathBuf> = if path.is_dir() {
+            std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect()
+        } else {
+            vec![path.to_path_buf()]
+        };
+        files.sort();
+        files.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
+    }
+
+    fn ids(range: std::ops::Range<usize>) -> Vec<String> {
+        range.map(|i| format!("c{i}")).collect()
+    }
+
+    /// Issue 9, item 4: 60 listed, 45 of them answer "data not found". Their cards stay, each is
+    /// an error, the exit code is 3 — in both layouts.
+    #[test]
+    fn listed_but_not_found_contacts_keep_their_cards_and_count_as_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        for layout in [Layout::Dir, Layout::File] {
+            let path = tmp.path().join(if layout == Layout::Dir { "book" } else { "book.vcf" });
+            let acc = MemoryAccount::new(people(60), None);
+            let o = fast(&path, layout);
+            assert_eq!(small_run(&acc, &o).exit_code, EXIT_OK);
+            let before = snapshot(&path);
+            acc.unreadable(&ids(0..45));
+            let run = small_run(&acc, &o);
+            let s = &run.report.summary;
+            assert_eq!(run.exit_code, EXIT_PARTIAL, "{layout:?}: {}", run.report.human());
+            assert_eq!((s.contacts, s.errors, s.deleted), (15, 45, 0), "{layout:?}");
+            assert_eq!(run.report.kept.len(), 45, "{layout:?}");
+            assert_eq!(snapshot(&path), before, "{layout:?}: every card as it was");
+            let errors: Vec<&ContactEntry> =
+                run.report.contacts.iter().filter(|c| c.status == "error").collect();
+            assert_eq!(errors.len(), 45);
+            assert!(errors[0].error.as_deref().unwrap().contains("previous card is kept"), "{errors:?}");
+        }
+    }
+
+    /// Issue 9, item 4 (single file): a few unreadable contacts no longer stop the whole file;
+    /// the changed cards are written and the unreadable ones keep their old cards in place.
+    #[test]
+    fn single_file_keeps_old_cards_of_unreadable_contacts_and_writes_the_changed_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("all.vcf");
+        let acc = MemoryAccount::new(people(20), None);
+        let o = fast(&f, Layout::File);
+        assert_eq!(small_run(&acc, &o).exit_code, EXIT_OK);
+        let old_cards = match backup::judge_file(&std::fs::read_to_string(&f).unwrap()) {
+            backup::Existing::Backup(b) => b.cards,
+            other => panic!("{other:?}"),
+        };
+        // Ten contacts change their email, then three of them (and one unchanged) are unreadable.
+        let mut changed = people(20);
+        for d in &mut changed[..10] {
+            d.devices[0].value = format!("new-{}", d.devices[0].value);
+        }
+        acc.set(changed);
+        acc.unreadable(&["c0".into(), "c1".into(), "c2".into(), "c15".into()]);
+        let run = small_run(&acc, &o);
+        let s = &run.report.summary;
+        assert_eq!(run.exit_code, EXIT_PARTIAL, "{}", run.report.human());
+        assert_eq!((s.contacts, s.written, s.unchanged, s.errors, s.deleted), (16, 7, 9, 4, 0));
+        assert!(run.report.refused.is_none());
+        let text = std::fs::read_to_string(&f).unwrap();
+        let new_cards = match backup::judge_file(&text) {
+            backup::Existing::Backup(b) => b.cards,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(new_cards.len(), 20, "the unreadable contacts' cards are still in the file");
+        for id in ["c0", "c1", "c2", "c15"] {
+            let uid = vdir::uid_for_id(id);
+            assert_eq!(new_cards[&uid], old_cards[&uid], "{id}: its old card, verbatim");
+        }
+        assert_eq!(text.matches("new-Anne").count(), 7, "the 7 readable changed cards are written");
+        // Still in sorted order: the kept cards sit where they were.
+        let uids: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("UID:")).collect();
+        let expected: Vec<String> = (0..20).map(|i| vdir::uid_for_id(&format!("c{i}"))).collect();
+        assert_eq!(uids, expected);
+    }
+
+    /// Issue 8, item 2: a `.vcf` this tool did not write (a phone's export) is never replaced
+    /// without --force, and nothing is asked of the account.
+    #[test]
+    fn a_file_this_tool_did_not_write_is_refused_unless_forced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("phone60.vcf");
+        let phone: String = (0..60)
+            .map(|i| {
+                format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person {i}\r\nTEL:+3361234{i:04}\r\nEND:VCARD\r\n")
+            })
+            .collect();
+        std::fs::write(&f, &phone).unwrap();
+        let acc = MemoryAccount::new(people(4), None);
+        let err = futures::executor::block_on(export(&acc, &fast(&f, Layout::File))).err().unwrap();
+        assert!(err.fatal && err.message.contains("not written by orange-contacts"), "{}", err.message);
+        assert!(err.message.contains("--force"), "{}", err.message);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), phone);
+        assert_eq!(acc.api_calls(), 0, "refused before any call");
+        // The same for a folder of someone else's cards.
+        let d = tmp.path().join("khard");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("friend.vcf"), &phone[..80]).unwrap();
+        assert!(futures::executor::block_on(export(&acc, &fast(&d, Layout::Dir))).is_err());
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        // --force: replaced (the file) or written into (the folder, its file untouched).
+        let forced = |o: ExportOptions| ExportOptions {
+            overrides: backup::Overrides { force: true, ..o.overrides },
+            ..o
+        };
+        assert_eq!(small_run(&acc, &forced(fast(&f, Layout::File))).exit_code, EXIT_OK);
+        assert_eq!(std::fs::read_to_string(&f).unwrap().matches("BEGIN:VCARD").count(), 4);
+        assert_eq!(small_run(&acc, &forced(fast(&d, Layout::Dir))).exit_code, EXIT_OK);
+        assert!(d.join("friend.vcf").exists());
+        // Now they are this tool's backups: no --force needed any more.
+        assert_eq!(small_run(&acc, &fast(&f, Layout::File)).exit_code, EXIT_OK);
+        assert_eq!(small_run(&acc, &fast(&d, Layout::Dir)).exit_code, EXIT_OK);
+    }
+
+    /// Issue 8, item 1: a backup remembers its source; another source never writes over it
+    /// without --allow-other-source, and "most of the backup disappearing" is refused.
+    #[test]
+    fn a_backup_of_another_source_is_refused_and_so_is_losing_most_of_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        // The real account: 33 people. The "sandbox": 6 other people with the ids c0..c5.
+        let real = MemoryAccount::new(people(33), None);
+        let sandbox_people: Vec<ContactDetail> =
+            (0..6).map(|i| detail(&format!("c{i}"), &format!("Sandbox{i}"), "Person")).collect();
+        let sandbox = MemoryAccount::new(sandbox_people, None);
+        for layout in [Layout::Dir, Layout::File] {
+            let path = tmp.path().join(if layout == Layout::Dir { "backup" } else { "backup.vcf" });
+            let o = fast(&path, layout);
+            assert_eq!(small_run(&real, &o).exit_code, EXIT_OK);
+            let before = snapshot(&path);
+            let other = ExportOptions {
+                source: Source::embedded(Path::new("/tmp/sandbox.db"), "local"),
+                ..o.clone()
+            };
+            let err = futures::executor::block_on(export(&sandbox, &other)).err().unwrap();
+            assert!(err.message.contains("--allow-other-source"), "{}", err.message);
+            assert!(err.message.contains("http://memory.invalid/PersonalContacts/V1"), "{}", err.message);
+            assert_eq!(snapshot(&path), before, "{layout:?}: nothing touched");
+            // Allowed to change source, the share guard still stops 27 deletions of 33 (the
+            // absolute default of 50 would not), and nothing at all is written.
+            let allowed = ExportOptions {
+                overrides: backup::Overrides { allow_other_source: true, ..o.overrides },
+                ..other.clone()
+            };
+            let run = small_run(&sandbox, &allowed);
+            assert_eq!(run.exit_code, EXIT_FATAL, "{layout:?}");
+            let refused = run.report.refused.as_deref().unwrap();
+            assert!(
+                refused.contains("27 of the backup's 33") && refused.contains("--max-delete-percent"),
+                "{refused}"
+            );
+            assert_eq!(snapshot(&path), before, "{layout:?}: cards c0..c5 not overwritten");
+            assert!(run.report.contacts.iter().all(|c| c.status == "refused"));
+            // The same account losing most of its contacts is refused too, until allowed.
+            real.set(people(10));
+            assert_eq!(small_run(&real, &o).exit_code, EXIT_FATAL);
+            assert_eq!(snapshot(&path), before);
+            let all =
+                ExportOptions { limits: guard::Limits { max_delete_percent: 100, ..o.limits }, ..o.clone() };
+            let run = small_run(&real, &all);
+            assert_eq!((run.exit_code, run.report.summary.deleted), (EXIT_OK, 23));
+            real.set(people(33));
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Writing exports to disk safely: stable file-system-safe UIDs and names, atomic writes
-//! (temporary file in the same folder, fsync, rename), the vdir update (only changed files are
-//! rewritten) and the mass-deletion guard (`--max-delete`, empty listing).
+//! (temporary file in the same folder, fsync, rename) and the vdir update (only changed files are
+//! rewritten). What may be written or deleted is decided before, by [`super::guard`].
 //!
 //! Conventions follow vdirsyncer's vdir spec: one `.vcf` per contact, temporary files end in
 //! `.tmp` and are ignored by readers. Only files this tool names (`orange-contacts-*.vcf`) are
@@ -97,97 +97,80 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Why a write that would delete cards was refused (nothing was deleted).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The account listing came back empty while the backup holds cards.
-    EmptyListing { existing: usize },
-    /// More cards would go than `--max-delete` allows.
-    TooManyDeletes { would_delete: usize, max_delete: usize },
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::EmptyListing { existing } => write!(
-                f,
-                "the account listing came back empty but the backup holds {existing} card(s): refusing to delete them"
-            ),
-            Refusal::TooManyDeletes { would_delete, max_delete } => write!(
-                f,
-                "{would_delete} card(s) of vanished contacts would be deleted, more than --max-delete {max_delete}: \
-                 deleted nothing (raise --max-delete if this is intended)"
-            ),
-        }
-    }
-}
-
 /// What a vdir update did.
 #[derive(Debug, Clone, Default)]
 pub struct VdirOutcome {
     pub written: Vec<String>,
     pub unchanged: Vec<String>,
     pub deleted: Vec<String>,
-    /// Files of vanished contacts kept because deletion was refused or not allowed.
-    pub kept: Vec<String>,
-    pub refused: Option<Refusal>,
 }
 
-/// Brings `dir` in line with `cards` (file name → bytes): writes new and changed files
-/// atomically, leaves identical ones untouched, and removes this tool's files whose contact is
-/// gone, unless more than `max_delete` would go or the listing is empty (then nothing is
-/// deleted and `refused` says why). `allow_delete = false` (incomplete enumeration, failed
-/// fetches) keeps every existing file. `protect` names files to keep in any case.
-pub fn sync_vdir(
+/// Applies what the guard ([`super::guard`]) decided to `dir`: writes `metadata` (its
+/// [`super::backup::VDIR_METADATA`]) and `cards` (file name → bytes) where their bytes changed,
+/// atomically, and removes the files named in `delete` (this tool's names only).
+pub fn apply_vdir(
     dir: &Path,
+    metadata: &[u8],
     cards: &[(String, Vec<u8>)],
-    protect: &HashSet<String>,
-    max_delete: usize,
-    allow_delete: bool,
+    delete: &[String],
 ) -> io::Result<VdirOutcome> {
-    fs::create_dir_all(dir)?;
-    let existing = list_own_cards(dir)?;
-    let wanted: HashSet<&str> = cards.iter().map(|(n, _)| n.as_str()).collect();
-    let vanished: Vec<String> =
-        existing.iter().filter(|n| !wanted.contains(n.as_str()) && !protect.contains(*n)).cloned().collect();
-
-    let mut out = VdirOutcome::default();
-    // (When deleting is not allowed anyway, there is nothing to refuse.)
-    if allow_delete && cards.is_empty() && !existing.is_empty() {
-        out.refused = Some(Refusal::EmptyListing { existing: existing.len() });
-    } else if allow_delete && vanished.len() > max_delete {
-        out.refused = Some(Refusal::TooManyDeletes { would_delete: vanished.len(), max_delete });
-    }
-
-    for (name, bytes) in cards {
+    for name in cards.iter().map(|(n, _)| n).chain(delete) {
         if !is_safe_name(name) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe file name {name:?}")));
         }
+    }
+    fs::create_dir_all(dir)?;
+    // The folder says whose it is before its cards change.
+    write_if_changed(&dir.join(super::backup::VDIR_METADATA), metadata)?;
+    let mut out = VdirOutcome::default();
+    for (name, bytes) in cards {
         let path = dir.join(name);
-        match fs::read(&path) {
-            Ok(old) if old == *bytes => out.unchanged.push(name.clone()),
-            _ => {
-                atomic_file::write_in_batch(&path, bytes)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-                out.written.push(name.clone());
-            }
+        if fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) {
+            out.unchanged.push(name.clone());
+        } else {
+            // No sweep per card (a folder read each): the folder is swept once below.
+            atomic_file::write_in_batch(&path, bytes)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            out.written.push(name.clone());
         }
     }
-
-    if out.refused.is_none() && allow_delete {
-        for name in vanished {
-            let path = dir.join(&name);
-            fs::remove_file(&path)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-            out.deleted.push(name);
-        }
+    for name in delete {
+        let path = dir.join(name);
+        fs::remove_file(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        out.deleted.push(name.clone());
+    }
+    if !delete.is_empty() {
         sync_dir(dir);
-    } else {
-        out.kept = vanished;
     }
     // What killed runs left: the temporaries of our cards (the cards written now are swept here).
     atomic_file::remove_stale_temporaries_in(dir, |n| n.to_str().is_some_and(is_card_name));
     Ok(out)
+}
+
+/// Replaces `path` (`-`: standard output, always written) with `bytes` atomically unless it
+/// already holds exactly them; `true` if written. An unchanged file still gets the stale
+/// temporaries of killed runs removed (a write sweeps them too).
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if atomic_file::is_stdout(path) {
+        atomic_file::write(path, bytes)
+            .map_err(|e| io::Error::new(e.kind(), format!("standard output: {e}")))?;
+        return Ok(true);
+    }
+    if fs::read(path).ok().as_deref() == Some(bytes) {
+        atomic_file::remove_stale_temporaries(path);
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    atomic_file::write(path, bytes)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    Ok(true)
+}
+
+/// A name this tool gives its cards: `orange-contacts-*.vcf`.
+pub fn is_card_name(name: &str) -> bool {
+    name.starts_with(UID_PREFIX) && name.ends_with(".vcf") && is_safe_name(name)
 }
 
 /// This tool's cards in a vdir: regular files (not symlinks) named `orange-contacts-*.vcf`;
@@ -210,33 +193,6 @@ pub fn list_own_cards(dir: &Path) -> io::Result<BTreeSet<String>> {
         }
     }
     Ok(names)
-}
-
-/// A name this tool gives its cards: `orange-contacts-*.vcf`.
-pub fn is_card_name(name: &str) -> bool {
-    name.starts_with(UID_PREFIX) && name.ends_with(".vcf") && is_safe_name(name)
-}
-
-/// The UIDs of this tool's cards in an existing single-file export (none if it does not exist,
-/// or is `-`, standard output).
-pub fn uids_in_file(path: &Path) -> io::Result<BTreeSet<String>> {
-    if atomic_file::is_stdout(path) {
-        return Ok(BTreeSet::new());
-    }
-    let text = match fs::read(path) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
-        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
-    };
-    let unfolded = text.replace("\r\n ", "").replace("\n ", "");
-    Ok(unfolded
-        .lines()
-        .filter_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            (name.eq_ignore_ascii_case("UID") && value.trim().starts_with(UID_PREFIX))
-                .then(|| value.trim().to_string())
-        })
-        .collect())
 }
 
 /// The initials a backup's names are found by (the folded first character of each searchable
@@ -264,54 +220,6 @@ pub fn name_initials(path: &Path, layout: Layout) -> anyhow::Result<HashSet<Stri
         }
     }
     Ok(initials)
-}
-
-/// What a single-file export did.
-#[derive(Debug, Clone, Default)]
-pub struct FileOutcome {
-    pub written: bool,
-    /// Cards of the previous file whose contact is gone.
-    pub dropped: usize,
-    pub refused: Option<Refusal>,
-}
-
-/// Replaces the single-file export at `path` with `bytes` (atomically, and only if different),
-/// unless that would drop more than `max_delete` cards of the previous file or the listing is
-/// empty while the previous file had cards: then the previous file stays as it was.
-pub fn write_single_file(
-    path: &Path,
-    bytes: &[u8],
-    new_uids: &HashSet<String>,
-    max_delete: usize,
-) -> io::Result<FileOutcome> {
-    if atomic_file::is_stdout(path) {
-        // Standard output: no previous file to compare with or to guard.
-        atomic_file::write(path, bytes)
-            .map_err(|e| io::Error::new(e.kind(), format!("standard output: {e}")))?;
-        return Ok(FileOutcome { written: true, ..Default::default() });
-    }
-    let old = uids_in_file(path)?;
-    let dropped = old.iter().filter(|u| !new_uids.contains(*u)).count();
-    let mut out = FileOutcome { dropped, ..Default::default() };
-    if new_uids.is_empty() && !old.is_empty() {
-        out.refused = Some(Refusal::EmptyListing { existing: old.len() });
-        return Ok(out);
-    }
-    if dropped > max_delete {
-        out.refused = Some(Refusal::TooManyDeletes { would_delete: dropped, max_delete });
-        return Ok(out);
-    }
-    if fs::read(path).ok().as_deref() == Some(bytes) {
-        atomic_file::remove_stale_temporaries(path); // (a write sweeps them too)
-        return Ok(out);
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)?;
-    }
-    atomic_file::write(path, bytes)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    out.written = true;
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -346,11 +254,12 @@ mod tests {
             .iter()
             .map(|id| (file_name(&uid_for_id(id)), b"BEGIN:VCARD\r\nEND:VCARD\r\n".to_vec()))
             .collect();
-        let out = sync_vdir(&vdir, &cards, &HashSet::new(), 50, true).unwrap();
+        let out = apply_vdir(&vdir, b"{}", &cards, &[]).unwrap();
         assert_eq!(out.written.len(), 4);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written beside the vdir");
-        assert_eq!(fs::read_dir(&vdir).unwrap().count(), 4);
-        assert!(sync_vdir(&vdir, &[("../x.vcf".into(), vec![])], &HashSet::new(), 50, true).is_err());
+        assert_eq!(fs::read_dir(&vdir).unwrap().count(), 5, "4 cards and the metadata");
+        assert!(apply_vdir(&vdir, b"{}", &[("../x.vcf".into(), vec![])], &[]).is_err());
+        assert!(apply_vdir(&vdir, b"{}", &[], &["../x.vcf".into()]).is_err());
     }
 
     fn card(n: &str) -> (String, Vec<u8>) {
@@ -361,65 +270,32 @@ mod tests {
     }
 
     #[test]
-    fn vdir_rewrites_only_changed_files_and_deletes_vanished_within_limit() {
+    fn vdir_rewrites_only_changed_files_and_deletes_what_it_is_told() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         fs::write(d.join("notes.txt"), "mine").unwrap();
         fs::write(d.join("other.vcf"), "not ours").unwrap();
         fs::write(d.join(".orange-contacts-9.vcf.abc.tmp"), "stray").unwrap();
-        let first = sync_vdir(d, &[card("1"), card("2"), card("3")], &HashSet::new(), 50, true).unwrap();
+        let first = apply_vdir(d, b"{}", &[card("1"), card("2"), card("3")], &[]).unwrap();
         assert_eq!(first.written.len(), 3);
         let mut changed = card("2");
         changed.1.extend_from_slice(b"x");
-        let second = sync_vdir(d, &[card("1"), changed], &HashSet::new(), 50, true).unwrap();
+        let second = apply_vdir(d, b"{}", &[card("1"), changed], &[card("3").0]).unwrap();
         assert_eq!(second.unchanged, vec![file_name(&uid_for_id("1"))]);
         assert_eq!(second.written, vec![file_name(&uid_for_id("2"))]);
         assert_eq!(second.deleted, vec![file_name(&uid_for_id("3"))]);
+        assert_eq!(list_own_cards(d).unwrap().len(), 2);
         assert!(d.join("notes.txt").exists() && d.join("other.vcf").exists());
         assert!(d.join(".orange-contacts-9.vcf.abc.tmp").exists(), ".tmp files are not ours to judge");
     }
 
     #[test]
-    fn max_delete_and_empty_listing_refuse_and_delete_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let all: Vec<_> = (0..10).map(|i| card(&i.to_string())).collect();
-        sync_vdir(d, &all, &HashSet::new(), 50, true).unwrap();
-        let out = sync_vdir(d, &all[..3], &HashSet::new(), 5, true).unwrap();
-        assert_eq!(out.refused, Some(Refusal::TooManyDeletes { would_delete: 7, max_delete: 5 }));
-        assert!(out.deleted.is_empty());
-        assert_eq!(list_own_cards(d).unwrap().len(), 10);
-        let out = sync_vdir(d, &[], &HashSet::new(), 1000, true).unwrap();
-        assert_eq!(out.refused, Some(Refusal::EmptyListing { existing: 10 }));
-        assert_eq!(list_own_cards(d).unwrap().len(), 10);
-        // Not allowed (incomplete enumeration): kept, not refused.
-        let out = sync_vdir(d, &all[..9], &HashSet::new(), 50, false).unwrap();
-        assert!(out.refused.is_none() && out.deleted.is_empty() && out.kept.len() == 1);
-        // Protected files survive.
-        let protect: HashSet<String> = [all[9].0.clone()].into();
-        let out = sync_vdir(d, &all[..9], &protect, 50, true).unwrap();
-        assert!(out.deleted.is_empty());
-        let out = sync_vdir(d, &all[..9], &HashSet::new(), 50, true).unwrap();
-        assert_eq!(out.deleted.len(), 1);
-    }
-
-    #[test]
-    fn single_file_guard_and_unchanged_detection() {
+    fn a_file_is_rewritten_only_when_its_bytes_change() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub").join("all.vcf");
-        let body =
-            |ids: &[&str]| ids.iter().map(|i| String::from_utf8(card(i).1).unwrap()).collect::<String>();
-        let uids = |ids: &[&str]| ids.iter().map(|i| uid_for_id(i)).collect::<HashSet<_>>();
-        let a = ["1", "2", "3", "4"];
-        assert!(write_single_file(&p, body(&a).as_bytes(), &uids(&a), 0).unwrap().written);
-        assert_eq!(uids_in_file(&p).unwrap().len(), 4);
-        assert!(!write_single_file(&p, body(&a).as_bytes(), &uids(&a), 0).unwrap().written);
-        let out = write_single_file(&p, body(&a[..1]).as_bytes(), &uids(&a[..1]), 2).unwrap();
-        assert_eq!(out.refused, Some(Refusal::TooManyDeletes { would_delete: 3, max_delete: 2 }));
-        let out = write_single_file(&p, b"", &HashSet::new(), 100).unwrap();
-        assert_eq!(out.refused, Some(Refusal::EmptyListing { existing: 4 }));
-        assert_eq!(fs::read_to_string(&p).unwrap(), body(&a));
-        let out = write_single_file(&p, body(&a[..3]).as_bytes(), &uids(&a[..3]), 2).unwrap();
-        assert!(out.written && out.dropped == 1);
+        assert!(write_if_changed(&p, b"one").unwrap());
+        assert!(!write_if_changed(&p, b"one").unwrap());
+        assert!(write_if_changed(&p, b"two").unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"two");
     }
 }

@@ -1302,6 +1302,7 @@ pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
                 match upper.as_str() {
                     "X-ABLABEL" => {} // consumed below if no property used it
                     "X-ABSHOWAS" => {}
+                    "X-ORANGE-CONTACTS-SOURCE" => {} // where an export came from (export::backup), like PRODID
                     "X-ORANGE-MARITALSTATUS" => {
                         let text = entry_text(e);
                         match text.trim().parse::<u8>() {

@@ -32,8 +32,21 @@ pub const MARITAL_STATUS_PROPERTY: &str = "X-ORANGE-MARITALSTATUS";
 
 /// Renders one card. `uid` is written verbatim as the UID property.
 pub fn write_card(contact: &Contact, version: VcardVersion, uid: &str) -> String {
+    write_card_marked(contact, version, uid, &[])
+}
+
+/// [`write_card`] followed by `marks`, text properties saying who wrote the card and from where
+/// (`PRODID`, `X-…`; see `export::backup`).
+pub fn write_card_marked(
+    contact: &Contact,
+    version: VcardVersion,
+    uid: &str,
+    marks: &[(&str, &str)],
+) -> String {
     let v4 = version == VcardVersion::V4;
-    let card = build(contact, v4, uid);
+    let mut card = build(contact, v4, uid);
+    card.entries
+        .extend(marks.iter().map(|(name, value)| text_entry(VCardProperty::Other(name.to_string()), value)));
     let mut out = String::with_capacity(512);
     let version = if v4 { VCardVersion::V4_0 } else { VCardVersion::V3_0 };
     out.push_str(&format!("BEGIN:VCARD\r\nVERSION:{version}\r\n"));

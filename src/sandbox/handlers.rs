@@ -36,6 +36,8 @@ pub struct Request {
     pub file: Option<Vec<u8>>,
     /// The file was longer than what was kept.
     pub file_truncated: bool,
+    /// `--not-found-rate` picked this `getcontact`: answer "data not found" whatever the store holds.
+    pub phantom_not_found: bool,
 }
 
 impl std::fmt::Debug for Request {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for Request {
             .field("params", &params)
             .field("file", &self.file.as_ref().map(Vec::len))
             .field("file_truncated", &self.file_truncated)
+            .field("phantom_not_found", &self.phantom_not_found)
             .finish()
     }
 }
@@ -163,6 +166,9 @@ fn answer(
     }
     match action {
         Action::FindContactList => find_contact_list(store, limits, user, &req.params),
+        Action::GetContact if req.phantom_not_found => {
+            Ok(required(&req.params, param::CID).and_then(|cid| Err(not_found(cid))))
+        }
         Action::GetContact => get_contact(store, user, &req.params),
         Action::AddContact => add_contact(store, user, &req.params),
         Action::AddDevice => add_device(store, user, &req.params),
@@ -364,7 +370,7 @@ mod tests {
     fn request_debug_hides_the_token() {
         let (_d, _store, token) = setup();
         let params = HashMap::from([("token".to_string(), token.clone()), ("cid".into(), "7".into())]);
-        let shown = format!("{:?}", Request { params, file: Some(vec![1, 2, 3]), file_truncated: false });
+        let shown = format!("{:?}", Request { params, file: Some(vec![1, 2, 3]), ..Request::default() });
         assert!(!shown.contains(&token), "{shown}");
         assert!(shown.contains("[REDACTED]") && shown.contains("\"7\""), "{shown}");
     }

@@ -51,6 +51,9 @@ pub struct SandboxConfig {
     pub max_rps: Option<u32>,
     /// Probability in [0, 1] of an injected fault per API request.
     pub fail_rate: f64,
+    /// Probability in [0, 1] that a `getcontact` answers "data not found" for a contact that
+    /// exists (listed, yet unreadable).
+    pub not_found_rate: f64,
     /// Added before every API response.
     pub latency: Duration,
     /// Required HTTP Basic credentials (ID, PASSWORD).
@@ -67,6 +70,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("paging", &self.paging)
             .field("max_rps", &self.max_rps)
             .field("fail_rate", &self.fail_rate)
+            .field("not_found_rate", &self.not_found_rate)
             .field("latency", &self.latency)
             .field("service_auth", &self.service_auth.as_ref().map(|(id, _)| (id.as_str(), "[REDACTED]")))
             .field("max_picture_bytes", &self.max_picture_bytes)
@@ -83,6 +87,7 @@ impl Default for SandboxConfig {
             paging: true,
             max_rps: None,
             fail_rate: 0.0,
+            not_found_rate: 0.0,
             latency: Duration::ZERO,
             service_auth: None,
             max_picture_bytes: 1024 * 1024,
@@ -195,6 +200,8 @@ struct App {
     basic_auth: Option<String>,
     gate: RateGate,
     faults: FaultInjector,
+    /// Picks the `getcontact` requests answered "data not found" (`--not-found-rate`).
+    phantom_not_found: FaultInjector,
     stats: Stats,
 }
 
@@ -223,6 +230,8 @@ pub async fn start(
             .map(|(id, pw)| base64::engine::general_purpose::STANDARD.encode(format!("{id}:{pw}"))),
         gate: RateGate::new(config.max_rps),
         faults: FaultInjector::new(config.fail_rate, config.fault_seed),
+        // Its own sequence, so that adding it does not change which requests `--fail-rate` picks.
+        phantom_not_found: FaultInjector::new(config.not_found_rate, config.fault_seed.map(|s| !s)),
         stats: Stats::new(),
     });
     let router = Router::new()
@@ -285,11 +294,12 @@ async fn api(State(app): State<Arc<App>>, request: axum::extract::Request) -> Re
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(faults::retry_after_secs(wait)));
         return resp;
     }
-    let req = match collect(&app, request).await {
+    let mut req = match collect(&app, request).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
     let action = req.params.get(param::ACTION).and_then(|a| Action::from_name(a));
+    req.phantom_not_found = action == Some(Action::GetContact) && app.phantom_not_found.roll().is_some();
     app.stats.count_request(action);
     let fault = app.faults.roll();
     if let Some(f) = fault {

@@ -31,6 +31,15 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_orange-contacts"))
 }
 
+/// A finished command's stdout and stderr, for assertion messages.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// A sandbox server process on 127.0.0.1:0 over a temporary database.
 pub struct TestServer {
     pub endpoint: String,
@@ -103,6 +112,7 @@ impl TestServer {
             .args(["--endpoint", &self.endpoint, "--token-file"])
             .arg(self.token_file(user))
             .args(["--rate", "0", "--concurrency", "8"])
+            .env("ORANGE_CONTACTS_STATE_DIR", self.dir.path().join("state"))
             .env_remove("ORANGE_CONTACTS_TOKEN")
             .env_remove("ORANGE_CONTACTS_ENDPOINT");
         c
