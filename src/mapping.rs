@@ -167,17 +167,19 @@ pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
         m.dropped.push(Dropped::new("N (suffix)", suffix, reason::SUFFIX));
     }
 
-    if let Some(b) = &c.birthday {
-        match (b.year, b.month, b.day, b.to_iso()) {
-            (_, _, _, Some(iso)) => m.contact.birthday = Some(iso),
-            (Some(_), Some(_), Some(_), None) => {
-                m.dropped.push(Dropped::new("BDAY", show_partial_date(b), reason::INVALID_BIRTHDAY))
+    // A birthday that is not sent is reported as the source wrote it.
+    let written = clean_opt(&c.birthday_text);
+    match (&c.birthday, written) {
+        (Some(b), written) => match b.to_iso() {
+            Some(iso) => m.contact.birthday = Some(iso),
+            None => {
+                let reason =
+                    if b.is_complete() { reason::INVALID_BIRTHDAY } else { reason::PARTIAL_BIRTHDAY };
+                m.dropped.push(Dropped::new("BDAY", written.unwrap_or_else(|| show_partial_date(b)), reason))
             }
-            _ => m.dropped.push(Dropped::new("BDAY", show_partial_date(b), reason::PARTIAL_BIRTHDAY)),
-        }
-    }
-    if let Some(text) = clean_opt(&c.birthday_text) {
-        m.dropped.push(Dropped::new("BDAY", text, reason::BIRTHDAY_TEXT));
+        },
+        (None, Some(text)) => m.dropped.push(Dropped::new("BDAY", text, reason::BIRTHDAY_TEXT)),
+        (None, None) => {}
     }
 
     map_emails(c, &mut m);
