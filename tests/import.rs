@@ -142,7 +142,7 @@ fn a_record_without_any_name_is_invalid_and_named_in_the_report() {
     let file = server.dir.path().join("nameless.vcf");
     std::fs::write(
         &file,
-        "BEGIN:VCARD\r\nVERSION:2.1\r\nTEL;CELL:06 00 00 00 01\r\nNOTE:inconnu\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\r\nN:Lee;Ann;;;\r\nEND:VCARD\r\n",
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nURL:https://example.org/inconnu\r\nNOTE:inconnu\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\r\nN:Lee;Ann;;;\r\nEND:VCARD\r\n",
     )
     .unwrap();
     let (out, report) = import(&server, "nameless", &[file.to_str().unwrap()]);
@@ -503,7 +503,7 @@ fn inspect_reports_repeats_invalid_records_and_what_is_not_carried() {
     std::fs::write(
         &first,
         "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller;José\r\nTEL;TYPE=HOME:06 12 34 56 78\r\nNOTE:met in Lyon\r\nEND:VCARD\r\n\
-         BEGIN:VCARD\r\nVERSION:3.0\r\nTEL:0611111111\r\nEND:VCARD\r\n\
+         BEGIN:VCARD\r\nVERSION:3.0\r\nURL:https://example.org/who\r\nEND:VCARD\r\n\
          BEGIN:VCARD\r\nVERSION:3.0\r\nN:Durand;Anne\r\nEMAIL:anne@example.org\r\nEND:VCARD\r\n",
     )
     .unwrap();

@@ -36,10 +36,17 @@ impl InputRecord {
             Ok(contact) => {
                 let mapped = mapping::to_api(&contact, opts);
                 let error = mapped.invalid.clone();
+                let mut warnings = record.warnings;
+                warnings.extend(mapped.warnings.iter().cloned());
+                let mut name = contact.display_name();
+                if name.is_empty() {
+                    // A record named after its phone number.
+                    name = mapped.contact.nickname.clone().unwrap_or_default();
+                }
                 InputRecord {
                     source: record.source,
-                    name: contact.display_name(),
-                    warnings: record.warnings,
+                    name,
+                    warnings,
                     mapped: Some(mapped),
                     error,
                     photo: None,
