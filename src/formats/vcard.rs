@@ -878,6 +878,9 @@ struct Mapper<'a> {
     contact: Contact,
     /// The card's text, for values that must be read as written.
     text: &'a str,
+    /// The entry being mapped, when it holds a date calcard parsed: the how-many-th property
+    /// of its name it is, to find the date as written.
+    date_ordinal: Option<usize>,
     warnings: &'a mut Vec<String>,
     /// `X-ABLabel` by group (matched ignoring ASCII case), and whether a property used it.
     labels: Vec<(String, String, bool)>,
@@ -893,9 +896,15 @@ impl Mapper<'_> {
     }
 
     fn extra_entry(&mut self, e: &VCardEntry) {
-        let text = entry_text(e);
+        let text = self.written(e).unwrap_or_else(|| entry_text(e));
         let name = field_name(e);
         self.extra(name, text);
+    }
+
+    /// A date entry's value as the card wrote it: calcard reads dates by the card's version,
+    /// and its 4.0 reading is not ISO 8601's (`1983-02-03` becomes 1983-02).
+    fn written(&self, e: &VCardEntry) -> Option<String> {
+        raw_value(self.text, e.name.as_str(), self.date_ordinal?)
     }
 
     /// The text value of a text property (taken out of the entry); binary (undecodable) →
@@ -1080,6 +1089,17 @@ fn photo_of(e: &mut VCardEntry) -> Option<Photo> {
     }
 }
 
+/// For each entry holding a date calcard parsed, the how-many-th property of its name it is
+/// (from 0), to find its text as written; `None` for the others. Empty when there are none.
+fn date_ordinals(entries: &[VCardEntry]) -> Vec<Option<usize>> {
+    let is_date = |e: &VCardEntry| e.values.iter().any(|v| matches!(v, VCardValue::PartialDateTime(_)));
+    if !entries.iter().any(is_date) {
+        return Vec::new();
+    }
+    let ordinal = |i: usize, e: &VCardEntry| entries[..i].iter().filter(|p| p.name == e.name).count();
+    entries.iter().enumerate().map(|(i, e)| is_date(e).then(|| ordinal(i, e))).collect()
+}
+
 /// Maps a parsed card to a [`Contact`]; whatever has no place goes to `extra`.
 pub fn map_card(card: VCard, text: &str, warnings: &mut Vec<String>) -> Contact {
     let labels = card
@@ -1088,12 +1108,13 @@ pub fn map_card(card: VCard, text: &str, warnings: &mut Vec<String>) -> Contact 
         .filter(|e| matches!(&e.name, VCardProperty::Other(n) if n.eq_ignore_ascii_case("X-ABLabel")))
         .filter_map(|e| Some((e.group.clone()?, entry_text(e), false)))
         .collect();
-    let mut m = Mapper { contact: Contact::default(), text, warnings, labels };
+    let date_ordinals = date_ordinals(&card.entries);
+    let mut m = Mapper { contact: Contact::default(), text, date_ordinal: None, warnings, labels };
     let mut seen_n = false;
-    let mut bdays_seen = 0;
 
-    for mut e in card.entries {
+    for (i, mut e) in card.entries.into_iter().enumerate() {
         let e = &mut e;
+        m.date_ordinal = date_ordinals.get(i).copied().flatten();
         match &e.name {
             VCardProperty::Begin | VCardProperty::End | VCardProperty::Version | VCardProperty::Prodid => {}
             VCardProperty::Rev => {}
@@ -1163,17 +1184,13 @@ pub fn map_card(card: VCard, text: &str, warnings: &mut Vec<String>) -> Contact 
                 }
             }
             VCardProperty::Bday => {
-                let nth = bdays_seen;
-                bdays_seen += 1;
                 if m.contact.birthday.is_some() || m.contact.birthday_text.is_some() {
                     // A second form of the same date (ALTID pair) or a conflicting one.
                     m.extra_entry(e);
                     continue;
                 }
-                // calcard reads dates by the card's version, and its 4.0 reading is not ISO
-                // 8601's (`1983-02-03` becomes 1983-02): the date is read from the text as written.
                 let written = match e.values.first() {
-                    Some(VCardValue::PartialDateTime(_)) => raw_value(m.text, "BDAY", nth),
+                    Some(VCardValue::PartialDateTime(_)) => m.written(e),
                     Some(v) => value_text(v),
                     None => None,
                 };
@@ -1376,6 +1393,30 @@ mod tests {
         assert!(is_agent_begin(b"AGENT:BEGIN:VCARD\r\n"));
         assert!(is_agent_begin(b"item1.agent;VALUE=vcard:begin:vcard\n"));
         assert!(!is_agent_begin(b"NOTE:BEGIN:VCARD\n"));
+    }
+
+    #[test]
+    fn a_card_reads_the_same_wherever_its_version_line_stands() {
+        let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+        let props = [
+            "BDAY:2019-02-10T00:00:33".to_string(),
+            "N:Kde;Anne;;;".to_string(),
+            format!("PHOTO;ENCODING=b;TYPE=PNG:{png}"),
+            "TEL;TYPE=CELL:+33 6 12 34 56 78".to_string(),
+        ];
+        let card = |version_at: usize| {
+            let mut lines: Vec<&str> = props.iter().map(String::as_str).collect();
+            lines.insert(version_at, "VERSION:3.0");
+            format!("BEGIN:VCARD\r\n{}\r\nEND:VCARD\r\n", lines.join("\r\n"))
+        };
+        let read = |text: &str| parse_card(text, &mut Vec::new()).unwrap();
+        let first = read(&card(0));
+        assert_eq!(first.birthday_text.as_deref(), Some("2019-02-10T00:00:33"));
+        for at in 1..=props.len() {
+            assert_eq!(read(&card(at)), first, "VERSION as property {at}");
+        }
+        assert!(matches!(version_first(&card(0)), Cow::Borrowed(_)), "nothing to move");
+        assert_eq!(version_first(&card(4)), card(0));
     }
 
     #[test]

@@ -38,11 +38,13 @@ impl InputRecord {
                 let error = mapped.invalid.clone();
                 let mut warnings = record.warnings;
                 warnings.extend(mapped.warnings.iter().cloned());
-                let mut name = contact.display_name();
-                if name.is_empty() {
-                    // A record named after its phone number.
-                    name = mapped.contact.nickname.clone().unwrap_or_default();
-                }
+                let named_after_a_device = contact.nickname.as_deref().is_none_or(|n| n.trim().is_empty())
+                    && mapped.contact.nickname.is_some();
+                let name = match &mapped.contact.nickname {
+                    // No name of its own: the one it is imported under (its phone or email).
+                    Some(nickname) if named_after_a_device => nickname.clone(),
+                    _ => contact.display_name(),
+                };
                 InputRecord {
                     source: record.source,
                     name,
