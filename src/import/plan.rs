@@ -2,8 +2,9 @@
 //!
 //! Records are grouped by person (same normalised name; among several same-name contacts in the
 //! account, the one sharing an email or phone wins). Each group becomes one target contact: an
-//! existing one, or a new one created by the group's first record. Every record gets exactly one
-//! [`Action`]. `--dry-run` prints this plan; `execute` runs it. Nothing here does I/O.
+//! existing one, or a new one created by the group's first record with the single fields of all
+//! its records (`TargetFields`). Every record gets exactly one [`Action`]. `--dry-run` prints
+//! this plan; `execute` runs it. Nothing here does I/O.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -92,7 +93,7 @@ pub struct Plan {
     /// Records that cannot be imported (their reason is in the record).
     pub invalid: Vec<usize>,
     /// Per record: its fields that its target holds otherwise, with the reason (see
-    /// [`TargetFields`]).
+    /// `TargetFields`).
     pub not_merged: HashMap<usize, Vec<Dropped>>,
 }
 
