@@ -114,6 +114,9 @@ pub struct Mapped {
     /// Remarks on how values were mapped (no data lost): `name derived from FN`, duplicates
     /// collapsed, photo converted.
     pub notes: Vec<String>,
+    /// What the user should know about this record's mapping (a name made up from a phone
+    /// number): the report shows these with the record.
+    pub warnings: Vec<String>,
     /// Why the record cannot be sent at all (then nothing should be called for it).
     pub invalid: Option<String>,
     /// The name the record is matched by, [`dedup::key_of_new`] of `contact`: computed once here,
@@ -130,6 +133,7 @@ pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
         photo: None,
         dropped: Vec::new(),
         notes: Vec::new(),
+        warnings: Vec::new(),
         invalid: None,
         person_key: None,
     };
@@ -140,6 +144,11 @@ pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
     }
     if let Some(additional) = &names.appended_additional {
         m.notes.push(format!("additional name {additional:?} appended to firstname"));
+    }
+    if let (Some(from), Some(nickname)) = (names.nickname_from, &names.nickname) {
+        m.warnings.push(format!(
+            "no name, nickname or company: imported under the nickname {nickname:?}, its {from}"
+        ));
     }
     m.contact.firstname = names.firstname;
     m.contact.lastname = names.lastname;
@@ -167,17 +176,19 @@ pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
         m.dropped.push(Dropped::new("N (suffix)", suffix, reason::SUFFIX));
     }
 
-    if let Some(b) = &c.birthday {
-        match (b.year, b.month, b.day, b.to_iso()) {
-            (_, _, _, Some(iso)) => m.contact.birthday = Some(iso),
-            (Some(_), Some(_), Some(_), None) => {
-                m.dropped.push(Dropped::new("BDAY", show_partial_date(b), reason::INVALID_BIRTHDAY))
+    // A birthday that is not sent is reported as the source wrote it.
+    let written = clean_opt(&c.birthday_text);
+    match (&c.birthday, written) {
+        (Some(b), written) => match b.to_iso() {
+            Some(iso) => m.contact.birthday = Some(iso),
+            None => {
+                let reason =
+                    if b.is_complete() { reason::INVALID_BIRTHDAY } else { reason::PARTIAL_BIRTHDAY };
+                m.dropped.push(Dropped::new("BDAY", written.unwrap_or_else(|| show_partial_date(b)), reason))
             }
-            _ => m.dropped.push(Dropped::new("BDAY", show_partial_date(b), reason::PARTIAL_BIRTHDAY)),
-        }
-    }
-    if let Some(text) = clean_opt(&c.birthday_text) {
-        m.dropped.push(Dropped::new("BDAY", text, reason::BIRTHDAY_TEXT));
+        },
+        (None, Some(text)) => m.dropped.push(Dropped::new("BDAY", text, reason::BIRTHDAY_TEXT)),
+        (None, None) => {}
     }
 
     map_emails(c, &mut m);
@@ -299,12 +310,14 @@ struct NameFields {
     company: Option<String>,
     derived_from_fn: bool,
     appended_additional: Option<String>,
+    /// What the nickname was made from when the record has no name at all.
+    nickname_from: Option<&'static str>,
 }
 
 fn name_fields(c: &Contact) -> NameFields {
     let mut given = clean_opt(&c.given);
     let mut family = clean_opt(&c.family);
-    let nickname = clean_opt(&c.nickname);
+    let mut nickname = clean_opt(&c.nickname);
     let company = clean_opt(&c.organization);
     let additional = clean_opt(&c.additional);
     let mut derived_from_fn = false;
@@ -330,7 +343,46 @@ fn name_fields(c: &Contact) -> NameFields {
         appended_additional = Some(add);
     }
 
-    NameFields { firstname: given, lastname: family, nickname, company, derived_from_fn, appended_additional }
+    // Nothing names the record, but a phone shows such a contact by its number: so does the
+    // API's, as its nickname. Deterministic, so the next run finds it by the same name.
+    let mut nickname_from = None;
+    if given.is_none() && family.is_none() && nickname.is_none() && company.is_none() {
+        if let Some((name, from)) = name_from_devices(c) {
+            nickname = Some(name);
+            nickname_from = Some(from);
+        }
+    }
+
+    NameFields {
+        firstname: given,
+        lastname: family,
+        nickname,
+        company,
+        derived_from_fn,
+        appended_additional,
+        nickname_from,
+    }
+}
+
+/// A name for a record that has none: its first phone number with digits, else its first
+/// email address, each preferred first then in source order, as sent.
+fn name_from_devices(c: &Contact) -> Option<(String, &'static str)> {
+    // `min_by_key` keeps the first of equal keys: preferred first, then source order.
+    let phone = c
+        .phones
+        .iter()
+        .filter(|p| p.value.chars().any(|ch| ch.is_ascii_digit()))
+        .filter_map(|p| Some((!p.preferred, clean(&p.value)?)))
+        .min_by_key(|(not_preferred, _)| *not_preferred);
+    if let Some((_, phone)) = phone {
+        return Some((phone, "phone number"));
+    }
+    let email = c
+        .emails
+        .iter()
+        .filter_map(|e| Some((!e.preferred, clean(&e.value)?)))
+        .min_by_key(|(not_preferred, _)| *not_preferred);
+    email.map(|(_, email)| (email, "email address"))
 }
 
 /// Names from a display name when N is empty: `Smith, John` → (John, Smith); `Jean de la
@@ -815,6 +867,46 @@ mod tests {
         assert_eq!(show_partial_date(&d(Some(1980), Some(4), None)), "1980-04");
         assert_eq!(show_partial_date(&d(Some(1980), None, None)), "1980");
         assert_eq!(show_partial_date(&d(None, None, Some(9))), "---09");
+    }
+
+    #[test]
+    fn a_record_with_only_a_phone_or_an_email_is_named_after_it() {
+        let phone = |value: &str, preferred| Phone {
+            value: value.into(),
+            kind: PhoneKind::Mobile,
+            place: None,
+            preferred,
+            label: None,
+        };
+        let email = |value: &str| Email { value: value.into(), place: None, preferred: false, label: None };
+        let c = Contact {
+            phones: vec![
+                phone("no digits", true),
+                phone(" 06 12 34 56 78", false),
+                phone("0700000000", true),
+            ],
+            emails: vec![email("a@example.org")],
+            ..Contact::default()
+        };
+        let m = to_api(&c, &MappingOptions::default());
+        assert_eq!(m.invalid, None);
+        assert_eq!(m.contact.nickname.as_deref(), Some("0700000000"), "the preferred number with digits");
+        assert!(m.warnings[0].contains("phone number"), "{:?}", m.warnings);
+        assert_eq!(identity(&c).nickname, m.contact.nickname, "matched by the name it is sent with");
+
+        let c = Contact { emails: vec![email("\u{200b}"), email(" b@example.org ")], ..Contact::default() };
+        let m = to_api(&c, &MappingOptions::default());
+        assert_eq!(m.contact.nickname.as_deref(), Some("b@example.org"));
+        assert!(m.warnings[0].contains("email address"), "{:?}", m.warnings);
+
+        // A record with a name of its own is left as it is.
+        let c = Contact {
+            organization: Some("ACME".into()),
+            emails: vec![email("b@example.org")],
+            ..Contact::default()
+        };
+        let m = to_api(&c, &MappingOptions::default());
+        assert_eq!((m.contact.nickname, m.warnings.len()), (None, 0));
     }
 
     #[test]

@@ -4,36 +4,14 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, corpus_dir, TestServer};
-use orange_contacts::client::{ApiClient, ClientConfig};
+use common::{bin, client, contacts_named, corpus_dir, import, outcome_of, rt, TestServer};
 use serde_json::Value;
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-/// Runs `orange-contacts import` against `server` as `user`, returning the output and report.
-fn import(server: &TestServer, user: &str, args: &[&str]) -> (Output, Value) {
-    let token_file = server.dir.path().join(format!("{user}.token"));
-    std::fs::write(&token_file, server.token(user)).unwrap();
-    let report = server.dir.path().join(format!("report-{}.json", rand::random::<u32>()));
-    let out = Command::new(bin())
-        .arg("import")
-        .args(args)
-        .args(["--endpoint", &server.endpoint, "--token-file"])
-        .arg(&token_file)
-        .arg("--report")
-        .arg(&report)
-        .args(["--rate", "0"])
-        .env_remove("ORANGE_CONTACTS_TOKEN")
-        .output()
-        .unwrap();
-    let json =
-        std::fs::read_to_string(&report).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(Value::Null);
-    (out, json)
 }
 
 fn outcomes(report: &Value) -> BTreeMap<String, u64> {
@@ -43,32 +21,6 @@ fn outcomes(report: &Value) -> BTreeMap<String, u64> {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
         .collect()
-}
-
-fn outcome_of<'a>(report: &'a Value, source_suffix: &str) -> &'a Value {
-    report["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["source"].as_str().unwrap().ends_with(source_suffix))
-        .unwrap_or_else(|| panic!("no record {source_suffix} in report"))
-}
-
-fn client(server: &TestServer, user: &str) -> ApiClient {
-    ApiClient::new(ClientConfig {
-        endpoint: server.endpoint.clone(),
-        token: server.token(user),
-        service_auth: None,
-        rate: None,
-        concurrency: 4,
-        timeout: Duration::from_secs(10),
-        retries: 3,
-    })
-    .unwrap()
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
 }
 
 fn stats(server: &TestServer) -> Value {
@@ -81,19 +33,6 @@ mod reqwest {
     pub fn blocking_get(url: &str) -> String {
         super::rt().block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
     }
-}
-
-/// Every contact whose name starts with `prefix`, with its devices, through the client.
-fn contacts_named(client: &ApiClient, search: &str) -> Vec<orange_contacts::wire::ContactDetail> {
-    rt().block_on(async {
-        let page = client.find_contacts(search, None).await.unwrap();
-        assert_eq!(page.entries.len() as u32, page.total, "test searches must fit one page");
-        let mut out = Vec::new();
-        for e in page.entries {
-            out.push(client.get_contact(&e.id).await.unwrap());
-        }
-        out
-    })
 }
 
 #[test]
@@ -142,7 +81,7 @@ fn a_record_without_any_name_is_invalid_and_named_in_the_report() {
     let file = server.dir.path().join("nameless.vcf");
     std::fs::write(
         &file,
-        "BEGIN:VCARD\r\nVERSION:2.1\r\nTEL;CELL:06 00 00 00 01\r\nNOTE:inconnu\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\r\nN:Lee;Ann;;;\r\nEND:VCARD\r\n",
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nURL:https://example.org/inconnu\r\nNOTE:inconnu\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\r\nN:Lee;Ann;;;\r\nEND:VCARD\r\n",
     )
     .unwrap();
     let (out, report) = import(&server, "nameless", &[file.to_str().unwrap()]);
@@ -503,7 +442,7 @@ fn inspect_reports_repeats_invalid_records_and_what_is_not_carried() {
     std::fs::write(
         &first,
         "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller;José\r\nTEL;TYPE=HOME:06 12 34 56 78\r\nNOTE:met in Lyon\r\nEND:VCARD\r\n\
-         BEGIN:VCARD\r\nVERSION:3.0\r\nTEL:0611111111\r\nEND:VCARD\r\n\
+         BEGIN:VCARD\r\nVERSION:3.0\r\nURL:https://example.org/who\r\nEND:VCARD\r\n\
          BEGIN:VCARD\r\nVERSION:3.0\r\nN:Durand;Anne\r\nEMAIL:anne@example.org\r\nEND:VCARD\r\n",
     )
     .unwrap();

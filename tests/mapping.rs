@@ -208,14 +208,11 @@ fn fn_different_from_the_names_is_reported() {
 
 #[test]
 fn records_without_identity_are_invalid() {
-    let only_devices = Contact {
-        emails: vec![email("someone@example.com", None, false)],
-        phones: vec![phone("0612345678", PhoneKind::Mobile, None, false)],
-        ..Contact::default()
-    };
-    let m = map(&only_devices);
+    let link = WebUrl { value: "https://example.org/who".into(), place: None, label: None };
+    let only_a_link = Contact { urls: vec![link], ..Contact::default() };
+    let m = map(&only_a_link);
     assert_eq!(m.invalid.as_deref(), Some(reason::NO_IDENTITY));
-    assert_eq!(m.contact.nickname, None, "no name is invented from the email");
+    assert_eq!(m.contact.nickname, None);
 
     let blank = Contact {
         given: Some("  ".into()),

@@ -18,7 +18,7 @@ use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 use super::decode::TranscodingReader;
 use super::Record;
 use crate::model::{
-    Contact, Email, ExtraField, PartialDate, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl,
+    Contact, DateOrder, Email, ExtraField, PartialDate, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl,
 };
 
 /// How much of the file is inspected to choose a charset.
@@ -1197,7 +1197,12 @@ fn is_default_noise(value: &str) -> bool {
     matches!(
         lower.as_str(),
         "normal" | "aus" | "false" | "off" | "unspecified" | "keine angabe" | "smtp" | "ex" | "0"
-    ) || (lower.contains('0') && lower.chars().all(|c| matches!(c, '0' | '/' | '.' | '-')))
+    ) || is_zero_placeholder(&lower)
+}
+
+/// `0/0/00`, `00.00.0000`, `0`: Outlook's empty date.
+fn is_zero_placeholder(s: &str) -> bool {
+    s.contains('0') && s.chars().all(|c| matches!(c, '0' | '/' | '.' | '-'))
 }
 
 fn add_categories(categories: &mut Vec<String>, value: &str) {
@@ -1249,24 +1254,15 @@ fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
-/// The result of reading a date cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DateValue {
-    /// Blank or an all-zero placeholder (`0/0/00`, `00.00.0000`).
-    Empty,
-    Date(PartialDate),
-    /// Not a date this reader knows.
-    Text,
+/// Blank, or an all-zero placeholder (`0/0/00`, `00.00.0000`) that Outlook writes for "none".
+fn is_empty_date(value: &str) -> bool {
+    let s = value.trim();
+    s.is_empty() || is_zero_placeholder(s)
 }
 
 fn set_birthday(c: &mut Contact, value: &str, header: &str) {
-    match parse_date(value) {
-        DateValue::Empty => {}
-        DateValue::Date(d) if c.birthday.is_none() => c.birthday = Some(d),
-        DateValue::Text if c.birthday.is_none() && c.birthday_text.is_none() => {
-            c.birthday_text = Some(value.to_string())
-        }
-        _ => c.extra.push(ExtraField { field: header.to_string(), value: value.to_string() }),
+    if !is_empty_date(value) && !c.take_birthday(value, DateOrder::MonthFirst) {
+        c.extra.push(ExtraField { field: header.to_string(), value: value.to_string() });
     }
 }
 
@@ -1287,113 +1283,20 @@ fn set_birthday_from_parts(
         .filter_map(|(name, v)| v.as_deref().map(|v| format!("{name} {v}")))
         .collect::<Vec<_>>()
         .join(", ");
-    if c.birthday.is_some() {
+    if c.birthday.is_some() || c.birthday_text.is_some() {
         warnings.push(format!("{source}: birthday parts {text} ignored: a birthday column was already read"));
         return;
     }
     let num = |s: &Option<String>| s.as_deref().and_then(|s| s.trim().parse::<u32>().ok());
     let (y, m, d) = (num(&year), num(&month), num(&day));
     let year_ok = year.is_none() || y.is_some_and(|y| (1..=9999).contains(&y));
-    let date = match (m, d) {
+    c.birthday = match (m, d) {
         (Some(m), Some(d)) if year_ok && m > 0 && d > 0 && m <= 12 && d <= 31 => {
-            valid_date(y.map(|y| y as u16), m as u8, d as u8)
+            PartialDate::new(y.map(|y| y as u16), Some(m as u8), Some(d as u8))
         }
         _ => None,
     };
-    match date {
-        Some(d) => c.birthday = Some(d),
-        None => {
-            if c.birthday_text.is_none() {
-                c.birthday_text = Some(text)
-            }
-        }
-    }
-}
-
-/// A date if month/day (and year, when given) form a real calendar date.
-fn valid_date(year: Option<u16>, month: u8, day: u8) -> Option<PartialDate> {
-    let d = PartialDate { year, month: Some(month), day: Some(day) };
-    match year {
-        Some(_) => d.to_iso().map(|_| d),
-        // Without a year, 29 February is fine.
-        None => PartialDate { year: Some(2000), ..d }.to_iso().map(|_| d),
-    }
-}
-
-/// ISO `1980-04-15` (and `19800415`), year-less `--12-25` / `--1225`, US `4/15/1980` (M/D/Y, or
-/// D/M/Y when the first number cannot be a month), German `15.04.1980`; two-digit years pivot on
-/// the current century. All-zero placeholders are empty.
-fn parse_date(raw: &str) -> DateValue {
-    let s = raw.trim();
-    if s.is_empty() || (s.contains('0') && s.chars().all(|c| matches!(c, '0' | '/' | '.' | '-'))) {
-        return DateValue::Empty;
-    }
-    let num = |t: &str| -> Option<u32> {
-        (!t.is_empty() && t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| t.parse().ok())
-            .flatten()
-    };
-    let date = |y: Option<u32>, m: u32, d: u32| -> DateValue {
-        if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-            return DateValue::Text;
-        }
-        let y = match y {
-            Some(y) if y < 100 => Some(expand_two_digit_year(y)),
-            Some(y) if y > 9999 || y == 0 => return DateValue::Text,
-            other => other,
-        };
-        valid_date(y.map(|y| y as u16), m as u8, d as u8).map_or(DateValue::Text, DateValue::Date)
-    };
-    // Year-less: `--MM-DD`, `--MMDD`.
-    if let Some(rest) = s.strip_prefix("--") {
-        let (m, d) = match rest.split_once('-') {
-            Some((m, d)) => (m, d),
-            None if rest.len() == 4 => rest.split_at(2),
-            None => return DateValue::Text,
-        };
-        return match (num(m), num(d)) {
-            (Some(m), Some(d)) => date(None, m, d),
-            _ => DateValue::Text,
-        };
-    }
-    // ISO, possibly followed by a time (`1980-04-15T00:00:00Z`).
-    let date_part = s.split(['T', ' ']).next().unwrap_or(s);
-    if date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()) {
-        let (y, md) = date_part.split_at(4);
-        let (m, d) = md.split_at(2);
-        return date(num(y), num(m).unwrap_or(0), num(d).unwrap_or(0));
-    }
-    let fields: Vec<&str> = date_part.split(['-', '/', '.']).collect();
-    let [a, b, c] = fields[..] else { return DateValue::Text };
-    let (Some(na), Some(nb), Some(nc)) = (num(a), num(b), num(c)) else { return DateValue::Text };
-    if date_part.contains('-') && a.len() == 4 {
-        return date(Some(na), nb, nc);
-    }
-    if date_part.contains('/') && !date_part.contains('.') && !date_part.contains('-') {
-        if a.len() == 4 {
-            return date(Some(na), nb, nc);
-        }
-        return if na > 12 { date(Some(nc), nb, na) } else { date(Some(nc), na, nb) };
-    }
-    if date_part.contains('.') && !date_part.contains('/') && !date_part.contains('-') {
-        return date(Some(nc), nb, na);
-    }
-    DateValue::Text
-}
-
-/// `99` → 1999, `05` → 2005: a birthday is not in the future.
-fn expand_two_digit_year(y: u32) -> u32 {
-    let now_year = 1970
-        + std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() / 31_556_952)
-            .unwrap_or(56) as u32;
-    let century = now_year / 100 * 100;
-    if century + y > now_year {
-        century - 100 + y
-    } else {
-        century + y
-    }
+    c.birthday_text = Some(text);
 }
 
 /// What a Google label (or `* Home`) says about a value.
@@ -1502,11 +1405,12 @@ fn add_group(c: &mut Contact, kind: GroupKind, cells: GroupCells) {
         GroupKind::Event => {
             let label = cells.label.as_deref().map(|l| strip_star(l.trim()).0.to_string());
             let Some(value) = cells.value else { return };
-            if label.as_deref().map(header_key).as_deref() == Some("birthday") && c.birthday.is_none() {
-                if let DateValue::Date(d) = parse_date(&value) {
-                    c.birthday = Some(d);
-                    return;
-                }
+            if label.as_deref().map(header_key).as_deref() == Some("birthday")
+                && c.birthday.is_none()
+                && PartialDate::parse(&value, DateOrder::MonthFirst).is_some()
+                && c.take_birthday(&value, DateOrder::MonthFirst)
+            {
+                return;
             }
             if !is_default_noise(&value) {
                 let field = match label {
@@ -1725,29 +1629,27 @@ mod tests {
         assert!(looks_like_header(&row(&["First Name", "Last Name"])));
     }
 
-    fn ymd(y: Option<u16>, m: u8, d: u8) -> DateValue {
-        DateValue::Date(PartialDate { year: y, month: Some(m), day: Some(d) })
-    }
-
     #[test]
     fn dates() {
-        assert_eq!(parse_date("1980-04-15"), ymd(Some(1980), 4, 15));
-        assert_eq!(parse_date("19800415"), ymd(Some(1980), 4, 15));
-        assert_eq!(parse_date(" --12-25"), ymd(None, 12, 25));
-        assert_eq!(parse_date("--0229"), ymd(None, 2, 29));
-        assert_eq!(parse_date("4/15/1980"), ymd(Some(1980), 4, 15));
-        assert_eq!(parse_date("20/01/1991"), ymd(Some(1991), 1, 20));
-        assert_eq!(parse_date("15.04.1980"), ymd(Some(1980), 4, 15));
-        assert_eq!(parse_date("31.1.1972"), ymd(Some(1972), 1, 31));
-        assert_eq!(parse_date("01.01.99"), ymd(Some(1999), 1, 1));
-        assert_eq!(parse_date("1/2/05"), ymd(Some(2005), 1, 2));
-        assert_eq!(parse_date("1980-04-15T00:00:00Z"), ymd(Some(1980), 4, 15));
+        // The forms themselves are PartialDate::parse's table test; here: what a cell becomes.
+        let birthday = |value: &str| {
+            let mut c = Contact::default();
+            set_birthday(&mut c, value, "Birthday");
+            (c.birthday, c.birthday_text)
+        };
+        let ymd = |y, m, d| Some(PartialDate { year: y, month: Some(m), day: Some(d) });
+        assert_eq!(birthday("4/15/1980"), (ymd(Some(1980), 4, 15), Some("4/15/1980".into())));
+        assert_eq!(birthday(" --12-25"), (ymd(None, 12, 25), Some("--12-25".into())));
         for empty in ["", "  ", "0/0/00", "00.00.0000", "0.0.00"] {
-            assert_eq!(parse_date(empty), DateValue::Empty, "{empty:?}");
+            assert_eq!(birthday(empty), (None, None), "{empty:?}");
         }
         for text in ["15-Jan-24", "1980-02-30", "13/13/1980", "sometime in May", "--13-01"] {
-            assert_eq!(parse_date(text), DateValue::Text, "{text:?}");
+            assert_eq!(birthday(text), (None, Some(text.to_string())), "{text:?}");
         }
+        let mut c = Contact::default();
+        set_birthday(&mut c, "1980-04-15", "Birthday");
+        set_birthday(&mut c, "1981-01-01", "Event 1 - Value");
+        assert_eq!(c.extra[0].value, "1981-01-01", "a second birthday is kept as an extra field");
     }
 
     #[test]

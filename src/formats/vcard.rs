@@ -14,6 +14,7 @@
 //! property holding a nested vCard (`AGENT:BEGIN:VCARD` … `END:VCARD` on separate lines) is
 //! skipped as a whole and kept as an extra field, so it does not end its outer card.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -29,7 +30,7 @@ use calcard::{Entry, Parser};
 use super::decode::{self, DecodeContext};
 use super::Record;
 use crate::model::{
-    Contact, Email, ExtraField, PartialDate, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl,
+    Contact, DateOrder, Email, ExtraField, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl,
 };
 use crate::wire::ImageType;
 
@@ -600,7 +601,8 @@ fn nested_card_name(raw: &[u8], ctx: &DecodeContext) -> String {
 
 /// Parses one card's text with calcard and maps it. `Err` when no card could be read.
 pub fn parse_card(text: &str, warnings: &mut Vec<String>) -> Result<Contact, String> {
-    let mut parser = Parser::new(text);
+    let text = version_first(text);
+    let mut parser = Parser::new(&text);
     let mut card: Option<VCard> = None;
     // calcard always makes progress; the bound only guards against a surprise.
     for _ in 0..text.len() + 16 {
@@ -617,24 +619,65 @@ pub fn parse_card(text: &str, warnings: &mut Vec<String>) -> Result<Contact, Str
         }
     }
     let card = card.ok_or_else(|| "no vCard could be read from this card's lines".to_string())?;
-    let mut contact = map_card(card, warnings);
-    // calcard reads the extended `--MM-DD` form as a month alone: read the raw text again.
-    if let Some(PartialDate { year: None, month: Some(_), day: None }) = contact.birthday {
-        if let Some(d) = raw_value(text, "BDAY").and_then(parse_date_text) {
-            contact.birthday = Some(d);
-        }
-    }
-    Ok(contact)
+    Ok(map_card(card, &text, warnings))
 }
 
-/// The unfolded-enough raw value of the first `name` property in a card's text (one line).
-fn raw_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    text.lines().find_map(|line| {
-        let colon = line.find(':')?;
-        let head = &line[..colon];
-        let prop = head.split(';').next()?.rsplit('.').next()?;
-        prop.trim().eq_ignore_ascii_case(name).then(|| line[colon + 1..].trim())
-    })
+/// The card's text with its VERSION line right after BEGIN. calcard reads a card as 4.0 until
+/// a VERSION line says otherwise, and reads values (dates, media types) by that version, so a
+/// 3.0 card whose VERSION comes last (KDE sorts properties by name) would be read as 4.0.
+fn version_first(text: &str) -> Cow<'_, str> {
+    let mut lines = text.split_inclusive('\n');
+    let Some(begin) = lines.next() else { return Cow::Borrowed(text) };
+    let is_version = |line: &str| property_value(line, "VERSION").is_some();
+    if lines.next().is_none_or(is_version) {
+        return Cow::Borrowed(text);
+    }
+    let Some(version) = text.split_inclusive('\n').skip(2).find(|l| is_version(l)) else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push_str(begin);
+    out.push_str(version.trim_end());
+    out.push_str("\r\n");
+    let mut moved = false;
+    for line in text.split_inclusive('\n').skip(1) {
+        if !moved && std::ptr::eq(line, version) {
+            moved = true;
+            continue;
+        }
+        out.push_str(line);
+    }
+    Cow::Owned(out)
+}
+
+/// The value of a `[group.]NAME[;params]:value` line when its property is `name`.
+fn property_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    if line.starts_with([' ', '\t']) {
+        return None;
+    }
+    let colon = line.find(':')?;
+    let prop = line[..colon].split(';').next()?.rsplit('.').next()?;
+    prop.trim().eq_ignore_ascii_case(name).then(|| &line[colon + 1..])
+}
+
+/// The raw value of the `nth` (from 0) `name` property in a card's text, unfolded and trimmed:
+/// the text as the file wrote it.
+fn raw_value(text: &str, name: &str, nth: usize) -> Option<String> {
+    let mut lines = text.lines();
+    let mut seen = 0;
+    while let Some(line) = lines.next() {
+        let Some(value) = property_value(line, name) else { continue };
+        if seen < nth {
+            seen += 1;
+            continue;
+        }
+        let mut out = value.to_string();
+        for fold in lines.take_while(|l| l.starts_with([' ', '\t'])) {
+            out.push_str(&fold[1..]);
+        }
+        return Some(out.trim().to_string());
+    }
+    None
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -833,6 +876,11 @@ fn field_name(e: &VCardEntry) -> String {
 
 struct Mapper<'a> {
     contact: Contact,
+    /// The card's text, for values that must be read as written.
+    text: &'a str,
+    /// The entry being mapped, when it holds a date calcard parsed: the how-many-th property
+    /// of its name it is, to find the date as written.
+    date_ordinal: Option<usize>,
     warnings: &'a mut Vec<String>,
     /// `X-ABLabel` by group (matched ignoring ASCII case), and whether a property used it.
     labels: Vec<(String, String, bool)>,
@@ -848,9 +896,15 @@ impl Mapper<'_> {
     }
 
     fn extra_entry(&mut self, e: &VCardEntry) {
-        let text = entry_text(e);
+        let text = self.written(e).unwrap_or_else(|| entry_text(e));
         let name = field_name(e);
         self.extra(name, text);
+    }
+
+    /// A date entry's value as the card wrote it: calcard reads dates by the card's version,
+    /// and its 4.0 reading is not ISO 8601's (`1983-02-03` becomes 1983-02).
+    fn written(&self, e: &VCardEntry) -> Option<String> {
+        raw_value(self.text, e.name.as_str(), self.date_ordinal?)
     }
 
     /// The text value of a text property (taken out of the entry); binary (undecodable) →
@@ -900,57 +954,6 @@ fn name_component(e: &mut VCardEntry, i: usize) -> Option<String> {
         }
         v => nonempty(&value_text(v)?),
     }
-}
-
-/// Reads a birthday written as text: `1980-04-15`, `19800415`, `--0415`, `--04-15`,
-/// `1980-04-15T…`, `1980-04`.
-pub fn parse_date_text(s: &str) -> Option<PartialDate> {
-    let s = s.trim();
-    let date = s.split(['T', 't', ' ']).next()?;
-    let num = |t: &str| -> Option<u32> {
-        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok()).flatten()
-    };
-    let (year, rest) = if let Some(r) = date.strip_prefix("--") {
-        (None, r)
-    } else if date.len() >= 4 && date.is_char_boundary(4) {
-        (Some(num(&date[..4])?), date[4..].trim_start_matches('-'))
-    } else {
-        return None;
-    };
-    let digits: String = rest.chars().filter(|c| *c != '-').collect();
-    if rest.chars().filter(|c| *c == '-').count() > 1
-        || !(digits.is_empty() || digits.len() == 2 || digits.len() == 4)
-    {
-        return None;
-    }
-    let month = if digits.len() >= 2 { Some(num(&digits[..2])?) } else { None };
-    let day = if digits.len() == 4 { Some(num(&digits[2..])?) } else { None };
-    if year.is_none() && month.is_none() {
-        return None;
-    }
-    let d = PartialDate {
-        year: year.map(|y| y as u16),
-        month: month.map(|m| m as u8),
-        day: day.map(|d| d as u8),
-    };
-    valid_partial(d)
-}
-
-fn valid_partial(mut d: PartialDate) -> Option<PartialDate> {
-    // Apple Contacts and CardBook write an unknown birth year as 1604.
-    if d.year == Some(1604) {
-        d.year = None;
-    }
-    if d.month.is_some_and(|m| !(1..=12).contains(&m)) || d.day.is_some_and(|x| !(1..=31).contains(&x)) {
-        return None;
-    }
-    if d.year.is_none() && d.month.is_none() {
-        return None;
-    }
-    if let (Some(_), Some(_), Some(_)) = (d.year, d.month, d.day) {
-        d.to_iso()?;
-    }
-    Some(d)
 }
 
 /// Media type from a photo's params: `MEDIATYPE`, `TYPE=JPEG`, `TYPE=image/png`, bare `;JPEG`.
@@ -1086,19 +1089,32 @@ fn photo_of(e: &mut VCardEntry) -> Option<Photo> {
     }
 }
 
+/// For each entry holding a date calcard parsed, the how-many-th property of its name it is
+/// (from 0), to find its text as written; `None` for the others. Empty when there are none.
+fn date_ordinals(entries: &[VCardEntry]) -> Vec<Option<usize>> {
+    let is_date = |e: &VCardEntry| e.values.iter().any(|v| matches!(v, VCardValue::PartialDateTime(_)));
+    if !entries.iter().any(is_date) {
+        return Vec::new();
+    }
+    let ordinal = |i: usize, e: &VCardEntry| entries[..i].iter().filter(|p| p.name == e.name).count();
+    entries.iter().enumerate().map(|(i, e)| is_date(e).then(|| ordinal(i, e))).collect()
+}
+
 /// Maps a parsed card to a [`Contact`]; whatever has no place goes to `extra`.
-pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
+pub fn map_card(card: VCard, text: &str, warnings: &mut Vec<String>) -> Contact {
     let labels = card
         .entries
         .iter()
         .filter(|e| matches!(&e.name, VCardProperty::Other(n) if n.eq_ignore_ascii_case("X-ABLabel")))
         .filter_map(|e| Some((e.group.clone()?, entry_text(e), false)))
         .collect();
-    let mut m = Mapper { contact: Contact::default(), warnings, labels };
+    let date_ordinals = date_ordinals(&card.entries);
+    let mut m = Mapper { contact: Contact::default(), text, date_ordinal: None, warnings, labels };
     let mut seen_n = false;
 
-    for mut e in card.entries {
+    for (i, mut e) in card.entries.into_iter().enumerate() {
         let e = &mut e;
+        m.date_ordinal = date_ordinals.get(i).copied().flatten();
         match &e.name {
             VCardProperty::Begin | VCardProperty::End | VCardProperty::Version | VCardProperty::Prodid => {}
             VCardProperty::Rev => {}
@@ -1128,14 +1144,16 @@ pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
                 m.contact.suffix = name_component(e, 4);
             }
             VCardProperty::Nickname => {
-                let values: Vec<String> =
-                    e.values.iter().filter_map(value_text).filter_map(|v| nonempty(&v)).collect();
-                let mut rest = values.into_iter();
-                if m.contact.nickname.is_none() {
-                    m.contact.nickname = rest.next();
-                }
-                for v in rest {
-                    m.extra("NICKNAME", v);
+                // The API has one nickname field: every nickname (`Nick1,Nick2`, several
+                // NICKNAME lines) goes into it, joined by `, `, each once.
+                for v in e.values.iter().filter_map(value_text).filter_map(|v| nonempty(&v)) {
+                    let nickname = m.contact.nickname.get_or_insert_with(String::new);
+                    if !nickname.split(", ").any(|n| n.eq_ignore_ascii_case(&v)) {
+                        if !nickname.is_empty() {
+                            nickname.push_str(", ");
+                        }
+                        nickname.push_str(&v);
+                    }
                 }
             }
             VCardProperty::Org => {
@@ -1148,6 +1166,12 @@ pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
                 if m.contact.organization.is_none() && m.contact.department.is_none() {
                     m.contact.organization = org;
                     m.contact.department = nonempty(&dept.join(", "));
+                    if dept.len() > 1 {
+                        m.warnings.push(format!(
+                            "ORG units {dept:?} sent as the one department {:?}: the API has a single department field",
+                            dept.join(", ")
+                        ));
+                    }
                 } else {
                     m.extra_entry(e);
                 }
@@ -1165,23 +1189,13 @@ pub fn map_card(card: VCard, warnings: &mut Vec<String>) -> Contact {
                     m.extra_entry(e);
                     continue;
                 }
-                match e.values.first() {
-                    Some(VCardValue::PartialDateTime(p)) => {
-                        let d = PartialDate { year: p.year, month: p.month, day: p.day };
-                        match valid_partial(d) {
-                            Some(d) => m.contact.birthday = Some(d),
-                            None => m.contact.birthday_text = nonempty(&format_partial(p)),
-                        }
-                    }
-                    Some(v) => {
-                        if let Some(text) = value_text(v).and_then(|t| nonempty(&t)) {
-                            match parse_date_text(&text) {
-                                Some(d) => m.contact.birthday = Some(d),
-                                None => m.contact.birthday_text = Some(text),
-                            }
-                        }
-                    }
-                    None => {}
+                let written = match e.values.first() {
+                    Some(VCardValue::PartialDateTime(_)) => m.written(e),
+                    Some(v) => value_text(v),
+                    None => None,
+                };
+                if let Some(written) = written {
+                    m.contact.take_birthday(&written, DateOrder::Iso);
                 }
             }
             VCardProperty::Email => {
@@ -1383,16 +1397,27 @@ mod tests {
     }
 
     #[test]
-    fn date_texts() {
-        let d = |y, m, d| Some(PartialDate { year: y, month: m, day: d });
-        assert_eq!(parse_date_text("1980-04-15"), d(Some(1980), Some(4), Some(15)));
-        assert_eq!(parse_date_text("19800415"), d(Some(1980), Some(4), Some(15)));
-        assert_eq!(parse_date_text("--0415"), d(None, Some(4), Some(15)));
-        assert_eq!(parse_date_text("--04-16"), d(None, Some(4), Some(16)));
-        assert_eq!(parse_date_text("1604-01-01"), d(None, Some(1), Some(1)));
-        assert_eq!(parse_date_text("1980-02-30"), None);
-        assert_eq!(parse_date_text("70-7-14"), None);
-        assert_eq!(parse_date_text("circa 1800"), None);
+    fn a_card_reads_the_same_wherever_its_version_line_stands() {
+        let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+        let props = [
+            "BDAY:2019-02-10T00:00:33".to_string(),
+            "N:Kde;Anne;;;".to_string(),
+            format!("PHOTO;ENCODING=b;TYPE=PNG:{png}"),
+            "TEL;TYPE=CELL:+33 6 12 34 56 78".to_string(),
+        ];
+        let card = |version_at: usize| {
+            let mut lines: Vec<&str> = props.iter().map(String::as_str).collect();
+            lines.insert(version_at, "VERSION:3.0");
+            format!("BEGIN:VCARD\r\n{}\r\nEND:VCARD\r\n", lines.join("\r\n"))
+        };
+        let read = |text: &str| parse_card(text, &mut Vec::new()).unwrap();
+        let first = read(&card(0));
+        assert_eq!(first.birthday_text.as_deref(), Some("2019-02-10T00:00:33"));
+        for at in 1..=props.len() {
+            assert_eq!(read(&card(at)), first, "VERSION as property {at}");
+        }
+        assert!(matches!(version_first(&card(0)), Cow::Borrowed(_)), "nothing to move");
+        assert_eq!(version_first(&card(4)), card(0));
     }
 
     #[test]

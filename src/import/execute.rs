@@ -133,12 +133,11 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
             continue;
         }
         let record = &ctx.records[step.record];
-        let mapped = record.valid().expect("planned records are valid");
         let outcome = match &step.action {
             Action::Skip => Ok(Outcome::Skipped),
             Action::Unchanged => Ok(Outcome::Unchanged),
-            Action::Create { devices, photo } => {
-                match create_contact(ctx, &mapped.contact, &group.known_ids).await {
+            Action::Create { contact, devices, photo } => {
+                match create_contact(ctx, contact, &group.known_ids).await {
                     Ok(id) => {
                         result.added.push("contact".into());
                         result.cid = Some(id.clone());
@@ -149,8 +148,10 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
                     Err(e) => Err(e),
                 }
             }
-            Action::Add { devices, photo } => {
+            Action::Add { fields, devices, photo } => {
                 let id = cid.clone().expect("a merge step has a target");
+                // Carried by the group's `addcontact`, which succeeded since there is a target.
+                result.added.extend(fields.iter().cloned());
                 let photo = photo.then_some(record.photo.as_ref()).flatten();
                 add_all(ctx, &id, devices, photo, &mut result.added).await.map(|_| Outcome::Merged)
             }

@@ -120,8 +120,12 @@ fn planned_results(plan: &Plan) -> Vec<StepResult> {
         };
         for step in &group.steps {
             let (outcome, added) = match &step.action {
-                Action::Create { devices, photo } => (Outcome::Created, would_add(true, devices, *photo)),
-                Action::Add { devices, photo } => (Outcome::Merged, would_add(false, devices, *photo)),
+                Action::Create { devices, photo, .. } => {
+                    (Outcome::Created, would_add(&["contact".to_string()], devices, *photo))
+                }
+                Action::Add { fields, devices, photo } => {
+                    (Outcome::Merged, would_add(fields, devices, *photo))
+                }
                 Action::Unchanged => (Outcome::Unchanged, vec![]),
                 Action::Skip => (Outcome::Skipped, vec![]),
             };
@@ -131,8 +135,9 @@ fn planned_results(plan: &Plan) -> Vec<StepResult> {
     results
 }
 
-fn would_add(contact: bool, devices: &[crate::mapping::PlannedDevice], photo: bool) -> Vec<String> {
-    let mut added: Vec<String> = contact.then(|| "contact".to_string()).into_iter().collect();
+/// `first`: `contact` for a record that creates one, else the fields it gives the contact.
+fn would_add(first: &[String], devices: &[crate::mapping::PlannedDevice], photo: bool) -> Vec<String> {
+    let mut added = first.to_vec();
     added.extend(devices.iter().map(|d| format!("{}:{}", d.kind.as_str(), d.value)));
     if photo {
         added.push("photo".into());
@@ -153,7 +158,7 @@ fn build_report(
     let mut report = Report::default();
     for (i, record) in records.iter().enumerate() {
         let mut dropped = record.mapped.as_ref().map(|m| m.dropped.clone()).unwrap_or_default();
-        if let Some(kept) = plan.kept_existing.get(&i) {
+        if let Some(kept) = plan.not_merged.get(&i) {
             dropped.extend(kept.iter().cloned());
         }
         let line = match by_record.get(&i) {

@@ -2,8 +2,9 @@
 //!
 //! Records are grouped by person (same normalised name; among several same-name contacts in the
 //! account, the one sharing an email or phone wins). Each group becomes one target contact: an
-//! existing one, or a new one created by the group's first record. Every record gets exactly one
-//! [`Action`]. `--dry-run` prints this plan; `execute` runs it. Nothing here does I/O.
+//! existing one, or a new one created by the group's first record with the single fields of all
+//! its records (`TargetFields`). Every record gets exactly one [`Action`]. `--dry-run` prints
+//! this plan; `execute` runs it. Nothing here does I/O.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -12,6 +13,7 @@ use crate::cli::OnDuplicate;
 use crate::dedup;
 use crate::import::read::InputRecord;
 use crate::mapping::{Dropped, PlannedDevice};
+use crate::wire::search::fold;
 use crate::wire::{ContactDetail, ContactSummary, DeviceSubtype, DeviceType, NewContact};
 
 /// What the account holds, as far as the plan needs it.
@@ -43,10 +45,12 @@ pub enum Target {
 /// What one record does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// `addcontact` with the record's fields, then its devices and photo.
-    Create { devices: Vec<PlannedDevice>, photo: bool },
-    /// Add to the group's target only what it lacks.
-    Add { devices: Vec<PlannedDevice>, photo: bool },
+    /// `addcontact` with `contact` — the record's fields, completed with the fields of the
+    /// group's later records — then the record's devices and photo.
+    Create { contact: Box<NewContact>, devices: Vec<PlannedDevice>, photo: bool },
+    /// Add to the group's target only what it lacks. `fields` (`company:…`) are what this
+    /// record gave the contact its group creates: they travel with that `addcontact`.
+    Add { fields: Vec<String>, devices: Vec<PlannedDevice>, photo: bool },
     /// The target already holds everything this record can carry.
     Unchanged,
     /// `--on-duplicate skip`: the existing contact is left alone.
@@ -57,8 +61,8 @@ impl Action {
     /// API calls this action makes when nothing goes wrong.
     pub fn calls(&self) -> usize {
         match self {
-            Action::Create { devices, photo } => 1 + devices.len() + usize::from(*photo),
-            Action::Add { devices, photo } => devices.len() + usize::from(*photo),
+            Action::Create { devices, photo, .. } => 1 + devices.len() + usize::from(*photo),
+            Action::Add { devices, photo, .. } => devices.len() + usize::from(*photo),
             Action::Unchanged | Action::Skip => 0,
         }
     }
@@ -88,8 +92,9 @@ pub struct Plan {
     pub groups: Vec<GroupPlan>,
     /// Records that cannot be imported (their reason is in the record).
     pub invalid: Vec<usize>,
-    /// Per record: fields that an existing contact keeps as they are (the API cannot update them).
-    pub kept_existing: HashMap<usize, Vec<Dropped>>,
+    /// Per record: its fields that its target holds otherwise, with the reason (see
+    /// `TargetFields`).
+    pub not_merged: HashMap<usize, Vec<Dropped>>,
 }
 
 impl Plan {
@@ -113,7 +118,7 @@ impl Plan {
             }
         }
         for (key, recs) in members {
-            let group = plan_group(records, snapshot, opts, key, &recs, &mut plan.kept_existing);
+            let group = plan_group(records, snapshot, opts, key, &recs, &mut plan.not_merged);
             plan.groups.push(group);
         }
         plan
@@ -150,7 +155,7 @@ fn plan_group(
     opts: &PlanOptions,
     key: String,
     recs: &[usize],
-    kept_existing: &mut HashMap<usize, Vec<Dropped>>,
+    not_merged: &mut HashMap<usize, Vec<Dropped>>,
 ) -> GroupPlan {
     let candidates = snapshot.by_key.get(&key).map(Vec::as_slice).unwrap_or_default();
     let known_ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
@@ -160,9 +165,11 @@ fn plan_group(
             choose_candidate(candidates, records, recs, snapshot, &opts.region).map(str::to_string)
         }
     };
+    let contact = |r: usize| &records[r].valid().expect("grouped records are valid").contact;
     let mut steps = Vec::with_capacity(recs.len());
     let mut known = KnownDevices::default();
     let mut has_picture = false;
+    let mut fields = None;
     let target = match &existing {
         Some(cid) => {
             if opts.on_duplicate == OnDuplicate::Skip {
@@ -173,20 +180,29 @@ fn plan_group(
                 for d in &detail.devices {
                     known.hold(&d.kind, &d.value, d.order, &opts.region);
                 }
-                for &r in recs {
-                    let kept =
-                        fields_kept(&records[r].valid().expect("grouped records are valid").contact, detail);
-                    if !kept.is_empty() {
-                        kept_existing.insert(r, kept);
-                    }
-                }
+                fields = Some(TargetFields::existing(detail));
             }
             has_picture = snapshot.has_picture.get(cid).copied().unwrap_or(false);
             Target::Existing(cid.clone())
         }
-        None => Target::New,
+        None => {
+            fields = Some(TargetFields::to_create(contact(recs[0]), &records[recs[0]].source));
+            Target::New
+        }
     };
-    for (n, &record) in recs.iter().enumerate() {
+    // The single fields first: a contact the group creates is created with all of them.
+    let taken: Vec<Vec<String>> = recs
+        .iter()
+        .map(|&r| {
+            let Some(fields) = fields.as_mut() else { return Vec::new() };
+            let merge = fields.merge(contact(r), &records[r].source);
+            if !merge.not_carried.is_empty() {
+                not_merged.insert(r, merge.not_carried);
+            }
+            merge.taken
+        })
+        .collect();
+    for ((n, &record), fields_taken) in recs.iter().enumerate().zip(taken) {
         let mapped = records[record].valid().expect("grouped records are valid");
         let photo = records[record].photo.is_some() && !has_picture;
         has_picture |= photo;
@@ -198,16 +214,17 @@ fn plan_group(
                 .filter(|d| known.hold(&d.kind, &d.value, d.order, &opts.region))
                 .filter(|d| !is_emailperso(&mapped.contact, d))
                 .collect();
-            Action::Create { devices, photo }
+            let contact = fields.as_ref().map_or_else(|| mapped.contact.clone(), |f| f.values.clone());
+            Action::Create { contact: Box::new(contact), devices, photo }
         } else {
             let devices: Vec<PlannedDevice> = all_devices(&mapped.contact, &mapped.devices)
                 .into_iter()
                 .filter_map(|d| known.add(d, &opts.region))
                 .collect();
-            if devices.is_empty() && !photo {
+            if devices.is_empty() && !photo && fields_taken.is_empty() {
                 Action::Unchanged
             } else {
-                Action::Add { devices, photo }
+                Action::Add { fields: fields_taken, devices, photo }
             }
         };
         steps.push(Step { record, action });
@@ -293,38 +310,89 @@ impl KnownDevices {
     }
 }
 
-/// Fields of a record that differ from the existing contact it joins: the API has no update
-/// call, so the account keeps its values and the report says so.
-fn fields_kept(new: &NewContact, existing: &ContactDetail) -> Vec<Dropped> {
-    let mut kept = Vec::new();
-    let mut check = |field: &str, new_value: Option<String>, old: Option<String>| {
-        if let Some(v) = new_value {
-            let differs =
-                old.as_deref().map(crate::wire::search::fold) != Some(crate::wire::search::fold(&v));
-            if differs {
-                kept.push(Dropped {
-                    field: field.to_string().into(),
-                    value: v,
-                    reason: match old {
-                        Some(o) => format!("the contact exists with {field} {o:?}; the API cannot update it"),
-                        None => format!("the contact exists without {field}; the API cannot update it"),
-                    }
-                    .into(),
-                });
-            }
+type FieldOf = fn(&NewContact) -> Option<String>;
+type TakeField = fn(&mut NewContact, &NewContact);
+
+/// The single-valued `addcontact` fields (besides the names, which the group shares, and
+/// emailperso, which is one more email device): name, value as text, and how a target takes
+/// a record's value.
+const SINGLE_FIELDS: [(&str, FieldOf, TakeField); 6] = [
+    ("nickname", |c| c.nickname.clone(), |to, from| to.nickname.clone_from(&from.nickname)),
+    ("company", |c| c.company.clone(), |to, from| to.company.clone_from(&from.company)),
+    ("function", |c| c.function.clone(), |to, from| to.function.clone_from(&from.function)),
+    ("department", |c| c.department.clone(), |to, from| to.department.clone_from(&from.department)),
+    ("birthday", |c| c.birthday.clone(), |to, from| to.birthday.clone_from(&from.birthday)),
+    ("civility", |c| c.civility.map(|c| c.code().to_string()), |to, from| to.civility = from.civility),
+];
+
+/// The single fields of a group's target and where each value came from: the one rule for
+/// what a record can add to them. A contact this run creates takes, field by field, the first
+/// value its records carry (it is created once, with all of them); a contact that exists keeps
+/// its own, since the API cannot update one. A record's value that differs is not carried and
+/// is reported with the reason.
+#[derive(Debug)]
+struct TargetFields {
+    values: NewContact,
+    /// The record each value was taken from; a field not listed holds the account's value.
+    taken_from: Vec<(&'static str, String)>,
+    /// The contact does not exist yet: its empty fields can still be filled.
+    open: bool,
+}
+
+/// What one record's fields do to its target.
+#[derive(Debug, Default)]
+struct FieldMerge {
+    /// Fields the target takes from this record, as `company:…`.
+    taken: Vec<String>,
+    not_carried: Vec<Dropped>,
+}
+
+impl TargetFields {
+    fn existing(detail: &ContactDetail) -> TargetFields {
+        let values = NewContact {
+            nickname: detail.nickname.clone(),
+            company: detail.company.clone(),
+            function: detail.function.clone(),
+            department: detail.department.clone(),
+            birthday: detail.birthday.clone(),
+            civility: detail.civility,
+            ..NewContact::default()
+        };
+        TargetFields { values, taken_from: Vec::new(), open: false }
+    }
+
+    /// The contact `first` (the group's first record) creates.
+    fn to_create(first: &NewContact, source: &str) -> TargetFields {
+        let taken_from = SINGLE_FIELDS
+            .iter()
+            .filter(|(_, of, _)| of(first).is_some())
+            .map(|(field, _, _)| (*field, source.to_string()))
+            .collect();
+        TargetFields { values: first.clone(), taken_from, open: true }
+    }
+
+    fn merge(&mut self, offered: &NewContact, source: &str) -> FieldMerge {
+        let mut merge = FieldMerge::default();
+        for (field, of, take) in SINGLE_FIELDS {
+            let Some(value) = of(offered) else { continue };
+            let reason = match of(&self.values) {
+                Some(held) if fold(&held) == fold(&value) => continue,
+                None if self.open => {
+                    take(&mut self.values, offered);
+                    self.taken_from.push((field, source.to_string()));
+                    merge.taken.push(format!("{field}:{value}"));
+                    continue;
+                }
+                Some(held) => match self.taken_from.iter().find(|(f, _)| *f == field) {
+                    Some((_, from)) => format!("another {field} was already taken from {from}: {held:?}"),
+                    None => format!("the contact exists with {field} {held:?}; the API cannot update it"),
+                },
+                None => format!("the contact exists without {field}; the API cannot update it"),
+            };
+            merge.not_carried.push(Dropped { field: field.into(), value, reason: reason.into() });
         }
-    };
-    check("nickname", new.nickname.clone(), existing.nickname.clone());
-    check("company", new.company.clone(), existing.company.clone());
-    check("function", new.function.clone(), existing.function.clone());
-    check("department", new.department.clone(), existing.department.clone());
-    check("birthday", new.birthday.clone(), existing.birthday.clone());
-    check(
-        "civility",
-        new.civility.map(|c| c.code().to_string()),
-        existing.civility.map(|c| c.code().to_string()),
-    );
-    kept
+        merge
+    }
 }
 
 pub struct PlanDisplay<'a> {
@@ -334,9 +402,9 @@ pub struct PlanDisplay<'a> {
 
 impl fmt::Display for PlanDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let describe = |devices: &[PlannedDevice], photo: bool| {
-            let mut parts: Vec<String> =
-                devices.iter().map(|d| format!("+{}:{}", d.kind.as_str(), d.value)).collect();
+        let describe = |fields: &[String], devices: &[PlannedDevice], photo: bool| {
+            let mut parts: Vec<String> = fields.iter().map(|f| format!("+{f}")).collect();
+            parts.extend(devices.iter().map(|d| format!("+{}:{}", d.kind.as_str(), d.value)));
             if photo {
                 parts.push("+photo".into());
             }
@@ -350,11 +418,11 @@ impl fmt::Display for PlanDisplay<'_> {
             for step in &group.steps {
                 let r = &self.records[step.record];
                 let (verb, detail) = match &step.action {
-                    Action::Create { devices, photo } => {
-                        ("create", format!("addcontact {}", describe(devices, *photo)))
+                    Action::Create { devices, photo, .. } => {
+                        ("create", format!("addcontact {}", describe(&[], devices, *photo)))
                     }
-                    Action::Add { devices, photo } => {
-                        ("merge", format!("into {into}: {}", describe(devices, *photo)))
+                    Action::Add { fields, devices, photo } => {
+                        ("merge", format!("into {into}: {}", describe(fields, devices, *photo)))
                     }
                     Action::Unchanged => ("unchanged", format!("{into} already has it all")),
                     Action::Skip => ("skip", format!("{into} exists (--on-duplicate skip)")),
@@ -481,7 +549,7 @@ mod tests {
         assert!(matches!(&steps[0].action, Action::Create { devices, .. } if devices.len() == 1));
         // The same mobile in international form is not added again; the home line is, after it.
         match &steps[1].action {
-            Action::Add { devices, photo: false } => {
+            Action::Add { devices, photo: false, .. } => {
                 assert_eq!(devices.len(), 1);
                 assert_eq!(devices[0].value, "04 78 11 22 33");
                 assert_eq!(devices[0].order, 2);
@@ -556,12 +624,56 @@ mod tests {
     }
 
     #[test]
+    fn a_new_contact_is_created_with_the_fields_of_all_its_records() {
+        let mut first = record("Max", "Mustermann", &["0611111111"], &[]);
+        first.mapped.as_mut().unwrap().contact.company = Some("ACME".into());
+        let mut second = record("Max", "Mustermann", &[], &[]);
+        let c = &mut second.mapped.as_mut().unwrap().contact;
+        (c.company, c.function, c.birthday) =
+            (Some("acme".into()), Some("Boss".into()), Some("1970-01-02".into()));
+        let mut third = record("Max", "Mustermann", &[], &[]);
+        let c = &mut third.mapped.as_mut().unwrap().contact;
+        (c.company, c.birthday, c.nickname) =
+            (Some("Other Corp".into()), Some("1971-01-01".into()), Some("Maxi".into()));
+        let records = vec![first, second, third];
+        let plan = Plan::build(&records, &AccountSnapshot::default(), &opts(OnDuplicate::Merge));
+        let steps = &plan.groups[0].steps;
+        let Action::Create { contact, .. } = &steps[0].action else { panic!("{:?}", steps[0]) };
+        assert_eq!(
+            (contact.company.as_deref(), contact.function.as_deref(), contact.birthday.as_deref()),
+            (Some("ACME"), Some("Boss"), Some("1970-01-02")),
+            "first value of each field"
+        );
+        assert_eq!(contact.nickname.as_deref(), Some("Maxi"));
+        assert_eq!(
+            steps[1].action,
+            Action::Add {
+                fields: vec!["function:Boss".into(), "birthday:1970-01-02".into()],
+                devices: vec![],
+                photo: false
+            },
+            "the same company in another case is no conflict"
+        );
+        assert!(matches!(&steps[2].action, Action::Add { fields, .. } if fields == &["nickname:Maxi"]));
+        assert!(!plan.not_merged.contains_key(&1));
+        let third: Vec<(&str, &str)> =
+            plan.not_merged[&2].iter().map(|d| (d.field.as_ref(), d.value.as_str())).collect();
+        assert_eq!(third, [("company", "Other Corp"), ("birthday", "1971-01-01")]);
+        assert!(
+            plan.not_merged[&2][0].reason.contains("already taken from test#Max"),
+            "{:?}",
+            plan.not_merged[&2]
+        );
+        assert_eq!(plan.calls(), 2, "one addcontact and the phone: the fields cost no call");
+    }
+
+    #[test]
     fn fields_an_existing_contact_keeps_are_reported() {
         let mut r = record("Ann", "Lee", &[], &[]);
         r.mapped.as_mut().unwrap().contact.birthday = Some("1980-04-15".into());
         let snapshot = snapshot_of(vec![existing("9", "Ann", "Lee", &[])]);
         let plan = Plan::build(&[r], &snapshot, &opts(OnDuplicate::Merge));
-        let kept = &plan.kept_existing[&0];
+        let kept = &plan.not_merged[&0];
         assert_eq!(kept[0].field, "birthday");
         assert!(kept[0].reason.contains("cannot update"));
     }

@@ -36,10 +36,19 @@ impl InputRecord {
             Ok(contact) => {
                 let mapped = mapping::to_api(&contact, opts);
                 let error = mapped.invalid.clone();
+                let mut warnings = record.warnings;
+                warnings.extend(mapped.warnings.iter().cloned());
+                let named_after_a_device = contact.nickname.as_deref().is_none_or(|n| n.trim().is_empty())
+                    && mapped.contact.nickname.is_some();
+                let name = match &mapped.contact.nickname {
+                    // No name of its own: the one it is imported under (its phone or email).
+                    Some(nickname) if named_after_a_device => nickname.clone(),
+                    _ => contact.display_name(),
+                };
                 InputRecord {
                     source: record.source,
-                    name: contact.display_name(),
-                    warnings: record.warnings,
+                    name,
+                    warnings,
                     mapped: Some(mapped),
                     error,
                     photo: None,

@@ -239,12 +239,7 @@ fn get_contact(store: &Store, user: User, params: &HashMap<String, String>) -> a
 
 /// A birthday must be a real calendar date written `YYYY-MM-DD`.
 fn valid_birthday(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && crate::model::PartialDate::from_iso(s).and_then(|d| d.to_iso()).as_deref() == Some(s)
+    crate::wire::date::parse(s).is_some()
 }
 
 fn add_contact(store: &Store, user: User, params: &HashMap<String, String>) -> anyhow::Result<Answer> {

@@ -6,6 +6,7 @@
 //! back, tolerating the quirks of the spec's own samples (the client uses it). Neither side
 //! reaches into the other. Decisions about the seed's ambiguities are in `docs/api.md`.
 
+pub mod date;
 pub mod parse;
 pub mod render;
 pub mod search;

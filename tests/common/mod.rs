@@ -176,3 +176,72 @@ print(n)
     assert!(n > 0);
     n
 }
+
+// ---------------------------------------------------------------------------------------------
+// Import runs and the account they leave (tests/import.rs, tests/import_fidelity.rs).
+
+/// Runs `orange-contacts import` against `server` as `user`, returning the output and report.
+pub fn import(server: &TestServer, user: &str, args: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let token_file = server.dir.path().join(format!("{user}.token"));
+    std::fs::write(&token_file, server.token(user)).unwrap();
+    let report = server.dir.path().join(format!("report-{}.json", rand::random::<u32>()));
+    let out = Command::new(bin())
+        .arg("import")
+        .args(args)
+        .args(["--endpoint", &server.endpoint, "--token-file"])
+        .arg(&token_file)
+        .arg("--report")
+        .arg(&report)
+        .args(["--rate", "0"])
+        .env("ORANGE_CONTACTS_STATE_DIR", server.dir.path().join("state"))
+        .env_remove("ORANGE_CONTACTS_TOKEN")
+        .output()
+        .unwrap();
+    let json = std::fs::read_to_string(&report)
+        .map(|s| serde_json::from_str(&s).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    (out, json)
+}
+
+/// The report line of the record whose source ends with `source_suffix`.
+pub fn outcome_of<'a>(report: &'a serde_json::Value, source_suffix: &str) -> &'a serde_json::Value {
+    report["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().ends_with(source_suffix))
+        .unwrap_or_else(|| panic!("no record {source_suffix} in report"))
+}
+
+pub fn client(server: &TestServer, user: &str) -> orange_contacts::client::ApiClient {
+    orange_contacts::client::ApiClient::new(orange_contacts::client::ClientConfig {
+        endpoint: server.endpoint.clone(),
+        token: server.token(user),
+        service_auth: None,
+        rate: None,
+        concurrency: 4,
+        timeout: std::time::Duration::from_secs(10),
+        retries: 3,
+    })
+    .unwrap()
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+/// Every contact the search finds, with its devices, through the client.
+pub fn contacts_named(
+    client: &orange_contacts::client::ApiClient,
+    search: &str,
+) -> Vec<orange_contacts::wire::ContactDetail> {
+    rt().block_on(async {
+        let page = client.find_contacts(search, None).await.unwrap();
+        assert_eq!(page.entries.len() as u32, page.total, "test searches must fit one page");
+        let mut out = Vec::new();
+        for e in page.entries {
+            out.push(client.get_contact(&e.id).await.unwrap());
+        }
+        out
+    })
+}
