@@ -480,7 +480,9 @@ impl<R: Read> TrackingReader<R> {
             if self.state != LexState::RecordStart {
                 self.record_bytes += 1;
             }
-            if b == b'\n' {
+            // The text comes with CRLF as LF already: every CR left ended a line of its own
+            // (old Mac files end every line so).
+            if terminator(b) {
                 self.line += 1;
             }
         }
@@ -504,14 +506,32 @@ impl<R: Read> Read for TrackingReader<R> {
     }
 }
 
-/// The first (logical) line of the decoded text: a quoted header cell may span lines.
+/// The first (logical) line of the decoded text, its terminator included: a quoted header cell
+/// may span lines. Each byte is looked at once (a stray quote makes the rest of the file, up to
+/// [`MAX_HEADER_BYTES`], one line, and rescanning it per line was quadratic). The decoded text has
+/// CRLF as LF already, so a CR here is a line end of its own (classic Mac files).
 fn read_header_line(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
     let mut line = Vec::new();
+    let mut in_quotes = false;
     loop {
-        let before = line.len();
-        let n = reader.by_ref().take((MAX_HEADER_BYTES - before) as u64).read_until(b'\n', &mut line)?;
-        let quotes = line.iter().filter(|b| **b == b'"').count();
-        if n == 0 || quotes % 2 == 0 || line.len() >= MAX_HEADER_BYTES {
+        let available = reader.fill_buf()?;
+        let room = MAX_HEADER_BYTES - line.len();
+        let window = &available[..available.len().min(room)];
+        let mut end = None;
+        for at in memchr::memchr3_iter(b'"', b'\n', b'\r', window) {
+            match window[at] {
+                b'"' => in_quotes = !in_quotes,
+                _ if !in_quotes => {
+                    end = Some(at + 1);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let taken = end.unwrap_or(window.len());
+        line.extend_from_slice(&window[..taken]);
+        reader.consume(taken);
+        if end.is_some() || taken == 0 || line.len() >= MAX_HEADER_BYTES {
             return Ok(line);
         }
     }
@@ -1822,10 +1842,11 @@ mod tests {
 
     #[test]
     fn tracking_reader_finds_record_starts() {
-        let text = "h1,h2\n\n\"a\nb\",c\r\n   \n,\nlast";
+        // Decoded text: CRLF is LF already, a CR is a line end of its own.
+        let text = "h1,h2\n\n\"a\rb\",c\r   \n,\r\nlast";
         let starts = LineStarts::default();
         let mut r = TrackingReader::new(text.as_bytes(), b',', starts.clone(), 1);
         io::copy(&mut r, &mut io::sink()).unwrap();
-        assert_eq!(Vec::from(starts.lock().unwrap().clone()), [1, 3, 5, 6, 7]);
+        assert_eq!(Vec::from(starts.lock().unwrap().clone()), [1, 3, 5, 6, 8]);
     }
 }
