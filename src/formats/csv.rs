@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
@@ -102,6 +103,8 @@ pub struct CsvReader {
     header_line: u64,
     /// The header row, when the file had none, is a data row read during sniffing.
     pending: Option<csv::StringRecord>,
+    /// Why no row can be read (the header's quote never closes), told as the file's one record.
+    unreadable: Option<String>,
     done: bool,
 }
 
@@ -154,6 +157,7 @@ impl CsvReader {
             starts.clone(),
             first_line,
         );
+        let ended_in_quote = tracked.ended_in_quote.clone();
         let boxed: Box<dyn Read + Send> = Box::new(tracked);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -171,6 +175,7 @@ impl CsvReader {
             charset: encoding.name(),
             first_warnings,
             pending: None,
+            unreadable: None,
             done: false,
         };
         let mut header = csv::StringRecord::new();
@@ -178,6 +183,16 @@ impl CsvReader {
             Ok(true) => this.header_line = this.take_line(&header),
             Ok(false) => this.done = true,
             Err(e) => anyhow::bail!("{}: cannot read the header row: {e}", this.source_name),
+        }
+        // The file ended inside a quote while the header was read, and no row started after it:
+        // a stray quote on the header line swallowed the whole file into one header cell.
+        let no_row_after = this.starts.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+        if !this.done && ended_in_quote.load(Ordering::Relaxed) && no_row_after {
+            this.unreadable = Some(format!(
+                "{}:{}: the header row opens a quote that never closes (a stray `\"`?), so no row can be read",
+                this.source_name, this.header_line
+            ));
+            this.done = true;
         }
         this.reader = reader;
         if !this.done {
@@ -256,6 +271,14 @@ impl Iterator for CsvReader {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
+        if let Some(reason) = self.unreadable.take() {
+            let source = format!("{}:{}", self.source_name, self.header_line);
+            return Some(Record {
+                source,
+                contact: Err(reason),
+                warnings: std::mem::take(&mut self.first_warnings),
+            });
+        }
         if let Some(row) = self.pending.take() {
             return Some(self.row_to_record(&row, self.header_line));
         }
@@ -446,6 +469,8 @@ struct TrackingReader<R> {
     state: LexState,
     line: u64,
     record_bytes: u64,
+    /// The text ended inside a quoted value.
+    ended_in_quote: Arc<AtomicBool>,
 }
 
 impl<R: Read> TrackingReader<R> {
@@ -457,6 +482,7 @@ impl<R: Read> TrackingReader<R> {
             state: LexState::RecordStart,
             line: first_line,
             record_bytes: 0,
+            ended_in_quote: Arc::default(),
         }
     }
 
@@ -501,6 +527,9 @@ impl<R: Read> Read for TrackingReader<R> {
             ));
         }
         let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.state == LexState::Quoted {
+            self.ended_in_quote.store(true, Ordering::Relaxed);
+        }
         self.track(&buf[..n]);
         Ok(n)
     }
