@@ -84,6 +84,8 @@ struct Measured {
 
 /// Runs `cmd` to its end and measures its own peak resident set; `data_cap` limits its data
 /// segment (`RLIMIT_DATA`: heap and private writable mappings) like a memory-capped cron job.
+// The child is reaped by wait4, which std's `wait` cannot replace: it also gives the rusage.
+#[allow(clippy::zombie_processes)]
 fn run_measured(cmd: &mut Command, data_cap: Option<u64>) -> Measured {
     if let Some(cap) = data_cap {
         // SAFETY: only async-signal-safe calls between fork and exec.
