@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
@@ -102,6 +103,8 @@ pub struct CsvReader {
     header_line: u64,
     /// The header row, when the file had none, is a data row read during sniffing.
     pending: Option<csv::StringRecord>,
+    /// Why no row can be read (the header's quote never closes), told as the file's one record.
+    unreadable: Option<String>,
     done: bool,
 }
 
@@ -154,6 +157,7 @@ impl CsvReader {
             starts.clone(),
             first_line,
         );
+        let ended_in_quote = tracked.ended_in_quote.clone();
         let boxed: Box<dyn Read + Send> = Box::new(tracked);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -171,6 +175,7 @@ impl CsvReader {
             charset: encoding.name(),
             first_warnings,
             pending: None,
+            unreadable: None,
             done: false,
         };
         let mut header = csv::StringRecord::new();
@@ -178,6 +183,16 @@ impl CsvReader {
             Ok(true) => this.header_line = this.take_line(&header),
             Ok(false) => this.done = true,
             Err(e) => anyhow::bail!("{}: cannot read the header row: {e}", this.source_name),
+        }
+        // The file ended inside a quote while the header was read, and no row started after it:
+        // a stray quote on the header line swallowed the whole file into one header cell.
+        let no_row_after = this.starts.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+        if !this.done && ended_in_quote.load(Ordering::Relaxed) && no_row_after {
+            this.unreadable = Some(format!(
+                "{}:{}: the header row opens a quote that never closes (a stray `\"`?), so no row can be read",
+                this.source_name, this.header_line
+            ));
+            this.done = true;
         }
         this.reader = reader;
         if !this.done {
@@ -256,6 +271,14 @@ impl Iterator for CsvReader {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
+        if let Some(reason) = self.unreadable.take() {
+            let source = format!("{}:{}", self.source_name, self.header_line);
+            return Some(Record {
+                source,
+                contact: Err(reason),
+                warnings: std::mem::take(&mut self.first_warnings),
+            });
+        }
         if let Some(row) = self.pending.take() {
             return Some(self.row_to_record(&row, self.header_line));
         }
@@ -446,6 +469,8 @@ struct TrackingReader<R> {
     state: LexState,
     line: u64,
     record_bytes: u64,
+    /// The text ended inside a quoted value.
+    ended_in_quote: Arc<AtomicBool>,
 }
 
 impl<R: Read> TrackingReader<R> {
@@ -457,6 +482,7 @@ impl<R: Read> TrackingReader<R> {
             state: LexState::RecordStart,
             line: first_line,
             record_bytes: 0,
+            ended_in_quote: Arc::default(),
         }
     }
 
@@ -480,7 +506,9 @@ impl<R: Read> TrackingReader<R> {
             if self.state != LexState::RecordStart {
                 self.record_bytes += 1;
             }
-            if b == b'\n' {
+            // The text comes with CRLF as LF already: every CR left ended a line of its own
+            // (old Mac files end every line so).
+            if terminator(b) {
                 self.line += 1;
             }
         }
@@ -499,19 +527,40 @@ impl<R: Read> Read for TrackingReader<R> {
             ));
         }
         let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.state == LexState::Quoted {
+            self.ended_in_quote.store(true, Ordering::Relaxed);
+        }
         self.track(&buf[..n]);
         Ok(n)
     }
 }
 
-/// The first (logical) line of the decoded text: a quoted header cell may span lines.
+/// The first (logical) line of the decoded text, its terminator included: a quoted header cell
+/// may span lines. Each byte is looked at once (a stray quote makes the rest of the file, up to
+/// [`MAX_HEADER_BYTES`], one line, and rescanning it per line was quadratic). The decoded text has
+/// CRLF as LF already, so a CR here is a line end of its own (classic Mac files).
 fn read_header_line(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
     let mut line = Vec::new();
+    let mut in_quotes = false;
     loop {
-        let before = line.len();
-        let n = reader.by_ref().take((MAX_HEADER_BYTES - before) as u64).read_until(b'\n', &mut line)?;
-        let quotes = line.iter().filter(|b| **b == b'"').count();
-        if n == 0 || quotes % 2 == 0 || line.len() >= MAX_HEADER_BYTES {
+        let available = reader.fill_buf()?;
+        let room = MAX_HEADER_BYTES - line.len();
+        let window = &available[..available.len().min(room)];
+        let mut end = None;
+        for at in memchr::memchr3_iter(b'"', b'\n', b'\r', window) {
+            match window[at] {
+                b'"' => in_quotes = !in_quotes,
+                _ if !in_quotes => {
+                    end = Some(at + 1);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let taken = end.unwrap_or(window.len());
+        line.extend_from_slice(&window[..taken]);
+        reader.consume(taken);
+        if end.is_some() || taken == 0 || line.len() >= MAX_HEADER_BYTES {
             return Ok(line);
         }
     }
@@ -1724,10 +1773,11 @@ mod tests {
 
     #[test]
     fn tracking_reader_finds_record_starts() {
-        let text = "h1,h2\n\n\"a\nb\",c\r\n   \n,\nlast";
+        // Decoded text: CRLF is LF already, a CR is a line end of its own.
+        let text = "h1,h2\n\n\"a\rb\",c\r   \n,\r\nlast";
         let starts = LineStarts::default();
         let mut r = TrackingReader::new(text.as_bytes(), b',', starts.clone(), 1);
         io::copy(&mut r, &mut io::sink()).unwrap();
-        assert_eq!(Vec::from(starts.lock().unwrap().clone()), [1, 3, 5, 6, 7]);
+        assert_eq!(Vec::from(starts.lock().unwrap().clone()), [1, 3, 5, 6, 8]);
     }
 }
