@@ -45,7 +45,7 @@ pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Conne
         Some(endpoint) => {
             let token = resolve_token(args.token.clone(), args.token_file.clone())?
                 .context("no token: give --token-file FILE (or ORANGE_CONTACTS_TOKEN) with --endpoint")?;
-            let config = client_config_from_args(args, endpoint.clone(), token, Some(DEFAULT_RATE))?;
+            let config = client_config_from_args(args, endpoint.clone(), token, Some(DEFAULT_RATE));
             Ok(Connection { client: ApiClient::new(config)?, embedded: None })
         }
         None => {
@@ -65,7 +65,7 @@ pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Conne
                     db.display()
                 );
             }
-            let config = client_config_from_args(args, handle.endpoint.clone(), token, None)?;
+            let config = client_config_from_args(args, handle.endpoint.clone(), token, None);
             Ok(Connection { client: ApiClient::new(config)?, embedded: Some(handle) })
         }
     }

@@ -1,13 +1,17 @@
 //! One thin function per subcommand: arguments in, a shared operation called, an exit code out.
 //!
 //! Exit codes: 0 success; 1 fatal (endpoint unreachable or broken, token refused, privacy refusal, bad
-//! file); 2 usage (clap); 3 partial (records invalid or failed, or `check` found differences).
+//! file); 2 usage (clap, whose value parsers in `cli::values` check every value before any work);
+//! 3 partial (records invalid or failed, or `check` found differences). A closed standard output
+//! (`| head`) is 0, quietly.
 
 pub mod check;
+pub mod completions;
 pub mod connect;
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod man;
 pub mod sandbox;
 pub mod serve;
 
@@ -28,14 +32,26 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // A reader that has seen enough (`| head`): not a failure, nothing to say (as ripgrep).
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
             eprintln!("error: {}", crate::client::redact(&format!("{e:#}")));
             ExitCode::from(EXIT_FATAL)
         }
     }
+}
+
+/// Whether `error` comes from writing to a pipe whose reader has gone (EPIPE): Rust ignores
+/// SIGPIPE, so such a write fails rather than ending the process.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The runtime every network command runs on.
