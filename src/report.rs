@@ -185,8 +185,7 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result
     use anyhow::Context;
     let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream)
         .with_context(|| format!("cannot write the report {}", path.display()))?;
-    // As an io::Error (the write's own, when it is one): a closed pipe stays recognisable.
-    serde_json::to_writer_pretty(&mut file, value).map_err(std::io::Error::from)?;
+    serde_json::to_writer_pretty(&mut file, value)?;
     file.write_all(b"\n")?;
     file.commit().with_context(|| format!("cannot write the report {}", path.display()))
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read as _};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -93,19 +93,24 @@ fn usage_errors_exit_2_from_clap_before_any_work() {
         (serve(&["--service-auth", "no-colon"]), "--service-auth"),
         (vec!["man", "no-such-command"], "COMMAND"),
     ];
+    let mut failures = Vec::new();
     for (args, option) in &cases {
         let mut cmd = tool(&data);
         cmd.args(args);
         let output = run_bounded(cmd);
         let stderr = text(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         // clap's message, naming the option: the value parser refused it, not the command later.
-        assert!(stderr.starts_with("error: invalid value") && stderr.contains(option), "{args:?}: {stderr}");
-        assert!(output.stdout.is_empty(), "{args:?}: {}", text(&output.stdout));
-        assert!(!data.join("sandbox.db").exists(), "{args:?} opened the embedded sandbox first");
-        assert!(!Path::new(db).exists(), "{args:?} created the server's database first");
-        assert!(!Path::new(out).exists(), "{args:?} wrote a backup");
+        let refused_by_clap = output.status.code() == Some(2)
+            && stderr.starts_with("error: invalid value")
+            && stderr.contains(option)
+            && output.stdout.is_empty();
+        let touched = [data.join("sandbox.db"), db.into(), out.into()].into_iter().filter(|p| p.exists());
+        let touched: Vec<_> = touched.inspect(|p| std::fs::remove_file(p).unwrap()).collect();
+        if !refused_by_clap || !touched.is_empty() {
+            failures.push(format!("{args:?}: exit {:?}, wrote {touched:?}: {stderr}", output.status.code()));
+        }
     }
+    assert!(failures.is_empty(), "not usage errors before any work:\n{}", failures.join("\n"));
     // What the rules let through still works: a region in lower case, `--rate 0` (unlimited).
     let mut cmd = tool(&data);
     cmd.args(["inspect", "-q", "--region", "be", SAMPLE]);
@@ -337,9 +342,11 @@ fn serve_prints_exactly_the_endpoint_url_as_its_first_line() {
         .unwrap();
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let mut said = String::new();
-    BufReader::new(child.stderr.take().unwrap()).read_line(&mut said).unwrap();
+    // The sentence is written right after the URL; what stderr holds by the time we stop the server.
+    std::thread::sleep(Duration::from_millis(200));
     let _ = child.kill();
+    let mut said = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut said);
     let _ = child.wait();
     let line = first.strip_suffix('\n').expect("a whole line");
     let url = url::Url::parse(line).unwrap_or_else(|e| panic!("first line {line:?}: {e}"));
@@ -372,6 +379,11 @@ fn a_closed_stdout_ends_quietly_with_0() {
     let mut inspect = tool(data.path());
     inspect.args(["inspect", "-q", "--report", "-", SAMPLE]);
     runs.push(("inspect --report - | head", inspect));
+    // A report larger than the writer's buffer: the failing write is serde_json's, not the flush.
+    let mut big = tool(data.path());
+    big.args(["inspect", "-q", "--report", "-"])
+        .arg(common::corpus("vcard30/folkerkinzel_largefile_1000_cards.vcf"));
+    runs.push(("inspect --report - (1000 records) | head", big));
     let mut dry_run = tool(data.path());
     dry_run.args(["import", "-q", "--dry-run", SAMPLE]);
     runs.push(("import --dry-run | head", dry_run));
@@ -388,10 +400,13 @@ fn a_closed_stdout_ends_quietly_with_0() {
         cmd.args(args);
         runs.push((name, cmd));
     }
+    let mut failures = Vec::new();
     for (name, mut cmd) in runs {
         let output = cmd.stdin(Stdio::null()).stdout(closed_pipe()).stderr(Stdio::piped()).output().unwrap();
         let stderr = text(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "{name}: {stderr}");
-        assert!(!stderr.contains("error") && !stderr.contains("panicked"), "{name}: {stderr}");
+        if output.status.code() != Some(0) || stderr.contains("error") || stderr.contains("panicked") {
+            failures.push(format!("{name}: exit {:?}: {stderr}", output.status.code()));
+        }
     }
+    assert!(failures.is_empty(), "not quiet with 0:\n{}", failures.join("\n"));
 }

@@ -47,10 +47,14 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 /// Whether `error` comes from writing to a pipe whose reader has gone (EPIPE): Rust ignores
-/// SIGPIPE, so such a write fails rather than ending the process.
+/// SIGPIPE, so such a write fails rather than ending the process. The write's error may be an
+/// `io::Error` or one serde_json wrapped while writing a report.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     error.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+                == Some(BrokenPipe)
     })
 }
 
