@@ -1,17 +1,31 @@
 //! Command-line surface: clap structures only (validated values, no I/O). Names here are a
 //! contract that external checks script; keep them stable.
 
+pub mod help;
+pub mod values;
+
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::formats::Format;
+use values::{
+    parse_concurrency, parse_endpoint, parse_probability, parse_rate, parse_region, parse_service_auth,
+    parse_timeout, secret_value_parser, ServiceAuth,
+};
+
+/// `--version`: the crate's version and the commit it was built from (`unknown` outside a git
+/// checkout, see `build.rs`).
+pub const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ORANGE_CONTACTS_COMMIT"), ")");
 
 #[derive(Debug, Parser)]
 #[command(
     name = "orange-contacts",
-    version,
-    about = "Move address books in and out of the Orange Personal Contacts API"
+    version = VERSION,
+    about = "Move address books in and out of the Orange Personal Contacts API",
+    after_long_help = help::MAIN
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -21,46 +35,83 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Import vCard/CSV files into the account (deduplicated, rate-limited, with a reconcile report).
+    #[command(after_long_help = help::IMPORT)]
     Import(ImportArgs),
     /// Read and map files exactly as `import` would, with no network.
+    #[command(after_long_help = help::INSPECT)]
     Inspect(InspectArgs),
     /// Export the whole account to a .vcf file or a vdir folder (one .vcf per contact).
+    #[command(after_long_help = help::EXPORT)]
     Export(ExportArgs),
     /// Compare local vCards with the account without writing anything.
+    #[command(after_long_help = help::CHECK)]
     Check(CheckArgs),
     /// Run the Personal Contacts API sandbox server.
+    #[command(after_long_help = help::SERVE)]
     Serve(ServeArgs),
     /// Administer a sandbox database (tokens, seeding, consent).
+    #[command(after_long_help = help::SANDBOX)]
     Sandbox(SandboxArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_long_help = help::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print a man page (roff): the tool's, or a command's.
+    #[command(after_long_help = help::MAN)]
+    Man(ManArgs),
 }
 
 /// How to reach the API. With neither an endpoint nor a token, commands use the embedded sandbox;
 /// a token (or service credentials) without an endpoint is a usage error.
 #[derive(Clone, Args)]
 pub struct ConnectionArgs {
-    /// The PersonalContactsV1URL, e.g. http://127.0.0.1:8080/PersonalContacts/V1.
-    #[arg(long, env = "ORANGE_CONTACTS_ENDPOINT")]
+    /// The PersonalContactsV1URL, e.g. http://127.0.0.1:8080/PersonalContacts/V1 (http:// or
+    /// https://). Without it, the embedded sandbox in $ORANGE_CONTACTS_DATA_DIR is used.
+    #[arg(
+        long,
+        env = "ORANGE_CONTACTS_ENDPOINT",
+        value_name = "URL",
+        value_parser = secret_value_parser(parse_endpoint)
+    )]
     pub endpoint: Option<String>,
     /// The user token (prefer --token-file or the environment: a command line is visible to others).
-    #[arg(long, env = "ORANGE_CONTACTS_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "ORANGE_CONTACTS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Read the user token from this file (first line).
-    #[arg(long, conflicts_with = "token")]
+    #[arg(long, conflicts_with = "token", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// HTTP Basic service credentials SERVICE_ID:SERVICE_PWD, if the endpoint requires them.
-    #[arg(long, env = "ORANGE_CONTACTS_SERVICE_AUTH", hide_env_values = true)]
-    pub service_auth: Option<String>,
-    /// Maximum API calls per second, all calls together [default: 10; unlimited on the embedded sandbox].
-    #[arg(long)]
+    #[arg(
+        long,
+        env = "ORANGE_CONTACTS_SERVICE_AUTH",
+        hide_env_values = true,
+        value_name = "ID:PASSWORD",
+        value_parser = secret_value_parser(parse_service_auth)
+    )]
+    pub service_auth: Option<ServiceAuth>,
+    /// Maximum API calls per second, all calls together; 0 = unlimited [default: 10; unlimited on
+    /// the embedded sandbox].
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate, allow_negative_numbers = true)]
     pub rate: Option<f64>,
-    /// Maximum calls in flight at once.
-    #[arg(long, default_value_t = 4)]
+    /// Maximum calls in flight at once (1 to 1024).
+    #[arg(
+        long,
+        default_value = "4",
+        value_name = "N",
+        value_parser = parse_concurrency,
+        allow_negative_numbers = true
+    )]
     pub concurrency: usize,
-    /// Per-call timeout in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    pub timeout: f64,
+    /// Per-call timeout in seconds (decimals allowed, at most a day).
+    #[arg(
+        long,
+        default_value = "30",
+        value_name = "SECONDS",
+        value_parser = parse_timeout,
+        allow_negative_numbers = true
+    )]
+    pub timeout: Duration,
     /// Retries of a failed read (and of a write refused before it was applied).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
 }
 
@@ -104,20 +155,23 @@ pub enum OnDuplicate {
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
     /// vCard or CSV files; `-` reads standard input.
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// The files' format; `auto` tells vCard from CSV by their content.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+    /// What to do with a record that matches a contact of the account (same name, or a shared
+    /// phone or email).
     #[arg(long, value_enum, default_value_t = OnDuplicate::Merge)]
     pub on_duplicate: OnDuplicate,
     /// Print the plan (creates, merges, skips, invalid, calls) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Write the reconcile report (JSON) here (`-`: standard output).
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// Region for phone numbers written without a country code (ISO 3166 code).
-    #[arg(long, default_value = "FR")]
+    /// Region for phone numbers written without a country code (ISO 3166 alpha-2 code, e.g. FR, BE).
+    #[arg(long, default_value = "FR", value_name = "CC", value_parser = parse_region)]
     pub region: String,
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -127,14 +181,17 @@ pub struct ImportArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct InspectArgs {
-    #[arg(required = true)]
+    /// vCard or CSV files; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// The files' format; `auto` tells vCard from CSV by their content.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
     /// Write the inspection report (JSON) here (`-`: standard output).
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    #[arg(long, default_value = "FR")]
+    /// Region for phone numbers written without a country code (ISO 3166 alpha-2 code, e.g. FR, BE).
+    #[arg(long, default_value = "FR", value_name = "CC", value_parser = parse_region)]
     pub region: String,
     #[command(flatten)]
     pub verbosity: Verbosity,
@@ -150,8 +207,10 @@ pub enum Layout {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VcardVersion {
+    /// vCard 3.0 (RFC 2426), what most address books read.
     #[value(name = "3.0")]
     V3,
+    /// vCard 4.0 (RFC 6350).
     #[value(name = "4.0")]
     V4,
 }
@@ -160,10 +219,13 @@ pub enum VcardVersion {
 pub struct ExportArgs {
     /// A path ending in .vcf (one file), `-` (one file to standard output) or a folder (vdir).
     pub path: PathBuf,
+    /// One file or a vdir [default: a file when PATH ends in .vcf or is `-`, else a vdir].
     #[arg(long, value_enum)]
     pub layout: Option<Layout>,
+    /// The vCard version written.
     #[arg(long = "vcard", value_enum, default_value_t = VcardVersion::V3)]
     pub version: VcardVersion,
+    /// Leave photos out of the cards (no getpicture calls).
     #[arg(long)]
     pub no_photos: bool,
     /// Delete at most this many cards of contacts that disappeared (vdir files or cards of the
@@ -200,14 +262,16 @@ pub struct ExportArgs {
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// vCard files or vdir folders.
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// The files' format; `auto` tells vCard from CSV by their content.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
     /// Write the check report (JSON) here (`-`: standard output; the listing then goes to stderr).
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    #[arg(long, default_value = "FR")]
+    /// Region for phone numbers written without a country code (ISO 3166 alpha-2 code, e.g. FR, BE).
+    #[arg(long, default_value = "FR", value_name = "CC", value_parser = parse_region)]
     pub region: String,
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -218,38 +282,50 @@ pub struct CheckArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// SQLite database file (created if missing).
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     pub db: PathBuf,
     /// HOST:PORT to listen on; port 0 picks a free one.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
     pub listen: String,
-    /// Cap the entries of one findcontactlist response (total-data still tells the truth).
-    #[arg(long)]
+    /// Cap the entries of one findcontactlist response, at least 1 (total-data still tells the truth).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: Option<u32>,
     /// Ignore the `page` request parameter (always answer page 1), as a server without paging.
     #[arg(long)]
     pub no_paging: bool,
-    /// Answer HTTP 429 beyond this many requests per second (GCRA, burst = rate).
-    #[arg(long)]
+    /// Answer HTTP 429 beyond this many requests per second, at least 1 (GCRA, burst = rate).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_rps: Option<u32>,
-    /// Probability of an injected fault per request (refusal, lost response, HTTP 500).
-    #[arg(long, default_value_t = 0.0)]
+    /// Probability of an injected fault per request, 0 to 1 (refusal, lost response, HTTP 500).
+    #[arg(
+        long,
+        default_value = "0",
+        value_name = "P",
+        value_parser = parse_probability,
+        allow_negative_numbers = true
+    )]
     pub fail_rate: f64,
     /// Probability that a getcontact of an existing contact answers error 100 (data not found)
     /// anyway: a server whose listing and reads disagree.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "P",
+        value_parser = parse_probability,
+        allow_negative_numbers = true
+    )]
     pub not_found_rate: f64,
     /// Delay every response by this many milliseconds.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
     /// Require HTTP Basic service credentials ID:PASSWORD.
-    #[arg(long)]
-    pub service_auth: Option<String>,
+    #[arg(long, value_name = "ID:PASSWORD", value_parser = secret_value_parser(parse_service_auth))]
+    pub service_auth: Option<ServiceAuth>,
     /// Largest accepted picture, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
     pub max_picture_bytes: usize,
     /// Seed for the fault injector's random choices (reproducible runs).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub fault_seed: Option<u64>,
 }
 
@@ -262,25 +338,79 @@ pub struct SandboxArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum SandboxCommand {
     /// Create the user if needed and print a token (last line of stdout).
+    #[command(after_long_help = help::SANDBOX)]
     Token(SandboxUserArgs),
     /// Write contacts from a vCard file straight into the store (addresses, marital status too).
+    #[command(after_long_help = help::SANDBOX)]
     Seed {
         #[command(flatten)]
         user: SandboxUserArgs,
+        /// The vCard file whose cards become the user's contacts.
+        #[arg(value_name = "FILE")]
         file: PathBuf,
     },
     /// The user has not granted this service access: every call answers the privacy refusal.
+    #[command(after_long_help = help::SANDBOX)]
     Deny(SandboxUserArgs),
     /// Undo `deny`.
+    #[command(after_long_help = help::SANDBOX)]
     Allow(SandboxUserArgs),
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct SandboxUserArgs {
-    #[arg(long)]
+    /// The sandbox's SQLite database file (created if missing), as given to `serve --db`.
+    #[arg(long, value_name = "PATH")]
     pub db: PathBuf,
-    #[arg(long)]
+    /// The sandbox user (any name; created on first use).
+    #[arg(long, value_name = "NAME")]
     pub user: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, as the tool's page names it (`import`, `sandbox-token`)
+    /// [default: the tool's own page].
+    #[arg(value_name = "COMMAND", value_parser = parse_page_name)]
+    pub command: Option<String>,
+}
+
+/// Every command with a man page, by the page's name without the tool's (`orange-contacts-import`
+/// is `import`, `orange-contacts-sandbox-token` is `sandbox-token`), in the built command tree
+/// (bin names set, no `help` command).
+pub fn man_pages() -> Vec<(String, clap::Command)> {
+    use clap::CommandFactory as _;
+    fn walk(cmd: &clap::Command, pages: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands() {
+            let page = sub.get_display_name().unwrap_or(sub.get_name());
+            let name = page.strip_prefix("orange-contacts-").unwrap_or(page);
+            pages.push((name.to_string(), sub.clone()));
+            walk(sub, pages);
+        }
+    }
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    cli.build();
+    let mut pages = Vec::new();
+    walk(&cli, &mut pages);
+    pages
+}
+
+fn parse_page_name(s: &str) -> Result<String, String> {
+    let pages = man_pages();
+    match pages.iter().any(|(name, _)| name == s) {
+        true => Ok(s.to_string()),
+        false => {
+            let names: Vec<&str> = pages.iter().map(|(name, _)| name.as_str()).collect();
+            Err(format!("is not a command (one of: {})", names.join(", ")))
+        }
+    }
 }
 
 #[cfg(test)]

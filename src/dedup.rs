@@ -104,8 +104,14 @@ fn country_code_len(digits: &str) -> usize {
     }
 }
 
+/// The region `region` names for phone numbers: an ISO 3166 alpha-2 code the phone number library
+/// knows (`FR`, `fr`, ` Fr `), else `None`.
+pub fn region_id(region: &str) -> Option<country::Id> {
+    region.trim().to_ascii_uppercase().parse::<country::Id>().ok()
+}
+
 fn phone_key_slow(value: &str, region: &str) -> Option<String> {
-    let id = region.trim().to_ascii_uppercase().parse::<country::Id>().ok();
+    let id = region_id(region);
     if let Ok(number) = phonenumber::parse(id, value) {
         let mut key = number.format().mode(phonenumber::Mode::E164).to_string();
         if let Some(ext) = number.extension().filter(|e| !e.is_empty()) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Script-level contract of the sandbox CLI, as a shell user drives it (bash + curl only):
-# `serve` on port 0 announces its URL on the first stdout line; `sandbox token` prints a token;
+# `serve` on port 0 prints its endpoint URL, exactly, as the first stdout line; `sandbox token` prints a token;
 # `sandbox seed` loads a vCard; `sandbox deny` makes the API answer the privacy refusal;
 # /_sandbox/stats is JSON with the documented keys; SIGTERM stops the server with status 0.
 # Usage: tests/cli_contract.sh [path/to/orange-contacts]
@@ -23,9 +23,8 @@ for _ in $(seq 1 100); do
     [[ -s "$WORK/serve.out" ]] && break
     sleep 0.1
 done
-FIRST=$(head -n 1 "$WORK/serve.out")
-[[ "$FIRST" == "orange-contacts sandbox listening on http://"* ]] || fail "first line: '$FIRST'"
-URL=${FIRST##* }
+URL=$(head -n 1 "$WORK/serve.out")
+[[ "$URL" == "http://"* && "$URL" != *" "* ]] || fail "first line is not the endpoint URL: '$URL'"
 BASE=${URL%/PersonalContacts/V1}
 [[ "$URL" == */PersonalContacts/V1 ]] || fail "endpoint path: $URL"
 

@@ -47,7 +47,7 @@ use crate::wire::{
 
 pub use config::{client_config_from_args, resolve_token};
 pub use limits::AnswerLimits;
-pub use pacer::{BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP};
+pub use pacer::{rate_period, BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP};
 pub use redact::{redact, REDACTED};
 
 use pacer::Pacer;
@@ -296,6 +296,17 @@ enum Attempt<T> {
     Retry { error: ApiError, retry_after: Option<Duration>, throttled: bool },
 }
 
+/// The endpoint as a URL: `http` or `https`, with a host. The error quotes it redacted.
+pub fn endpoint_url(endpoint: &str) -> Result<Url, String> {
+    let shown = || redact(endpoint.trim());
+    let url = Url::parse(endpoint.trim())
+        .map_err(|e| format!("endpoint {:?} is not a URL ({e}): write http://… or https://…", shown()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("endpoint {:?} is not an http(s) URL: write http://… or https://…", shown()));
+    }
+    Ok(url)
+}
+
 impl ApiClient {
     /// A client with the answer limits of the environment ([`AnswerLimits::from_env`]).
     pub fn new(config: ClientConfig) -> Result<ApiClient, ApiError> {
@@ -304,14 +315,7 @@ impl ApiClient {
     }
 
     pub fn with_limits(config: ClientConfig, limits: AnswerLimits) -> Result<ApiClient, ApiError> {
-        let endpoint = Url::parse(config.endpoint.trim())
-            .map_err(|e| ApiError::Config(format!("endpoint {:?}: {e}", redact(&config.endpoint))))?;
-        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
-            return Err(ApiError::Config(format!(
-                "endpoint {:?} is not an http(s) URL",
-                redact(endpoint.as_str())
-            )));
-        }
+        let endpoint = endpoint_url(&config.endpoint).map_err(ApiError::Config)?;
         if config.token.trim().is_empty() {
             return Err(ApiError::Config("the user token is empty".into()));
         }

@@ -18,6 +18,23 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(10);
 /// Longest `Retry-After` honoured (a server asking for an hour is not waited for blindly).
 pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 
+/// The time between two calls at `rate` calls per second: a positive, finite rate from one call a
+/// day to one call a nanosecond. `from_secs_f64` would panic on a period too long for a Duration
+/// (`1e-300`); anything slower than a call a day is surely a typo.
+pub fn rate_period(rate: f64) -> Result<Duration, String> {
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err(format!("the rate must be a positive number of calls per second, not {rate}"));
+    }
+    Duration::try_from_secs_f64(1.0 / rate)
+        .ok()
+        .filter(|p| *p <= Duration::from_secs(86_400))
+        .ok_or_else(|| format!("the rate {rate} is too low (at least one call a day)"))
+        .and_then(|p| match p.is_zero() {
+            true => Err(format!("the rate {rate} is too high (at most one call a nanosecond)")),
+            false => Ok(p),
+        })
+}
+
 pub(crate) struct Pacer {
     limiter: Option<DefaultDirectRateLimiter>,
     slots: Semaphore,
@@ -30,19 +47,12 @@ impl Pacer {
     pub(crate) fn new(rate: Option<f64>, concurrency: usize) -> Result<Pacer, String> {
         let limiter = match rate {
             None => None,
-            Some(r) if r.is_finite() && r > 0.0 => {
-                // `from_secs_f64` would panic on a period too long for a Duration (`--rate 1e-300`);
-                // anything slower than a call a day is surely a typo.
-                let period = Duration::try_from_secs_f64(1.0 / r)
-                    .ok()
-                    .filter(|p| *p <= Duration::from_secs(86_400))
-                    .ok_or_else(|| format!("rate {r} is too low (at least one call a day)"))?;
-                let quota = Quota::with_period(period)
-                    .ok_or_else(|| format!("rate {r} is too high"))?
+            Some(r) => {
+                let quota = Quota::with_period(rate_period(r)?)
+                    .expect("rate_period is never zero")
                     .allow_burst(NonZeroU32::MIN);
                 Some(RateLimiter::direct(quota))
             }
-            Some(r) => return Err(format!("rate must be a positive number of calls per second, not {r}")),
         };
         Ok(Pacer { limiter, slots: Semaphore::new(concurrency.max(1)), paused_until: Mutex::new(None) })
     }
@@ -129,6 +139,7 @@ mod tests {
         assert!(Pacer::new(Some(-2.0), 1).is_err());
         assert!(Pacer::new(Some(1e-300), 1).is_err(), "a period no Duration holds");
         assert!(Pacer::new(Some(1e-6), 1).is_err());
+        assert!(Pacer::new(Some(1e12), 1).is_err(), "a period shorter than a nanosecond");
         assert!(Pacer::new(Some(0.5), 1).is_ok());
         assert!(Pacer::new(None, 0).is_ok());
     }

@@ -87,7 +87,7 @@ pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Conne
             let token = resolve_token(args.token.clone(), args.token_file.clone())?
                 .context("no token: give --token-file FILE (or ORANGE_CONTACTS_TOKEN) with --endpoint")?;
             let source = Source::endpoint(endpoint, &token);
-            let config = client_config_from_args(args, endpoint.clone(), token, Some(DEFAULT_RATE))?;
+            let config = client_config_from_args(args, endpoint.clone(), token, Some(DEFAULT_RATE));
             Ok(Connection { client: ApiClient::new(config)?, source, embedded: None })
         }
         None => {
@@ -107,7 +107,7 @@ pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Conne
                     db.display()
                 );
             }
-            let config = client_config_from_args(args, handle.endpoint.clone(), token, None)?;
+            let config = client_config_from_args(args, handle.endpoint.clone(), token, None);
             let source = Source::embedded(&db, EMBEDDED_USER);
             Ok(Connection { client: ApiClient::new(config)?, source, embedded: Some(handle) })
         }

@@ -1,14 +1,18 @@
 //! One thin function per subcommand: arguments in, a shared operation called, an exit code out.
 //!
 //! Exit codes: 0 success; 1 fatal (endpoint unreachable or broken, token refused, privacy refusal, bad
-//! file, another run on the account, export guard); 2 usage (clap, or a token without an
-//! endpoint); 3 partial (records invalid or failed, or `check` found differences).
+//! file, another run on the account, export guard); 2 usage (clap, whose value parsers in
+//! `cli::values` check every value before any work, or a token without an endpoint); 3 partial
+//! (records invalid or failed, or `check` found differences). A closed standard output (`| head`)
+//! is 0, quietly.
 
 pub mod check;
+pub mod completions;
 pub mod connect;
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod man;
 pub mod sandbox;
 pub mod serve;
 
@@ -29,9 +33,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // A reader that has seen enough (`| head`): not a failure, nothing to say (as ripgrep).
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
             eprintln!("error: {}", crate::client::redact(&format!("{e:#}")));
             ExitCode::from(if e.is::<UsageError>() { EXIT_USAGE } else { EXIT_FATAL })
@@ -50,6 +58,18 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// Whether `error` comes from writing to a pipe whose reader has gone (EPIPE): Rust ignores
+/// SIGPIPE, so such a write fails rather than ending the process. The write's error may be an
+/// `io::Error` or one serde_json wrapped while writing a report.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+                == Some(BrokenPipe)
+    })
+}
 
 /// The runtime every network command runs on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

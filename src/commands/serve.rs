@@ -1,7 +1,8 @@
 //! `orange-contacts serve`: runs the API sandbox until SIGTERM or Ctrl-C.
 //!
-//! The first stdout line is `orange-contacts sandbox listening on <endpoint URL>` (flushed at once),
-//! so scripts and tests can start the server on port 0 and read where it went.
+//! The first stdout line is exactly the endpoint URL (`http://127.0.0.1:PORT/PersonalContacts/V1`,
+//! flushed at once), so scripts and tests can start the server on port 0 and read where it went;
+//! everything else goes to stderr.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -9,26 +10,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::cli::ServeArgs;
-use crate::commands::{EXIT_OK, EXIT_USAGE};
+use crate::commands::EXIT_OK;
 use crate::sandbox::{self, SandboxConfig};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
-    let service_auth = match args.service_auth.as_deref() {
-        None => None,
-        Some(s) => match s.split_once(':') {
-            Some((id, pw)) if !id.is_empty() => Some((id.to_string(), pw.to_string())),
-            _ => {
-                eprintln!("error: --service-auth must be ID:PASSWORD");
-                return Ok(EXIT_USAGE);
-            }
-        },
-    };
-    for (name, rate) in [("--fail-rate", args.fail_rate), ("--not-found-rate", args.not_found_rate)] {
-        if !(0.0..=1.0).contains(&rate) {
-            eprintln!("error: {name} must be between 0 and 1");
-            return Ok(EXIT_USAGE);
-        }
-    }
     let config = SandboxConfig {
         db: args.db,
         page_size: args.page_size,
@@ -37,7 +22,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         fail_rate: args.fail_rate,
         not_found_rate: args.not_found_rate,
         latency: Duration::from_millis(args.latency_ms),
-        service_auth,
+        service_auth: args.service_auth.map(|auth| (auth.id, auth.password)),
         max_picture_bytes: args.max_picture_bytes,
         fault_seed: args.fault_seed,
     };
@@ -49,9 +34,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         let handle = sandbox::start(config, listener).await?;
         {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "orange-contacts sandbox listening on {}", handle.endpoint)?;
+            writeln!(out, "{}", handle.endpoint)?;
             out.flush()?;
         }
+        // Not `eprintln!`, which panics when stderr is closed.
+        let _ = writeln!(
+            std::io::stderr(),
+            "orange-contacts sandbox listening on {} (SIGTERM or Ctrl-C stops it)",
+            handle.endpoint
+        );
         wait_for_stop_signal().await;
         handle.shutdown().await;
         Ok(EXIT_OK)

@@ -63,17 +63,20 @@ impl TestServer {
             .args(["--listen", "127.0.0.1:0"])
             .args(extra_args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn orange-contacts serve");
+        // The server's stderr through the test's own (shown when the test fails, as its output).
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            stderr.lines().map_while(Result::ok).for_each(|line| eprintln!("serve: {line}"))
+        });
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("read serve's first line");
-        let endpoint = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in serve's first line: {line:?}"))
-            .to_string();
+        // The first line is the endpoint URL, exactly.
+        let endpoint = line.strip_suffix('\n').unwrap_or(&line).to_string();
+        assert!(url::Url::parse(&endpoint).is_ok(), "serve's first line is not a URL: {line:?}");
         TestServer { endpoint, db, dir, child }
     }
 

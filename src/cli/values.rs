@@ -1,0 +1,195 @@
+//! The rules for option values, as plain parsers (`&str` in, a valid value or a message out), so a
+//! bad value is a usage error (exit code 2) before any work starts, and the same rules can check
+//! values read from elsewhere (a configuration file). Clap calls them directly (its message quotes
+//! the value) or, for values that may hold a secret, through [`secret_value_parser`] (never quotes
+//! the value).
+
+use std::time::Duration;
+
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
+
+/// Longest per-call timeout accepted: anything longer is surely a typo.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+/// Most calls in flight accepted (a semaphore and buffers are sized by it).
+pub const MAX_CONCURRENCY: usize = 1024;
+
+/// HTTP Basic service credentials `SERVICE_ID:SERVICE_PWD`. Its `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceAuth {
+    pub id: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for ServiceAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAuth")
+            .field("id", &self.id)
+            .field("password", &crate::client::REDACTED)
+            .finish()
+    }
+}
+
+/// `SERVICE_ID:SERVICE_PWD`: split at the first `:` (the password may hold more), the id trimmed
+/// and not empty. The message never quotes the value: it holds the password.
+pub fn parse_service_auth(s: &str) -> Result<ServiceAuth, String> {
+    let (id, password) =
+        s.split_once(':').ok_or("must be SERVICE_ID:SERVICE_PWD (no ':' found; the value is not shown)")?;
+    if id.trim().is_empty() {
+        return Err("the SERVICE_ID is empty (expected SERVICE_ID:SERVICE_PWD)".into());
+    }
+    Ok(ServiceAuth { id: id.trim().to_string(), password: password.to_string() })
+}
+
+/// An `http://` or `https://` URL with a host, trimmed (the message quotes it redacted).
+pub fn parse_endpoint(s: &str) -> Result<String, String> {
+    crate::client::endpoint_url(s)?;
+    Ok(s.trim().to_string())
+}
+
+/// Calls per second: `0` (unlimited) or a rate the pacer can keep (one call a day to one a
+/// nanosecond).
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    match parse_number(s)? {
+        0.0 => Ok(0.0),
+        r if r < 0.0 => Err("must be 0 (unlimited) or a positive number of calls per second".into()),
+        r => crate::client::rate_period(r).map(|_| r),
+    }
+}
+
+/// At least one call in flight, at most [`MAX_CONCURRENCY`].
+pub fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {MAX_CONCURRENCY}")),
+    }
+}
+
+/// A positive number of seconds (decimals allowed), at most [`MAX_TIMEOUT`].
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs = parse_number(s)?;
+    // Not `from_secs_f64`: it panics on negative, NaN and what a Duration cannot hold.
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|t| !t.is_zero() && *t <= MAX_TIMEOUT)
+        .ok_or_else(|| format!("must be a positive number of seconds, at most {}", MAX_TIMEOUT.as_secs()))
+}
+
+/// A probability, from 0 to 1.
+pub fn parse_probability(s: &str) -> Result<f64, String> {
+    match parse_number(s)? {
+        p if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err("must be a probability from 0 to 1".into()),
+    }
+}
+
+/// An ISO 3166 alpha-2 region the phone number library knows, in upper case (`fr` → `FR`).
+pub fn parse_region(s: &str) -> Result<String, String> {
+    crate::dedup::region_id(s).map(|id| id.as_ref().to_string()).ok_or_else(|| {
+        "is not an ISO 3166 alpha-2 region code known for phone numbers (e.g. FR, BE, US)".into()
+    })
+}
+
+/// A finite decimal number.
+fn parse_number(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err("must be a number".into()),
+    }
+}
+
+/// Clap's parser for a value that may hold a secret: a bad value is a usage error that names the
+/// option and says what is wrong, without quoting the value (clap's own message would).
+pub fn secret_value_parser<T, F>(parse: F) -> SecretValueParser<F>
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static,
+{
+    SecretValueParser(parse)
+}
+
+#[derive(Clone)]
+pub struct SecretValueParser<F>(F);
+
+impl<T, F> TypedValueParser for SecretValueParser<F>
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let name = arg.map_or_else(|| "the value".to_string(), |a| format!("'{a}'"));
+        let parsed = match value.to_str() {
+            Some(text) => (self.0)(text),
+            None => Err("is not valid UTF-8".to_string()),
+        };
+        parsed.map_err(|why| {
+            cmd.clone().error(ErrorKind::ValueValidation, format!("invalid value for {name}: {why}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("0"), Ok(0.0));
+        assert_eq!(parse_rate(" 2.5 "), Ok(2.5));
+        for bad in ["-1", "NaN", "inf", "1e-300", "1e12", "ten", ""] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn concurrency_and_timeouts() {
+        assert_eq!(parse_concurrency("4"), Ok(4));
+        for bad in ["0", "-1", "1.5", "1025", "99999999999999999999"] {
+            assert!(parse_concurrency(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["0", "-3", "NaN", "inf", "1e30", "86401", "1e-12"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_auth_never_quotes_the_value() {
+        let auth = parse_service_auth(" SVC :pa:ss").unwrap();
+        assert_eq!(auth, ServiceAuth { id: "SVC".into(), password: "pa:ss".into() });
+        assert!(!format!("{auth:?}").contains("pa:ss"));
+        let err = parse_service_auth("no-colon-secret").unwrap_err();
+        assert!(!err.contains("no-colon-secret"), "{err}");
+        assert!(parse_service_auth(" :pwd").is_err());
+    }
+
+    #[test]
+    fn regions_and_endpoints() {
+        assert_eq!(parse_region(" be").as_deref(), Ok("BE"));
+        for bad in ["", "XX", "FRA", "ZZ", "33"] {
+            assert!(parse_region(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_endpoint(" http://127.0.0.1:1/V1 ").as_deref(), Ok("http://127.0.0.1:1/V1"));
+        for bad in ["127.0.0.1:8080/PersonalContacts/V1", "localhost:8080", "ftp://h/V1", "http://", ""] {
+            assert!(parse_endpoint(bad).is_err(), "{bad}");
+        }
+        let err = parse_endpoint("h/V1?token=B64secret").unwrap_err();
+        assert!(!err.contains("B64secret"), "{err}");
+    }
+
+    #[test]
+    fn probabilities() {
+        assert_eq!(parse_probability("0.5"), Ok(0.5));
+        assert_eq!(parse_probability("1"), Ok(1.0));
+        for bad in ["-0.1", "1.01", "NaN"] {
+            assert!(parse_probability(bad).is_err(), "{bad}");
+        }
+    }
+}
