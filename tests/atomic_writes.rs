@@ -175,7 +175,7 @@ fn limit_file_size(c: &mut Command, bytes: u64, kill: bool) {
 /// Item 3 (issue 8): `export bk/link.vcf` with `link.vcf → ../sync/real.vcf` used to turn the
 /// link into a regular file and leave `real.vcf` as it was.
 #[test]
-fn writing_to_a_symlink_replaces_its_target_and_the_link_survives() {
+fn issue8_item3_writing_to_a_symlink_replaces_its_target_and_the_link_survives() {
     let (server, token) = account(3);
     let root = server.dir.path().join("home");
     let (bk, sync) = (root.join("bk"), root.join("sync"));
@@ -220,7 +220,7 @@ fn writing_to_a_symlink_replaces_its_target_and_the_link_survives() {
 /// `/dev/fd/1` are the same descriptor one link further, and an old binary cannot create files
 /// in procfs.)
 #[test]
-fn a_report_to_a_fifo_a_device_or_a_descriptor_is_written_in_place() {
+fn issue8_item3_a_report_to_a_fifo_a_device_or_a_descriptor_is_written_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let input = samples().join("iphone-3.0.vcf");
     let input = input.to_str().unwrap();
@@ -261,7 +261,7 @@ fn a_report_to_a_fifo_a_device_or_a_descriptor_is_written_in_place() {
 /// Item 3 (issue 8): a backup is a regular file; a FIFO (reading the previous backup from it
 /// blocked the export for ever) or a device is refused before any listing, and stays.
 #[test]
-fn a_backup_to_a_fifo_or_a_device_is_refused_and_left_alone() {
+fn issue8_item3_a_backup_to_a_fifo_or_a_device_is_refused_and_left_alone() {
     let (server, token) = account(2);
     let dir = server.dir.path().join("out");
     fs::create_dir_all(&dir).unwrap();
@@ -295,7 +295,7 @@ fn searches(server: &TestServer) -> u64 {
 /// for a single-file export; then nothing else goes to stdout. `export -` has no previous backup:
 /// `--quick` (which reads it), `--layout dir` and `--report -` are usage errors.
 #[test]
-fn dash_is_standard_output_for_reports_and_a_single_file_export() {
+fn issue8_item3_dash_is_standard_output_for_reports_and_a_single_file_export() {
     let (server, token) = account(4);
     let cwd = server.dir.path().join("cwd");
     fs::create_dir_all(&cwd).unwrap();
@@ -440,7 +440,7 @@ impl PreviousBackups {
 /// backup: the run fails naming the path, the previous backup is byte-identical, and no
 /// temporary is left, in a single file as in a vdir (whose first new card cannot be written).
 #[test]
-fn a_full_disk_leaves_the_previous_backup_byte_identical_and_no_temporaries() {
+fn issue8_item4_a_full_disk_leaves_the_previous_backup_byte_identical_and_no_temporaries() {
     let b = PreviousBackups::new();
     let outs = b.export_both(&["-q", "--quick"], |c, bytes| limit_file_size(c, bytes, false));
     for (out, target) in outs.iter().zip([&b.file, &b.vd]) {
@@ -463,7 +463,7 @@ fn a_full_disk_leaves_the_previous_backup_byte_identical_and_no_temporaries() {
 /// that run finds the backup unchanged — and removes only this tool's temporaries of that target,
 /// never one a concurrent run holds (locked) or another program's.
 #[test]
-fn temporaries_of_a_killed_export_are_removed_by_the_next_successful_run() {
+fn issue8_item4_issue9_item9_temporaries_of_a_killed_export_are_removed_by_the_next_successful_run() {
     let b = PreviousBackups::new();
     for out in b.export_both(&["-q", "--quick"], |c, bytes| limit_file_size(c, bytes, true)) {
         assert_eq!(out.status.signal(), Some(libc::SIGXFSZ), "killed while writing: {}", text(&out));

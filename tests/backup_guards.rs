@@ -128,7 +128,7 @@ fn cards(vcf: &str) -> usize {
 /// Issue 8, item 1: the cron job whose environment lost ORANGE_CONTACTS_ENDPOINT. A token without
 /// an endpoint is a usage error (flag, file or environment), and nothing is touched.
 #[test]
-fn a_token_without_an_endpoint_is_a_usage_error() {
+fn issue8_item1_a_token_without_an_endpoint_is_a_usage_error() {
     let home = Home::new();
     let backup = home.path("backup");
     std::fs::create_dir(&backup).unwrap();
@@ -169,7 +169,7 @@ fn a_token_without_an_endpoint_is_a_usage_error() {
 /// --allow-other-source; and even then the share guard stops 27 deletions of 33 (which passed
 /// the default --max-delete 50), writing nothing — cards 1–6 are not overwritten.
 #[test]
-fn the_embedded_sandbox_never_writes_over_a_backup_of_an_endpoint() {
+fn issue8_item1_the_embedded_sandbox_never_writes_over_a_backup_of_an_endpoint() {
     let home = Home::new();
     let server = TestServer::start(&[]);
     seed(&home, &server.db, "alice", &people("Real", 33));
@@ -204,7 +204,7 @@ fn the_embedded_sandbox_never_writes_over_a_backup_of_an_endpoint() {
 /// (exit 1, the file as it was), replaced only with --force; and the deletion guards apply to
 /// single files exactly as to vdirs.
 #[test]
-fn export_never_replaces_a_vcf_it_did_not_write() {
+fn issue8_item2_export_never_replaces_a_vcf_it_did_not_write() {
     let home = Home::new();
     let server = TestServer::start(&[]);
     seed(&home, &server.db, "alice", &people("Anne", 4));
@@ -253,7 +253,7 @@ fn export_never_replaces_a_vcf_it_did_not_write() {
 /// Issue 9, item 3: two imports of one file started together duplicated the account. One run per
 /// account: the second refuses with a clear message, the account holds each contact once.
 #[test]
-fn two_imports_at_once_create_each_contact_once() {
+fn issue9_item3_two_imports_at_once_create_each_contact_once() {
     let home = Home::new();
     let server = TestServer::start(&["--latency-ms", "10"]);
     let file = home.path("c200.vcf");
@@ -293,7 +293,7 @@ fn two_imports_at_once_create_each_contact_once() {
 /// Issue 9, item 3: an import waits for nobody while an export of the same account runs — it
 /// refuses; after the export is killed with SIGKILL, the lock is gone with it.
 #[test]
-fn a_running_export_locks_its_account_and_a_killed_one_leaves_no_stale_lock() {
+fn issue9_item3_a_running_export_locks_its_account_and_a_killed_one_leaves_no_stale_lock() {
     let home = Home::new();
     let server = TestServer::start(&["--latency-ms", "20"]);
     seed(&home, &server.db, "alice", &people("Anne", 3));
@@ -327,7 +327,7 @@ fn a_running_export_locks_its_account_and_a_killed_one_leaves_no_stale_lock() {
 /// them. Export used to delete their cards (exit 0); their cards are kept now, each is an error,
 /// exit 3 — in a vdir and in a single file.
 #[test]
-fn listed_contacts_that_answer_not_found_keep_their_cards() {
+fn issue9_item4_listed_contacts_that_answer_not_found_keep_their_cards() {
     let home = Home::new();
     let server = TestServer::start(&[]);
     seed(&home, &server.db, "alice", &people("Anne", 60));
@@ -378,7 +378,7 @@ fn listed_contacts_that_answer_not_found_keep_their_cards() {
 /// the whole file, so changed cards were never written. Now the changed cards are written and
 /// the unreadable contacts keep their previous cards inside the new file.
 #[test]
-fn a_few_unreadable_contacts_no_longer_stop_a_single_file_backup() {
+fn issue9_item4_a_few_unreadable_contacts_no_longer_stop_a_single_file_backup() {
     let home = Home::new();
     let server = TestServer::start(&[]);
     seed(&home, &server.db, "alice", &people("Anne", 200));

@@ -135,7 +135,7 @@ fn dropped_photo(record: &Value) -> Option<&str> {
 /// Item 1: four bombs (one decode per core before) are refused from their header, each
 /// record's photo dropped with the reason, in bounded memory and time.
 #[test]
-fn photo_bomb_is_dropped_with_a_reason_in_bounded_memory() {
+fn item1_photo_bomb_is_dropped_with_a_reason_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let bomb = bomb_png();
     assert!(bomb.len() < 1024 * 1024, "bomb is {} bytes", bomb.len());
@@ -177,7 +177,7 @@ fn photo_bomb_is_dropped_with_a_reason_in_bounded_memory() {
 /// record is created without its photo (named in `dropped`), and a real 48-megapixel camera
 /// picture beside it is still converted and downscaled, all in bounded memory.
 #[test]
-fn photo_bomb_under_a_memory_cap_still_imports_and_reports() {
+fn item1_photo_bomb_under_a_memory_cap_still_imports_and_reports() {
     let server = TestServer::start(&[]);
     let dir = server.dir.path();
     let file = dir.join("phone.vcf");
@@ -217,7 +217,7 @@ fn photo_bomb_under_a_memory_cap_still_imports_and_reports() {
 
 /// Item 1: the photo memory is the documented environment variable's (docs/limits.md).
 #[test]
-fn photo_memory_is_set_by_the_environment() {
+fn item1_photo_memory_is_set_by_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     // 1500×1500 RGB: 6.75 MB of pixels, within the default, beyond a 5 MB budget.
     let photo =
@@ -277,7 +277,7 @@ fn read_time(bytes: &[u8]) -> Duration {
 /// random places of line 1, random line endings; each file must read in a time comparable to
 /// the same file without the stray quote.
 #[test]
-fn stray_quote_in_the_header_reads_in_linear_time() {
+fn item6_stray_quote_in_the_header_reads_in_linear_time() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut pairs = Vec::new();
     for _ in 0..4 {
@@ -319,7 +319,7 @@ fn stray_quote_in_the_header_reads_in_linear_time() {
 /// naming the header line; a quote inside a cell (literal for CSV) or unclosed in the last row
 /// is not mistaken for it.
 #[test]
-fn stray_quote_in_the_header_is_one_invalid_record_not_an_empty_file() {
+fn item6_stray_quote_in_the_header_is_one_invalid_record_not_an_empty_file() {
     let rows = "a,b\n".repeat(1000);
     for (text, line) in
         [(format!("\"Name,Email\n{rows}"), 1), (format!("sep=;\r\n\"Name;Email\r\n{rows}"), 2)]
@@ -361,7 +361,7 @@ fn line_break(style: &str, rng: &mut Rng, last: &mut &'static str) -> &'static s
 /// unique and name each record's first physical line in LF, CRLF, CR and mixed files, across
 /// blank lines and quoted cells that span lines, after an Excel `sep=` line or not.
 #[test]
-fn source_labels_name_each_record_first_line_in_every_line_ending_style() {
+fn item8_source_labels_name_each_record_first_line_in_every_line_ending_style() {
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     for style in ["lf", "crlf", "cr", "mixed"] {
         for sep_hint in [false, true] {

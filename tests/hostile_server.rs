@@ -10,7 +10,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::hostile::token_echoes::ECHOES;
-use common::hostile::{EchoPlace, Garbage, HostileServer, Mode, CONTACT_ID};
+use common::hostile::{EchoPlace, Garbage, HostileServer, Mode, CONTACT_FIRST, CONTACT_ID};
 use common::{bin, TestServer};
 use orange_contacts::client::{AnswerLimits, ApiClient, ApiError, ClientConfig};
 use serde_json::Value;
@@ -73,6 +73,7 @@ fn run_cli(dir: &Path, endpoint: &str, args: &[&str], env: &[(&str, &str)], limi
         .args(["--endpoint", endpoint, "--rate", "0"])
         .env("ORANGE_CONTACTS_TOKEN", TOKEN)
         .env("ORANGE_CONTACTS_DATA_DIR", dir.join("data"))
+        .env("ORANGE_CONTACTS_STATE_DIR", dir.join("state"))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap());
@@ -425,4 +426,33 @@ fn item11_non_utf8_answer_is_exported_with_a_warning_on_that_contact() {
     let quiet = quick_export(dir.path(), &server, &["-q"], &[]).0;
     assert!(quiet.stderr.contains("warning: contact 1"), "{}", quiet.stderr);
     assert!(quiet.stdout.is_empty());
+}
+
+// Issue 9, item 4, against a server whose listing and reads disagree (the sandbox's
+// `--not-found-rate` covers the same in tests/backup_guards.rs).
+
+#[test]
+fn item4_a_listed_contact_that_answers_not_found_keeps_its_previous_card() {
+    let server = HostileServer::start(Mode::ListedNotFound);
+    let dir = tempfile::tempdir().unwrap();
+    // A first run: contact 1 backed up; contact 2 is listed but unreadable, so it has no card.
+    let (first, _) = quick_export(dir.path(), &server, &["-q"], &[]);
+    assert_eq!(first.code(), 3, "{}", first.stderr);
+    let book = dir.path().join("book");
+    let one = std::fs::read_to_string(book.join("orange-contacts-1.vcf")).unwrap();
+    assert!(!book.join("orange-contacts-2.vcf").exists());
+    // Contact 2's card from an earlier day, when it could be read.
+    let two = one.replace("UID:orange-contacts-1", "UID:orange-contacts-2").replace(CONTACT_FIRST, "Earlier");
+    assert_ne!(two, one);
+    std::fs::write(book.join("orange-contacts-2.vcf"), &two).unwrap();
+
+    let (run, report) = quick_export(dir.path(), &server, &[], &[]);
+    assert_eq!(run.code(), 3, "listed but unreadable is an error, not a deletion: {}", run.stderr);
+    assert_eq!(std::fs::read_to_string(book.join("orange-contacts-2.vcf")).unwrap(), two, "card kept");
+    let report = read_json(&report);
+    assert_eq!(report["summary"]["deleted"], 0);
+    assert_eq!(report["summary"]["errors"], 1);
+    let entry = report["contacts"].as_array().unwrap().iter().find(|c| c["id"] == "2").unwrap();
+    assert_eq!(entry["status"], "error");
+    assert!(entry["error"].as_str().unwrap().contains("previous card is kept"), "{entry}");
 }
