@@ -6,9 +6,10 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
+use super::decode::{decode_card, DecodeContext};
 use super::parse::parse_card;
 use super::values::shorten;
-use crate::formats::decode::{self, DecodeContext};
+use crate::formats::decode::open_utf8_stream;
 use crate::formats::{Chunk, Record};
 use crate::model::ExtraField;
 
@@ -262,7 +263,7 @@ impl VcardReader {
 
     fn open(&mut self) -> io::Result<()> {
         let raw = self.raw.take().expect("opened once");
-        let (utf8, info) = decode::open_utf8_stream(raw)?;
+        let (utf8, info) = open_utf8_stream(raw)?;
         self.ctx.guessed_charset = info.guessed_charset;
         self.input = Some(BufReader::with_capacity(64 * 1024, utf8));
         Ok(())
@@ -489,7 +490,7 @@ fn parse_finished(
     }
     // Decoding and parsing must never take the file down: a panic becomes this card's error.
     let parsed = catch_unwind(AssertUnwindSafe(|| {
-        let decoded = decode::decode_card(&raw, begin_line, ctx, text, &mut warnings);
+        let decoded = decode_card(&raw, begin_line, ctx, text, &mut warnings);
         parse_card(decoded, &mut warnings)
     }));
     let contact = match parsed {
@@ -565,7 +566,7 @@ fn nested_card_name(raw: &[u8], ctx: &DecodeContext) -> String {
     let mut out = String::new();
     let mut ignored = Vec::new();
     // `raw` starts with the nested BEGIN line (value part of the AGENT line).
-    let text = decode::decode_card(raw, 0, ctx, &mut out, &mut ignored);
+    let text = decode_card(raw, 0, ctx, &mut out, &mut ignored);
     let parsed = catch_unwind(AssertUnwindSafe(|| parse_card(text, &mut ignored)));
     match parsed {
         Ok(Ok(contact)) if !contact.display_name().is_empty() => {

@@ -23,6 +23,7 @@
 //! [`Contact`]: crate::model::Contact
 
 mod cutter;
+mod decode;
 mod map;
 mod params;
 mod parse;
