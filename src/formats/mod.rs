@@ -160,6 +160,15 @@ pub fn read_path(path: &Path, format: Format) -> anyhow::Result<RecordReader> {
     Ok(RecordReader { inner, format, source_name })
 }
 
+/// `s` cut to `max_chars` characters, and `…` when it was longer: values quoted in warnings and
+/// in the report.
+fn shorten(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// `Vcard` or `Csv` from a file's first bytes (and its name when the bytes do not tell).
 pub fn sniff_format(prefix: &[u8], path: &Path) -> Format {
     let text = match decode::detect_utf16(prefix) {
@@ -180,5 +189,19 @@ pub fn sniff_format(prefix: &[u8], path: &Path) -> Format {
         Format::Vcard
     } else {
         Format::Csv
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_cuts_at_characters_and_marks_the_cut() {
+        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("abcd", 3), "abc…");
+        assert_eq!(shorten("Zoë Ångström", 3), "Zoë…");
+        assert_eq!(shorten("ë", 0), "…");
+        assert_eq!(shorten("", 0), "");
     }
 }

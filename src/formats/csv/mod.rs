@@ -32,10 +32,8 @@ pub use self::header::Dialect;
 use self::header::{classify_columns, detect_dialect, looks_like_header, Column, THUNDERBIRD_COLUMNS};
 use self::lex::{excel_separator_hint, read_header_line, sniff_delimiter, LineStarts, TrackingReader};
 use self::row::build_contact;
+use super::decode::SNIFF_BYTES;
 use super::Record;
-
-/// How much of the file is inspected to choose a charset.
-const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Streaming CSV reader: one [`Record`] per data row.
 pub struct CsvReader {

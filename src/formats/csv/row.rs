@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::header::{header_key, AddrPart, Column, GroupAttr, GroupKind, Role};
+use crate::formats::shorten;
 use crate::model::{
     Contact, DateOrder, Email, ExtraField, PartialDate, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl,
 };
@@ -269,15 +270,8 @@ fn set_photo(c: &mut Contact, value: &str, header: &str) {
             _ => Photo::Unreadable("data: URI without base64 content".to_string()),
         }
     } else {
-        Photo::Unreadable(format!("`{}` is neither a URL nor a data: URI", truncate(value, 60)))
+        Photo::Unreadable(format!("`{}` is neither a URL nor a data: URI", shorten(value, 60)))
     });
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }
 
 /// Blank, or an all-zero placeholder (`0/0/00`, `00.00.0000`) that Outlook writes for "none".

@@ -6,11 +6,10 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use super::decode::{decode_card, DecodeContext};
+use super::decode::{decode_card, trim_eol, DecodeContext};
 use super::parse::parse_card;
-use super::values::shorten;
 use crate::formats::decode::open_utf8_stream;
-use crate::formats::{Chunk, Record};
+use crate::formats::{shorten, Chunk, Record};
 use crate::model::ExtraField;
 
 /// A card bigger than this is not parsed (its lines are skipped up to its end).
@@ -517,14 +516,6 @@ impl Iterator for VcardReader {
         }
         self.ready.pop_front()
     }
-}
-
-fn trim_eol(line: &[u8]) -> &[u8] {
-    let mut end = line.len();
-    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
-        end -= 1;
-    }
-    &line[..end]
 }
 
 /// `BEGIN:VCARD` / `END:VCARD`, any case, blanks allowed around the words and the colon

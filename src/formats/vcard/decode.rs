@@ -104,7 +104,7 @@ pub(super) struct DecodeContext {
 }
 
 /// Line end excluded: the content of a line without its `\r\n`, `\n` or `\r\r\n`.
-fn trim_eol(line: &[u8]) -> &[u8] {
+pub(super) fn trim_eol(line: &[u8]) -> &[u8] {
     let mut end = line.len();
     while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
         end -= 1;

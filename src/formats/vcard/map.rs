@@ -6,8 +6,9 @@ use super::params::{apple_label, label_phone, label_place, Types};
 use super::parse::raw_value;
 use super::photo::photo_of;
 use super::values::{
-    component, entry_text, field_name, name_component, nonempty, owned_nonempty, shorten, value_text,
+    component, entry_text, field_name, name_component, nonempty, owned_nonempty, value_text,
 };
+use crate::formats::shorten;
 use crate::model::{Contact, DateOrder, Email, ExtraField, Phone, PhoneKind, Place, PostalAddress, WebUrl};
 
 /// Extra-field values longer than this are shortened (they only feed the report).

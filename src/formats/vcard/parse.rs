@@ -6,7 +6,7 @@ use calcard::vcard::VCard;
 use calcard::{Entry, Parser};
 
 use super::map::map_card;
-use super::values::shorten;
+use crate::formats::shorten;
 use crate::model::Contact;
 
 /// Parses one card's text with calcard and maps it. `Err` when no card could be read.

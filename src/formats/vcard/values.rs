@@ -57,16 +57,6 @@ pub(super) fn entry_text(e: &VCardEntry) -> String {
     parts.join(";")
 }
 
-pub(super) fn shorten(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max_chars).collect();
-        out.push('…');
-        out
-    }
-}
-
 /// `s` trimmed, reusing its allocation when it needs no trimming.
 pub(super) fn owned_nonempty(s: String) -> Option<String> {
     // ASCII blanks first (fast, the common case), then any Unicode white space.
