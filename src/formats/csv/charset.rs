@@ -4,7 +4,7 @@ use std::io::{self, Read};
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
-use crate::formats::decode::TranscodingReader;
+use crate::formats::decode::{utf16_by_nul_bytes, TranscodingReader};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CharsetHow {
@@ -29,7 +29,7 @@ pub(super) fn detect_charset(prefix: &[u8], at_eof: bool) -> (&'static Encoding,
     if let Some((encoding, _)) = Encoding::for_bom(prefix) {
         return (encoding, CharsetHow::Bom);
     }
-    if let Some(encoding) = utf16_by_zero_bytes(prefix) {
+    if let Some(encoding) = utf16_by_nul_bytes(prefix) {
         return (encoding, CharsetHow::Utf16Zeros);
     }
     match std::str::from_utf8(prefix) {
@@ -44,24 +44,6 @@ pub(super) fn detect_charset(prefix: &[u8], at_eof: bool) -> (&'static Encoding,
     // chardetng never answers UTF-16; anything odd falls back to the Windows default.
     let encoding = if guess == UTF_16LE || guess == UTF_16BE { WINDOWS_1252 } else { guess };
     (encoding, CharsetHow::Guessed)
-}
-
-/// ASCII text in UTF-16 has a zero in every other byte.
-fn utf16_by_zero_bytes(prefix: &[u8]) -> Option<&'static Encoding> {
-    let sample = &prefix[..prefix.len().min(4096) & !1];
-    let pairs = sample.len() / 2;
-    if pairs < 4 {
-        return None;
-    }
-    let even_zeros = sample.iter().step_by(2).filter(|b| **b == 0).count();
-    let odd_zeros = sample.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
-    if odd_zeros * 10 >= pairs * 4 && even_zeros * 20 < pairs {
-        Some(UTF_16LE)
-    } else if even_zeros * 10 >= pairs * 4 && odd_zeros * 20 < pairs {
-        Some(UTF_16BE)
-    } else {
-        None
-    }
 }
 
 /// Transcodes any encoding_rs charset to UTF-8 while reading (BOM removed, bad bytes → U+FFFD),
