@@ -10,12 +10,10 @@
 //! - `TranscodingReader`: any charset → UTF-8 while reading (the CSV reader's every charset).
 //!
 //! A vCard's lines are decoded card by card, by their own `CHARSET`, in `vcard/decode.rs`.
-//! [`decode_text`]: a whole buffer decoded line by line (tests).
 
-use std::borrow::Cow;
 use std::io::{self, Cursor, Read};
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
 /// How much of a file is looked at to detect UTF-16 and guess a legacy charset.
 pub const SNIFF_BYTES: usize = 64 * 1024;
@@ -151,35 +149,6 @@ pub fn guess_legacy_charset(buf: &[u8], complete: bool) -> Option<&'static Encod
     Some(detector.guess(None, false))
 }
 
-/// Decodes a whole buffer: UTF-16 (BOM or NUL pattern) is transcoded, a UTF-8 BOM and NUL bytes
-/// are removed, UTF-8 lines are kept and the other lines are decoded with the charset chardetng
-/// guesses for them. Returns the text and the charset used when it was not UTF-8.
-pub fn decode_text(bytes: &[u8]) -> (String, Option<&'static str>) {
-    if let Some(enc) = detect_utf16(bytes) {
-        let (text, _) = enc.decode_with_bom_removal(bytes);
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        return (text.replace('\0', ""), Some(enc.name()));
-    }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let bytes: Cow<[u8]> = if bytes.contains(&0) {
-        Cow::Owned(bytes.iter().copied().filter(|&b| b != 0).collect())
-    } else {
-        Cow::Borrowed(bytes)
-    };
-    if let Ok(text) = std::str::from_utf8(&bytes) {
-        return (text.to_string(), None);
-    }
-    let enc = guess_legacy_charset(&bytes, true).unwrap_or(WINDOWS_1252);
-    let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        match std::str::from_utf8(line) {
-            Ok(s) => out.push_str(s),
-            Err(_) => out.push_str(&enc.decode_without_bom_handling(line).0),
-        }
-    }
-    (out, Some(enc.name()))
-}
-
 /// A `Read` adapter that transcodes any encoding_rs encoding to UTF-8 (the vCard reader's UTF-16
 /// path and the CSV reader's every non-UTF-8 charset).
 pub(crate) struct TranscodingReader {
@@ -306,14 +275,23 @@ mod tests {
         }
     }
 
+    /// The stream's bytes, and what was learnt about them.
+    fn stream(bytes: &[u8]) -> (Vec<u8>, StreamInfo) {
+        let (mut reader, info) = open_utf8_stream(Box::new(Cursor::new(bytes.to_vec()))).unwrap();
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        (out, info)
+    }
+
     #[test]
     fn whole_text() {
-        let (t, cs) = decode_text(b"\xEF\xBB\xBFa,b\n");
-        assert_eq!((t.as_str(), cs), ("a,b\n", None));
-        let (t, cs) = decode_text(b"\xFF\xFEa\0,\0b\0");
-        assert_eq!((t.as_str(), cs), ("a,b", Some("UTF-16LE")));
-        let (t, cs) = decode_text(b"name\nJos\xe9\n");
-        assert_eq!(t, "name\nJos\u{e9}\n");
-        assert!(cs.is_some());
+        let (t, info) = stream(b"\xEF\xBB\xBFa,b\n");
+        assert_eq!((t.as_slice(), info.transcoded_from, info.guessed_charset), (&b"a,b\n"[..], None, None));
+        let (t, info) = stream(b"\xFF\xFEa\0,\0b\0");
+        assert_eq!((t.as_slice(), info.transcoded_from), (&b"a,b"[..], Some("UTF-16LE")));
+        // Legacy lines are decoded by the card decoder, with the charset guessed here.
+        let (t, info) = stream(b"name\nJos\xe9\n");
+        let charset = info.guessed_charset.expect("a guess for the non-UTF-8 line");
+        assert_eq!(charset.decode_without_bom_handling(&t).0, "name\nJos\u{e9}\n");
     }
 }

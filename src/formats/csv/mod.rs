@@ -42,7 +42,6 @@ pub struct CsvReader {
     starts: LineStarts,
     columns: Vec<Column>,
     dialect: Dialect,
-    charset: &'static str,
     /// Warnings for the first emitted record (charset, header decisions).
     first_warnings: Vec<String>,
     /// Line of the first row (the header, or the first data row of a headerless file).
@@ -59,7 +58,6 @@ impl std::fmt::Debug for CsvReader {
         f.debug_struct("CsvReader")
             .field("source_name", &self.source_name)
             .field("dialect", &self.dialect)
-            .field("charset", &self.charset)
             .finish_non_exhaustive()
     }
 }
@@ -118,7 +116,6 @@ impl CsvReader {
             columns: Vec::new(),
             header_line: 1,
             dialect: Dialect::Generic,
-            charset: encoding.name(),
             first_warnings,
             pending: None,
             unreadable: None,
@@ -150,11 +147,6 @@ impl CsvReader {
     /// The exporter the header looked like.
     pub fn dialect(&self) -> Dialect {
         self.dialect
-    }
-
-    /// The charset the file was decoded with (`UTF-8`, `windows-1252`, `UTF-16LE`, …).
-    pub fn charset(&self) -> &'static str {
-        self.charset
     }
 
     fn classify_header(&mut self, header: csv::StringRecord) {
