@@ -1,7 +1,10 @@
 //! Defects found while splitting `src/formats/` into one concern a file (issue 10): each test
 //! fails on the code before its fix.
 
+mod common;
+
 use std::io::Cursor;
+use std::process::{Command, Stdio};
 
 use orange_contacts::formats::csv::CsvReader;
 use orange_contacts::formats::{read_path, Format, Record};
@@ -65,4 +68,46 @@ fn utf16_without_bom_reads_alike_whichever_reader_sniffs_it() {
             assert!(warning.contains(&format!("read as {charset}")), "{charset}: {warning}");
         }
     }
+}
+
+/// A CSV header whose quote never closes, in a file of more than 16 MB (the limit of one CSV
+/// record): the header record hit the limit, the reader could not be made, and the whole run
+/// stopped (`cannot read big.csv as CSV: …`, exit 1, the next file never read), where
+/// docs/limits.md promises one invalid record. It is now that record, and the run goes on.
+#[test]
+fn an_unreadable_csv_header_is_one_invalid_record_not_the_end_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let row = "Anne,anne@example.org\n";
+    let text = format!("\"Name,Email\n{}", row.repeat((17 << 20) / row.len()));
+    std::fs::write(&big, text).unwrap();
+    let ok = dir.path().join("ok.csv");
+    std::fs::write(&ok, "Name,Email\nBruno,bruno@example.org\n").unwrap();
+
+    let records: Vec<Record> = read_path(&big, Format::Auto).expect("a reader").collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].source, format!("{}:1", big.display()));
+    let error = records[0].contact.as_ref().unwrap_err();
+    assert!(error.contains("cannot read the header row") && error.contains("longer than 16 MB"), "{error}");
+
+    let report = dir.path().join("report.json");
+    let out = Command::new(common::bin())
+        .args(["inspect", "-q"])
+        .args([&big, &ok])
+        .arg("--report")
+        .arg(&report)
+        .env("ORANGE_CONTACTS_DATA_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "some records invalid: {}", common::text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let outcomes: Vec<(String, String)> = report["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["source"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string()))
+        .collect();
+    let expected = [(format!("{}:1", big.display()), "invalid"), (format!("{}:2", ok.display()), "valid")];
+    assert_eq!(outcomes, expected.map(|(s, o)| (s, o.to_string())));
 }

@@ -125,7 +125,17 @@ impl CsvReader {
         match reader.read_record(&mut header) {
             Ok(true) => this.header_line = this.take_line(&header),
             Ok(false) => this.done = true,
-            Err(e) => anyhow::bail!("{}: cannot read the header row: {e}", this.source_name),
+            Err(e) => {
+                // The header record cannot be read (longer than a record may be: a quote that
+                // never closes in a big file; or an I/O error): the file's one record says why.
+                this.header_line = first_line;
+                this.unreadable = Some(format!(
+                    "{}:{first_line}: cannot read the header row: {}",
+                    this.source_name,
+                    why(&e)
+                ));
+                this.done = true;
+            }
         }
         // The file ended inside a quote while the header was read, and no row started after it:
         // a stray quote on the header line swallowed the whole file into one header cell.
@@ -240,12 +250,8 @@ impl Iterator for CsvReader {
                         .or_else(|| e.position().map(|p| p.line()))
                         .unwrap_or_else(|| self.reader.position().line());
                     let source = format!("{}:{line}", self.source_name);
-                    let message = match e.kind() {
-                        csv::ErrorKind::Io(io) => io.to_string(),
-                        _ => e.to_string(),
-                    };
                     return Some(Record {
-                        contact: Err(format!("{source}: cannot read further: {message}")),
+                        contact: Err(format!("{source}: cannot read further: {}", why(&e))),
                         source,
                         warnings: std::mem::take(&mut self.first_warnings),
                     });
@@ -253,5 +259,14 @@ impl Iterator for CsvReader {
             }
         }
         None
+    }
+}
+
+/// What a csv error says, without the csv crate's wrapping of I/O errors (the record limit is
+/// one: see `lex::TrackingReader`).
+fn why(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io.to_string(),
+        _ => e.to_string(),
     }
 }
