@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::io::Cursor;
+use std::io::{self, Cursor, Read};
 use std::process::{Command, Stdio};
 
 use orange_contacts::formats::csv::CsvReader;
-use orange_contacts::formats::{read_path, Format, Record};
+use orange_contacts::formats::{read_path, Format, ReadError, Record};
 
 fn names(records: &[Record]) -> Vec<String> {
     records
@@ -110,4 +110,34 @@ fn an_unreadable_csv_header_is_one_invalid_record_not_the_end_of_the_run() {
         .collect();
     let expected = [(format!("{}:1", big.display()), "invalid"), (format!("{}:2", ok.display()), "valid")];
     assert_eq!(outcomes, expected.map(|(s, o)| (s, o.to_string())));
+}
+
+/// Reads nothing: every read fails.
+struct Unreadable;
+
+impl Read for Unreadable {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::other("the disk said no"))
+    }
+}
+
+/// `formats` fails in typed ways (no anyhow), each message naming the input and its cause.
+#[test]
+fn read_errors_are_typed_and_name_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.vcf");
+    let err = read_path(&missing, Format::Auto).unwrap_err();
+    assert!(
+        matches!(&err, ReadError::Open { error, .. } if error.kind() == io::ErrorKind::NotFound),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with(&format!("cannot open {}: ", missing.display())), "{err}");
+    for format in [Format::Auto, Format::Vcard, Format::Csv] {
+        let err = read_path(dir.path(), format).unwrap_err();
+        assert!(matches!(err, ReadError::Directory { .. }), "{err:?}");
+        assert_eq!(err.to_string(), format!("cannot read {}: it is a directory", dir.path().display()));
+    }
+    let err = CsvReader::new(Unreadable, "x.csv".to_string()).unwrap_err();
+    assert!(matches!(err, ReadError::Read { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "cannot read x.csv: the disk said no");
 }

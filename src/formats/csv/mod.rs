@@ -24,7 +24,6 @@ mod row;
 use std::io::{self, BufReader, Cursor, Read};
 use std::sync::atomic::Ordering;
 
-use anyhow::Context as _;
 use encoding_rs::UTF_8;
 
 use self::charset::{decoding_reader, detect_charset, CharsetHow};
@@ -33,7 +32,7 @@ use self::header::{classify_columns, detect_dialect, looks_like_header, Column, 
 use self::lex::{excel_separator_hint, read_header_line, sniff_delimiter, LineStarts, TrackingReader};
 use self::row::build_contact;
 use super::decode::SNIFF_BYTES;
-use super::Record;
+use super::{ReadError, Record};
 
 /// Streaming CSV reader: one [`Record`] per data row.
 pub struct CsvReader {
@@ -63,14 +62,13 @@ impl std::fmt::Debug for CsvReader {
 }
 
 impl CsvReader {
-    /// Sniffs charset, delimiter and header; fails only when the input cannot be read at all.
-    pub fn new(reader: impl Read + Send + 'static, source_name: String) -> anyhow::Result<CsvReader> {
+    /// Sniffs charset, delimiter and header; fails only when the input cannot be read at all
+    /// (a header that cannot is the file's one invalid record).
+    pub fn new(reader: impl Read + Send + 'static, source_name: String) -> Result<CsvReader, ReadError> {
+        let read_failed = |error| ReadError::Read { name: source_name.clone(), error };
         let mut reader: Box<dyn Read + Send> = Box::new(reader);
         let mut prefix = Vec::with_capacity(8192);
-        (&mut reader)
-            .take(SNIFF_BYTES as u64)
-            .read_to_end(&mut prefix)
-            .with_context(|| format!("{source_name}: cannot read"))?;
+        (&mut reader).take(SNIFF_BYTES as u64).read_to_end(&mut prefix).map_err(read_failed)?;
         let at_eof = prefix.len() < SNIFF_BYTES;
         let (encoding, how) = detect_charset(&prefix, at_eof);
         let mut first_warnings = Vec::new();
@@ -80,14 +78,12 @@ impl CsvReader {
 
         let raw: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(reader));
         let mut decoded = BufReader::new(decoding_reader(raw, encoding));
-        let mut header_line =
-            read_header_line(&mut decoded).with_context(|| format!("{source_name}: cannot read"))?;
+        let mut header_line = read_header_line(&mut decoded).map_err(read_failed)?;
         let mut first_line = 1;
         // Excel's `sep=;` hint line names the delimiter and precedes the header.
         let delimiter = match excel_separator_hint(&header_line) {
             Some(d) => {
-                header_line =
-                    read_header_line(&mut decoded).with_context(|| format!("{source_name}: cannot read"))?;
+                header_line = read_header_line(&mut decoded).map_err(read_failed)?;
                 first_line = 2;
                 d
             }
