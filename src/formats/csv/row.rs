@@ -307,13 +307,13 @@ fn set_birthday_from_parts(
         warnings.push(format!("{source}: birthday parts {text} ignored: a birthday column was already read"));
         return;
     }
-    let num = |s: &Option<String>| s.as_deref().and_then(|s| s.trim().parse::<u32>().ok());
-    let (y, m, d) = (num(&year), num(&month), num(&day));
+    // Whether the numbers make a date is PartialDate::new's rule; a year column that holds no
+    // year (`0`, `70000`, text) makes none.
+    let y = year.as_deref().and_then(|s| s.trim().parse::<u16>().ok());
     let year_ok = year.is_none() || y.is_some_and(|y| (1..=9999).contains(&y));
-    c.birthday = match (m, d) {
-        (Some(m), Some(d)) if year_ok && m > 0 && d > 0 && m <= 12 && d <= 31 => {
-            PartialDate::new(y.map(|y| y as u16), Some(m as u8), Some(d as u8))
-        }
+    let part = |s: &Option<String>| s.as_deref().and_then(|s| s.trim().parse::<u8>().ok());
+    c.birthday = match (part(&month), part(&day)) {
+        (Some(m), Some(d)) if year_ok => PartialDate::new(y, Some(m), Some(d)),
         _ => None,
     };
     c.birthday_text = Some(text);
@@ -516,6 +516,41 @@ mod tests {
         set_birthday(&mut c, "1980-04-15", "Birthday");
         set_birthday(&mut c, "1981-01-01", "Event 1 - Value");
         assert_eq!(c.extra[0].value, "1981-01-01", "a second birthday is kept as an extra field");
+    }
+
+    #[test]
+    fn birthday_parts_table() {
+        let ymd = |y, m, d| PartialDate::new(y, Some(m), Some(d));
+        let s = |v: &str| Some(v.to_string());
+        let cases = [
+            ((s("1970"), s("11"), s("15")), ymd(Some(1970), 11, 15)),
+            ((None, s("11"), s("15")), ymd(None, 11, 15)),
+            ((s(" 1970 "), s("+1"), s(" 05")), ymd(Some(1970), 1, 5)),
+            ((s("1604"), s("2"), s("29")), ymd(None, 2, 29)),
+            ((s("1970"), s("2"), s("30")), None),
+            ((s("1970"), s("13"), s("1")), None),
+            ((s("1970"), s("0"), s("1")), None),
+            ((s("1970"), s("1"), s("0")), None),
+            ((s("1970"), s("1"), s("32")), None),
+            ((s("1970"), s("256"), s("1")), None),
+            ((s("1970"), s("1"), s("300")), None),
+            ((s("0"), s("1"), s("1")), None),
+            ((s("10000"), s("1"), s("1")), None),
+            ((s("70000"), s("1"), s("1")), None),
+            ((s("abc"), s("1"), s("1")), None),
+            ((s("1970"), s("1"), None), None),
+            ((None, s("1"), None), None),
+        ];
+        for ((year, month, day), expected) in cases {
+            let case = format!("{year:?} {month:?} {day:?}");
+            let mut c = Contact::default();
+            set_birthday_from_parts(&mut c, year, month, day, &mut Vec::new(), "t.csv:2");
+            assert_eq!(c.birthday, expected, "{case}");
+            assert!(c.birthday_text.is_some(), "{case}: the parts as written");
+        }
+        let mut c = Contact::default();
+        set_birthday_from_parts(&mut c, s("1970"), s("11"), None, &mut Vec::new(), "t.csv:2");
+        assert_eq!(c.birthday_text.as_deref(), Some("year 1970, month 11"));
     }
 
     #[test]
