@@ -3,7 +3,13 @@
 //! Every reader streams: it yields one [`Record`] per input record, never aborting a file on a
 //! bad record, so that every record ends up in the reconcile report. [`read_path`] opens a file
 //! (or standard input), picks the reader and hands back a [`RecordReader`], which yields records
-//! one by one or [`Chunk`]s of records whose parsing can run on other threads.
+//! one by one or [`Chunk`]s of records whose parsing can run on other threads. An input fails as
+//! a whole only when it cannot be opened or read ([`ReadError`]).
+//!
+//! - [`decode`]: bytes → UTF-8, what both readers share (UTF-16, transcoding, charset guess);
+//! - [`vcard`]: the vCard reader (cut cards, decode each, parse with calcard, map);
+//! - [`csv`]: the CSV reader (charset, lexing, header → roles, row → contact);
+//! - [`vcard_write`]: the vCard 3.0/4.0 writer of export.
 
 pub mod csv;
 pub mod decode;
