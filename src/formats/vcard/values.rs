@@ -88,24 +88,23 @@ pub(super) fn field_name(e: &VCardEntry) -> String {
     e.name.as_str().to_string()
 }
 
+/// Component `i` of a structured value (ADR, ORG), taken out of the entry and trimmed; a comma
+/// list is joined by `, `.
 pub(super) fn component(e: &mut VCardEntry, i: usize) -> Option<String> {
-    match e.values.get_mut(i)? {
-        VCardValue::Text(t) => owned_nonempty(std::mem::take(t)),
-        VCardValue::Component(parts) => {
-            let parts: Vec<&str> = parts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
-            nonempty(&parts.join(", "))
-        }
-        v => nonempty(&value_text(v)?),
-    }
+    component_joined(e, i, ", ")
 }
 
 /// Name components: comma lists joined by a space (`Q.,Public` → `Q. Public`).
 pub(super) fn name_component(e: &mut VCardEntry, i: usize) -> Option<String> {
+    component_joined(e, i, " ")
+}
+
+fn component_joined(e: &mut VCardEntry, i: usize, separator: &str) -> Option<String> {
     match e.values.get_mut(i)? {
         VCardValue::Text(t) => owned_nonempty(std::mem::take(t)),
         VCardValue::Component(parts) => {
             let parts: Vec<&str> = parts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
-            nonempty(&parts.join(" "))
+            nonempty(&parts.join(separator))
         }
         v => nonempty(&value_text(v)?),
     }
