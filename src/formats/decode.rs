@@ -1,26 +1,24 @@
 //! Byte-level decoding of contact files into UTF-8 text, before any parser sees them.
 //!
 //! calcard parses a `&str`, and the CSV reader wants text too, but real exports come as UTF-16
-//! (with or without BOM), UTF-8 with a BOM, stray NUL bytes, raw 8-bit lines in a legacy
-//! charset (Shift_JIS, windows-1252, ISO-8859-x), folds that split a UTF-8 sequence, and
-//! QUOTED-PRINTABLE values holding UTF-8 bytes without the `CHARSET` calcard then needs.
-//! This module owns all of that:
+//! (with or without BOM), UTF-8 with a BOM, or in a legacy charset (Shift_JIS, windows-1252,
+//! ISO-8859-x). What both readers share lives here:
 //!
+//! - [`detect_utf16`]: UTF-16 by BOM or by its NUL bytes (also what `--format auto` looks at);
 //! - [`open_utf8_stream`]: a streaming reader that transcodes UTF-16 and strips the BOM, and
 //!   guesses the file's legacy charset from its first 64 KB (used by the vCard reader);
-//! - [`decode_card`]: per-line decoding of one vCard's raw lines;
-//! - [`decode_text`]: the same for a whole buffer (CSV).
+//! - `TranscodingReader`: any charset → UTF-8 while reading (the CSV reader's every charset).
+//!
+//! A vCard's lines are decoded card by card, by their own `CHARSET`, in `vcard/decode.rs`.
 
-use std::borrow::Cow;
 use std::io::{self, Cursor, Read};
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
 /// How much of a file is looked at to detect UTF-16 and guess a legacy charset.
 pub const SNIFF_BYTES: usize = 64 * 1024;
 
-/// UTF-16 flavour of a byte buffer: by BOM, else by the pattern of NUL bytes that ASCII text
-/// leaves in UTF-16 (every other byte is 0).
+/// UTF-16 flavour of a byte buffer: by BOM, else by its NUL bytes ([`utf16_by_nul_bytes`]).
 pub fn detect_utf16(prefix: &[u8]) -> Option<&'static Encoding> {
     if prefix.starts_with(&[0xFF, 0xFE]) {
         return Some(UTF_16LE);
@@ -28,8 +26,29 @@ pub fn detect_utf16(prefix: &[u8]) -> Option<&'static Encoding> {
     if prefix.starts_with(&[0xFE, 0xFF]) {
         return Some(UTF_16BE);
     }
+    utf16_by_nul_bytes(prefix)
+}
+
+/// UTF-16 without a BOM, told by the NUL bytes it leaves: every ASCII character (the syntax,
+/// digits, spaces, line ends) is a code unit whose high byte is 0. The one rule of the vCard
+/// reader, the CSV reader and `--format auto`; looks at the first 4 KB.
+///
+/// UTF-16 when the NULs of one side (high bytes) are in at least a third of the code units, and
+/// the other side (low bytes) has at most a tenth as many:
+/// - a third, not more: a Cyrillic, Greek or CJK address book keeps a NUL high byte in each of
+///   its ASCII characters only, about 35 % of them for names and notes in Russian (the CSV
+///   reader asked 40 % and read such a file as UTF-8 full of NULs);
+/// - a tenth of the other side: a low byte is 0 only in rare characters (U+0100, U+0400,
+///   U+3000), while a binary or zero-filled file has NULs on both sides and is not UTF-16;
+/// - fewer than 4 code units tell nothing (no contact file is that short).
+///
+/// Every UTF-16 file of the tests (corpus and hand-made: 88 % to 100 % NUL high bytes, none on
+/// the other side) passes both this rule and the CSV reader's former one (40 %, and under 5 % of
+/// the code units on the other side), so the choice changes nothing for them.
+pub fn utf16_by_nul_bytes(prefix: &[u8]) -> Option<&'static Encoding> {
     let sample = &prefix[..prefix.len().min(4096) & !1];
-    if sample.len() < 4 {
+    let units = sample.len() / 2;
+    if units < 4 {
         return None;
     }
     let (mut even, mut odd) = (0usize, 0usize);
@@ -37,11 +56,9 @@ pub fn detect_utf16(prefix: &[u8]) -> Option<&'static Encoding> {
         even += usize::from(pair[0] == 0);
         odd += usize::from(pair[1] == 0);
     }
-    let pairs = sample.len() / 2;
-    // Mostly-ASCII UTF-16: at least a third of the code units have a NUL high byte, on one side.
-    if even * 3 >= pairs && odd * 10 <= even {
+    if even * 3 >= units && odd * 10 <= even {
         Some(UTF_16BE)
-    } else if odd * 3 >= pairs && even * 10 <= odd {
+    } else if odd * 3 >= units && even * 10 <= odd {
         Some(UTF_16LE)
     } else {
         None
@@ -132,35 +149,6 @@ pub fn guess_legacy_charset(buf: &[u8], complete: bool) -> Option<&'static Encod
     Some(detector.guess(None, false))
 }
 
-/// Decodes a whole buffer: UTF-16 (BOM or NUL pattern) is transcoded, a UTF-8 BOM and NUL bytes
-/// are removed, UTF-8 lines are kept and the other lines are decoded with the charset chardetng
-/// guesses for them. Returns the text and the charset used when it was not UTF-8.
-pub fn decode_text(bytes: &[u8]) -> (String, Option<&'static str>) {
-    if let Some(enc) = detect_utf16(bytes) {
-        let (text, _) = enc.decode_with_bom_removal(bytes);
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        return (text.replace('\0', ""), Some(enc.name()));
-    }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let bytes: Cow<[u8]> = if bytes.contains(&0) {
-        Cow::Owned(bytes.iter().copied().filter(|&b| b != 0).collect())
-    } else {
-        Cow::Borrowed(bytes)
-    };
-    if let Ok(text) = std::str::from_utf8(&bytes) {
-        return (text.to_string(), None);
-    }
-    let enc = guess_legacy_charset(&bytes, true).unwrap_or(WINDOWS_1252);
-    let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        match std::str::from_utf8(line) {
-            Ok(s) => out.push_str(s),
-            Err(_) => out.push_str(&enc.decode_without_bom_handling(line).0),
-        }
-    }
-    (out, Some(enc.name()))
-}
-
 /// A `Read` adapter that transcodes any encoding_rs encoding to UTF-8 (the vCard reader's UTF-16
 /// path and the CSV reader's every non-UTF-8 charset).
 pub(crate) struct TranscodingReader {
@@ -236,502 +224,9 @@ impl Read for TranscodingReader {
     }
 }
 
-/// The property head of a content line (`group.NAME;PARAM=…;PARAM`), as far as decoding
-/// needs it.
-#[derive(Debug, Default)]
-struct Head<'a> {
-    /// Byte offset of the `:` that ends the head.
-    colon: usize,
-    quoted_printable: bool,
-    /// Byte range of a bare `QUOTED-PRINTABLE` param (2.1 allows it; calcard ignores it).
-    bare_qp: Option<(usize, usize)>,
-    charset: Option<&'a [u8]>,
-}
-
-impl<'a> Head<'a> {
-    /// [`Head::parse`] for the UTF-8 fast path, which only needs QUOTED-PRINTABLE heads: `None`
-    /// at once for continuation lines and lines whose head cannot name QUOTED-PRINTABLE.
-    fn parse_if_params(line: &'a [u8]) -> Option<Head<'a>> {
-        if matches!(line.first(), Some(b' ' | b'\t') | None) {
-            return None;
-        }
-        // A quoted param value may hold a `:`; then the full parse finds the real one.
-        let colon = memchr::memchr(b':', line)?;
-        let head = &line[..colon];
-        memchr::memchr(b';', head)?;
-        // QUOTED-PRINTABLE and ENCODING=Q need a `Q`/`q` before it (or a `"` hides the colon).
-        memchr::memchr3(b'Q', b'q', b'"', head)?;
-        Head::parse(line)
-    }
-
-    /// `None` for a continuation line or a line without a `:`.
-    fn parse(line: &'a [u8]) -> Option<Head<'a>> {
-        match line.first() {
-            Some(b' ' | b'\t') | None => return None,
-            _ => {}
-        }
-        let mut in_quotes = false;
-        let mut colon = None;
-        for (i, &b) in line.iter().enumerate() {
-            match b {
-                b'"' => in_quotes = !in_quotes,
-                b':' if !in_quotes => {
-                    colon = Some(i);
-                    break;
-                }
-                b'\n' => break,
-                _ => {}
-            }
-        }
-        let colon = colon?;
-        let mut head = Head { colon, ..Head::default() };
-        let text = &line[..colon];
-        if !text.contains(&b';') {
-            return Some(head);
-        }
-        let mut start = 0;
-        for raw_param in text.split(|&b| b == b';') {
-            let param_start = start;
-            start += raw_param.len() + 1;
-            if param_start == 0 {
-                continue; // the property name
-            }
-            let param = raw_param.trim_ascii();
-            let (name, value) = match param.iter().position(|&b| b == b'=') {
-                Some(eq) => (param[..eq].trim_ascii(), Some(param[eq + 1..].trim_ascii())),
-                None => (param, None),
-            };
-            match value {
-                None if name.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") => {
-                    head.quoted_printable = true;
-                    head.bare_qp = Some((param_start, param_start + raw_param.len()));
-                }
-                Some(v)
-                    if name.eq_ignore_ascii_case(b"ENCODING")
-                        && (v.eq_ignore_ascii_case(b"QUOTED-PRINTABLE") || v.eq_ignore_ascii_case(b"Q")) =>
-                {
-                    head.quoted_printable = true;
-                }
-                Some(v) if name.eq_ignore_ascii_case(b"CHARSET") => {
-                    let v = v.strip_prefix(b"\"").unwrap_or(v);
-                    let v = v.strip_suffix(b"\"").unwrap_or(v);
-                    head.charset = Some(v);
-                }
-                _ => {}
-            }
-        }
-        Some(head)
-    }
-}
-
-/// Per-file state for [`decode_card`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DecodeContext {
-    /// The charset guessed for the file's non-UTF-8 lines ([`StreamInfo::guessed_charset`]).
-    pub guessed_charset: Option<&'static Encoding>,
-}
-
-/// Line end excluded: the content of a line without its `\r\n`, `\n` or `\r\r\n`.
-fn trim_eol(line: &[u8]) -> &[u8] {
-    let mut end = line.len();
-    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
-        end -= 1;
-    }
-    &line[..end]
-}
-
-/// End (exclusive) of the line starting at `pos`: after its `\n`, or the end of `raw`.
-fn line_end(raw: &[u8], pos: usize) -> usize {
-    match memchr::memchr(b'\n', &raw[pos..]) {
-        Some(i) => pos + i + 1,
-        None => raw.len(),
-    }
-}
-
-/// Whether `bytes` ends inside a UTF-8 multibyte sequence (1 to 3 bytes of it present).
-fn ends_in_partial_utf8(bytes: &[u8]) -> bool {
-    for back in 1..=3.min(bytes.len()) {
-        let b = bytes[bytes.len() - back];
-        if b & 0xC0 == 0x80 {
-            continue; // continuation byte: look further back for the lead byte
-        }
-        let needed = match b {
-            0xC2..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF4 => 4,
-            _ => return false,
-        };
-        return back < needed;
-    }
-    false
-}
-
-/// Decodes a quoted-printable value (soft breaks already removed or not): `=XX` → byte.
-fn qp_decode(value: &[u8], out: &mut Vec<u8>) {
-    let hex = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    };
-    let mut i = 0;
-    while i < value.len() {
-        let b = value[i];
-        if b == b'=' {
-            // Soft line break: `=` then optional CR(s) then LF.
-            let mut j = i + 1;
-            while j < value.len() && value[j] == b'\r' {
-                j += 1;
-            }
-            if j < value.len() && value[j] == b'\n' {
-                i = j + 1;
-                continue;
-            }
-            if i + 2 < value.len() {
-                if let (Some(h), Some(l)) = (hex(value[i + 1]), hex(value[i + 2])) {
-                    out.push(h << 4 | l);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(b);
-        } else if b != b'\r' && b != b'\n' {
-            out.push(b);
-        }
-        i += 1;
-    }
-}
-
-/// Decodes the raw lines of one vCard to UTF-8 text: `raw` itself when it is UTF-8 and needs
-/// no change (the common case, no copy), else the text written to `out`:
-///
-/// - a fold that splits a UTF-8 sequence is joined;
-/// - UTF-8 lines are kept; other lines are decoded with their property's `CHARSET`, else the
-///   file's guessed charset, else windows-1252 (with a warning naming the lines);
-/// - a QUOTED-PRINTABLE value without `CHARSET` whose bytes are UTF-8 gets `CHARSET=UTF-8`
-///   (calcard would decode it as Latin-1), or the file's guessed charset when it is not UTF-8;
-///   a bare 2.1 `QUOTED-PRINTABLE` param becomes `ENCODING=QUOTED-PRINTABLE`, and blank lines
-///   after a soft break are dropped.
-///
-/// `first_line` is the file line number of the first line of `raw`, for warnings.
-pub fn decode_card<'a>(
-    raw: &'a [u8],
-    first_line: usize,
-    ctx: &DecodeContext,
-    out: &'a mut String,
-    warnings: &mut Vec<String>,
-) -> &'a str {
-    out.clear();
-    let mut scratch = Scratch::default();
-    if memchr::memchr(0, raw).is_some() {
-        warnings.push(format!("card at line {first_line}: NUL bytes removed"));
-        let cleaned: Vec<u8> = raw.iter().copied().filter(|&b| b != 0).collect();
-        match std::str::from_utf8(&cleaned) {
-            Ok(text) => {
-                if !decode_utf8_body(text, ctx, out, &mut scratch) {
-                    out.push_str(text);
-                }
-            }
-            Err(_) => decode_mixed_body(&cleaned, first_line, ctx, out, warnings, &mut scratch),
-        }
-        return out;
-    }
-    match simdutf8::basic::from_utf8(raw) {
-        Ok(text) => {
-            if decode_utf8_body(text, ctx, out, &mut scratch) {
-                out
-            } else {
-                text
-            }
-        }
-        Err(_) => {
-            decode_mixed_body(raw, first_line, ctx, out, warnings, &mut scratch);
-            out
-        }
-    }
-}
-
-#[derive(Default)]
-struct Scratch {
-    joined: Vec<u8>,
-    qp_raw: Vec<u8>,
-    qp_bytes: Vec<u8>,
-    /// Lines decoded with a guessed charset: (line, reason, charset).
-    guessed: Vec<(usize, String, &'static str)>,
-}
-
-/// Fast path: the card is UTF-8. Writes it to `out`, rewriting QP property heads, only when
-/// one needs rewriting (returns `true` then); else the text can be used as it is.
-fn decode_utf8_body(text: &str, ctx: &DecodeContext, out: &mut String, scratch: &mut Scratch) -> bool {
-    let raw = text.as_bytes();
-    let mut copied = 0;
-    let mut pos = 0;
-    while pos < raw.len() {
-        let end = line_end(raw, pos);
-        let line = &raw[pos..end];
-        if let Some(h) = Head::parse_if_params(line).filter(|h| h.quoted_printable) {
-            if let Some(value_end) = gather_qp(raw, end, line, &h, ctx, scratch) {
-                out.push_str(&text[copied..pos]);
-                let mut ignored = Vec::new();
-                write_qp(&h, &scratch.qp_raw, &Declared::None, ctx, out, &mut ignored);
-                copied = value_end;
-                pos = value_end;
-                continue;
-            }
-        }
-        pos = end;
-    }
-    if copied == 0 {
-        return false;
-    }
-    out.push_str(&text[copied..]);
-    true
-}
-
-/// Slow path: some lines are not UTF-8.
-fn decode_mixed_body(
-    raw: &[u8],
-    first_line: usize,
-    ctx: &DecodeContext,
-    out: &mut String,
-    warnings: &mut Vec<String>,
-    scratch: &mut Scratch,
-) {
-    let mut pos = 0;
-    let mut line_no = first_line;
-    // CHARSET of the property the current line belongs to (for folded continuation lines).
-    let mut prop_charset = Declared::None;
-    let mut joined = std::mem::take(&mut scratch.joined);
-    let mut guessed = Vec::new();
-    while pos < raw.len() {
-        let end = line_end(raw, pos);
-        let mut line: &[u8] = &raw[pos..end];
-        let this_line = line_no;
-        pos = end;
-        line_no += 1;
-
-        let mut merged = false;
-        if std::str::from_utf8(line).is_err() {
-            // A fold inside a UTF-8 sequence: `…\xd0\r\n \xbb…` → `…\xd0\xbb…`.
-            let mut partial = ends_in_partial_utf8(trim_eol(line));
-            if partial {
-                joined.clear();
-                joined.extend_from_slice(line);
-            }
-            while partial && pos < raw.len() {
-                let next = &raw[pos..line_end(raw, pos)];
-                if !(matches!(next[0], b' ' | b'\t') && next.len() > 1 && next[1] & 0xC0 == 0x80) {
-                    break;
-                }
-                let keep = trim_eol(&joined).len();
-                joined.truncate(keep);
-                joined.extend_from_slice(&next[1..]);
-                pos += next.len();
-                line_no += 1;
-                merged = true;
-                partial = ends_in_partial_utf8(trim_eol(&joined));
-            }
-            if merged {
-                line = &joined;
-            }
-        }
-
-        let head = Head::parse(line);
-        if let Some(h) = &head {
-            prop_charset = Declared::from_label(h.charset);
-        }
-        if let Some(h) = head.as_ref().filter(|h| h.quoted_printable && !merged) {
-            if let Some(value_end) = gather_qp(raw, pos, line, h, ctx, scratch) {
-                line_no += raw[pos..value_end].iter().filter(|&&b| b == b'\n').count();
-                pos = value_end;
-                let qp_raw = std::mem::take(&mut scratch.qp_raw);
-                write_qp(h, &qp_raw, &prop_charset, ctx, out, &mut guessed);
-                scratch.qp_raw = qp_raw;
-                for g in guessed.drain(..) {
-                    scratch.guessed.push((this_line, g.0, g.1));
-                }
-                continue;
-            }
-        }
-        if let Some((why, enc)) = push_line(line, &prop_charset, ctx, out) {
-            scratch.guessed.push((this_line, why, enc));
-        }
-    }
-    scratch.joined = joined;
-    report_guesses(&scratch.guessed, warnings);
-}
-
-/// One warning per kind of guess: `lines 3, 4, 9: not UTF-8, decoded as windows-1252`.
-fn report_guesses(guessed: &[(usize, String, &'static str)], warnings: &mut Vec<String>) {
-    let mut done = vec![false; guessed.len()];
-    for i in 0..guessed.len() {
-        if done[i] {
-            continue;
-        }
-        let (_, why, enc) = &guessed[i];
-        let mut lines = Vec::new();
-        for j in i..guessed.len() {
-            if !done[j] && guessed[j].1 == *why && guessed[j].2 == *enc {
-                done[j] = true;
-                lines.push(guessed[j].0.to_string());
-            }
-        }
-        let label = if lines.len() == 1 { "line" } else { "lines" };
-        warnings.push(format!("{label} {}: {why}, decoded as {enc}", lines.join(", ")));
-    }
-}
-
-/// For a QUOTED-PRINTABLE property whose first line is `line` (ending at `after`): gathers
-/// its value lines into `scratch.qp_raw` and returns where the value ends, when the property
-/// needs rewriting (see [`decode_card`]); `None` when it can be copied as it is.
-fn gather_qp(
-    raw: &[u8],
-    after: usize,
-    line: &[u8],
-    h: &Head<'_>,
-    ctx: &DecodeContext,
-    scratch: &mut Scratch,
-) -> Option<usize> {
-    let qp_raw = &mut scratch.qp_raw;
-    qp_raw.clear();
-    qp_raw.extend_from_slice(line);
-    let mut value_end = after;
-    let mut dropped_blank = false;
-    while trim_eol(qp_raw).ends_with(b"=") && value_end < raw.len() {
-        let mut next_start = value_end;
-        while next_start < raw.len() && trim_eol(&raw[next_start..line_end(raw, next_start)]).is_empty() {
-            next_start = line_end(raw, next_start);
-        }
-        if next_start >= raw.len() {
-            break;
-        }
-        let next = &raw[next_start..line_end(raw, next_start)];
-        if next_start > value_end {
-            if looks_like_property(next) {
-                break;
-            }
-            dropped_blank = true;
-        }
-        qp_raw.extend_from_slice(next);
-        value_end = next_start + next.len();
-    }
-    let mut needs_charset = false;
-    if h.charset.is_none() {
-        scratch.qp_bytes.clear();
-        qp_decode(&qp_raw[h.colon + 1..], &mut scratch.qp_bytes);
-        needs_charset = !scratch.qp_bytes.is_ascii()
-            && (std::str::from_utf8(&scratch.qp_bytes).is_ok() || ctx.guessed_charset.is_some());
-    }
-    (needs_charset || dropped_blank || h.bare_qp.is_some()).then_some(value_end)
-}
-
-/// Writes a gathered QP property with its head fixed (see [`gather_qp`]).
-fn write_qp(
-    h: &Head<'_>,
-    qp_raw: &[u8],
-    declared: &Declared,
-    ctx: &DecodeContext,
-    out: &mut String,
-    guessed: &mut Vec<(String, &'static str)>,
-) {
-    let mut push = |bytes: &[u8], out: &mut String| {
-        if let Some(g) = push_line(bytes, declared, ctx, out) {
-            guessed.push(g);
-        }
-    };
-    match h.bare_qp {
-        Some((start, end)) => {
-            push(&qp_raw[..start], out);
-            out.push_str("ENCODING=QUOTED-PRINTABLE");
-            push(&qp_raw[end..h.colon], out);
-        }
-        None => push(&qp_raw[..h.colon], out),
-    }
-    if h.charset.is_none() {
-        let mut bytes = Vec::new();
-        qp_decode(&qp_raw[h.colon + 1..], &mut bytes);
-        if !bytes.is_ascii() {
-            let charset = if std::str::from_utf8(&bytes).is_ok() {
-                Some("UTF-8")
-            } else {
-                ctx.guessed_charset.map(|e| e.name())
-            };
-            if let Some(cs) = charset {
-                out.push_str(";CHARSET=");
-                out.push_str(cs);
-            }
-        }
-    }
-    push(&qp_raw[h.colon..], out);
-}
-
-/// `NAME:` / `group.NAME;…` at the start of a line (as opposed to a quoted-printable
-/// continuation such as `=A4=C3 …`).
-fn looks_like_property(line: &[u8]) -> bool {
-    let end = line.iter().position(|&b| b == b':' || b == b';');
-    match end {
-        Some(end) if end > 0 => {
-            line[..end].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        }
-        _ => false,
-    }
-}
-
-/// The CHARSET a property declared.
-enum Declared {
-    None,
-    /// A charset encoding_rs knows (UTF-8 excluded: a non-UTF-8 line then needs a guess).
-    Known(&'static Encoding),
-    /// UTF-8, or a label encoding_rs does not know (`CHARSET=Murks`).
-    Unusable(String),
-}
-
-impl Declared {
-    fn from_label(label: Option<&[u8]>) -> Declared {
-        let Some(label) = label else { return Declared::None };
-        match Encoding::for_label(label) {
-            Some(e) if e != encoding_rs::UTF_8 && e != encoding_rs::REPLACEMENT => Declared::Known(e),
-            _ => Declared::Unusable(String::from_utf8_lossy(label).into_owned()),
-        }
-    }
-}
-
-/// Appends one line, decoding it with its declared charset, or a guessed one when not
-/// UTF-8: then returns (why, charset) for the warning.
-fn push_line(
-    line: &[u8],
-    declared: &Declared,
-    ctx: &DecodeContext,
-    out: &mut String,
-) -> Option<(String, &'static str)> {
-    if let Ok(s) = std::str::from_utf8(line) {
-        out.push_str(s);
-        return None;
-    }
-    let enc = match declared {
-        Declared::Known(e) => e,
-        _ => ctx.guessed_charset.unwrap_or(WINDOWS_1252),
-    };
-    let (text, _) = enc.decode_without_bom_handling(line);
-    out.push_str(&text);
-    let why = match declared {
-        Declared::Known(_) => return None,
-        Declared::Unusable(cs) => format!("not {cs} as declared"),
-        Declared::None => "not UTF-8".to_string(),
-    };
-    Some((why, enc.name()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn body(raw: &[u8], guessed: Option<&'static Encoding>) -> (String, Vec<String>) {
-        let mut out = String::new();
-        let mut w = Vec::new();
-        let text = decode_card(raw, 2, &DecodeContext { guessed_charset: guessed }, &mut out, &mut w);
-        (text.to_string(), w)
-    }
 
     #[test]
     fn utf16_detection() {
@@ -741,41 +236,62 @@ mod tests {
         assert_eq!(detect_utf16(b"BEGIN:VCARD\r\n"), None);
     }
 
-    #[test]
-    fn split_fold_is_joined() {
-        let (out, w) = body(b"FN:\xce\xb1\xce\r\n \xb2x\r\nN:a\r\n", None);
-        assert_eq!(out, "FN:\u{3b1}\u{3b2}x\r\nN:a\r\n");
-        assert!(w.is_empty(), "{w:?}");
+    fn le(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    fn be(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_be_bytes).collect()
     }
 
     #[test]
-    fn charset_param_and_fallback() {
-        let (out, w) = body(b"N;CHARSET=SHIFT_JIS:\x8eR\x93c\nFN:M\xfcller\n", None);
-        assert_eq!(out, "N;CHARSET=SHIFT_JIS:\u{5c71}\u{7530}\nFN:M\u{fc}ller\n");
-        assert_eq!(w, vec!["line 3: not UTF-8, decoded as windows-1252".to_string()]);
+    fn utf16_by_nul_bytes_table() {
+        let russian = "Мария,Смирнова,соседка, 12.03\r\n"; // 11 of 31 characters ASCII: 35 %
+        let mostly_russian = "Иван Петрович,Петров,Коллега\r\n"; // 5 of 30: 17 %
+        let mut two_sided = le("abcdefghi");
+        two_sided.extend([0, 0, 0, 0]); // 11 code units, 2 with a NUL low byte: more than a tenth
+        let mut one_in_ten = le("abcdefghi");
+        one_in_ten.extend([0, 0]); // 10 code units, 1 with a NUL low byte: a tenth
+        let mut utf8_first = "x".repeat(4096).into_bytes();
+        utf8_first.extend(le("BEGIN:VCARD\r\n"));
+        let cases: [(&str, Vec<u8>, Option<&'static Encoding>); 14] = [
+            ("ASCII, little-endian", le("BEGIN:VCARD\r\n"), Some(UTF_16LE)),
+            ("ASCII, big-endian", be("BEGIN:VCARD\r\n"), Some(UTF_16BE)),
+            ("Cyrillic between a third and 40 %", le(russian), Some(UTF_16LE)),
+            ("the same, big-endian", be(russian), Some(UTF_16BE)),
+            ("under a third", le(mostly_russian), None),
+            ("exactly a third", le("aЖЖbЖЖ"), Some(UTF_16LE)),
+            ("four code units", le("abcd"), Some(UTF_16LE)),
+            ("three code units", le("abc"), None),
+            ("the other side over a tenth", two_sided, None),
+            ("the other side at a tenth", one_in_ten, Some(UTF_16LE)),
+            ("UTF-8", "Zoë,Ångström\r\n".as_bytes().to_vec(), None),
+            ("UTF-8 with stray NULs", b"FN:Ab\0c\0\r\nN:x;y\r\n".to_vec(), None),
+            ("zero-filled", vec![0; 64], None),
+            ("UTF-16 after the first 4 KB", utf8_first, None),
+        ];
+        for (case, bytes, expected) in cases {
+            assert_eq!(utf16_by_nul_bytes(&bytes), expected, "{case}");
+        }
     }
 
-    #[test]
-    fn qp_without_charset_gets_utf8() {
-        let (out, _) = body(b"FN;ENCODING=QUOTED-PRINTABLE:J=C3=BC=\r\nrgen\r\nTEL:1\r\n", None);
-        assert_eq!(out, "FN;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:J=C3=BC=\r\nrgen\r\nTEL:1\r\n");
-        let (out, _) = body(b"FN;ENCODING=QUOTED-PRINTABLE:Iksi=F1ski\r\n", None);
-        assert_eq!(out, "FN;ENCODING=QUOTED-PRINTABLE:Iksi=F1ski\r\n");
-        let (out, _) = body(b"FN;QUOTED-PRINTABLE:Iksi=F1ski\r\n", Some(encoding_rs::WINDOWS_1250));
-        assert_eq!(out, "FN;ENCODING=QUOTED-PRINTABLE;CHARSET=windows-1250:Iksi=F1ski\r\n");
-        // A bare 2.1 QUOTED-PRINTABLE param is spelt out for calcard.
-        let (out, _) = body(b"FN;CHARSET=UTF-8;QUOTED-PRINTABLE:=C3=A9\r\n", None);
-        assert_eq!(out, "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=C3=A9\r\n");
+    /// The stream's bytes, and what was learnt about them.
+    fn stream(bytes: &[u8]) -> (Vec<u8>, StreamInfo) {
+        let (mut reader, info) = open_utf8_stream(Box::new(Cursor::new(bytes.to_vec()))).unwrap();
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        (out, info)
     }
 
     #[test]
     fn whole_text() {
-        let (t, cs) = decode_text(b"\xEF\xBB\xBFa,b\n");
-        assert_eq!((t.as_str(), cs), ("a,b\n", None));
-        let (t, cs) = decode_text(b"\xFF\xFEa\0,\0b\0");
-        assert_eq!((t.as_str(), cs), ("a,b", Some("UTF-16LE")));
-        let (t, cs) = decode_text(b"name\nJos\xe9\n");
-        assert_eq!(t, "name\nJos\u{e9}\n");
-        assert!(cs.is_some());
+        let (t, info) = stream(b"\xEF\xBB\xBFa,b\n");
+        assert_eq!((t.as_slice(), info.transcoded_from, info.guessed_charset), (&b"a,b\n"[..], None, None));
+        let (t, info) = stream(b"\xFF\xFEa\0,\0b\0");
+        assert_eq!((t.as_slice(), info.transcoded_from), (&b"a,b"[..], Some("UTF-16LE")));
+        // Legacy lines are decoded by the card decoder, with the charset guessed here.
+        let (t, info) = stream(b"name\nJos\xe9\n");
+        let charset = info.guessed_charset.expect("a guess for the non-UTF-8 line");
+        assert_eq!(charset.decode_without_bom_handling(&t).0, "name\nJos\u{e9}\n");
     }
 }

@@ -3,10 +3,17 @@
 //! Every reader streams: it yields one [`Record`] per input record, never aborting a file on a
 //! bad record, so that every record ends up in the reconcile report. [`read_path`] opens a file
 //! (or standard input), picks the reader and hands back a [`RecordReader`], which yields records
-//! one by one or [`Chunk`]s of records whose parsing can run on other threads.
+//! one by one or [`Chunk`]s of records whose parsing can run on other threads. An input fails as
+//! a whole only when it cannot be opened or read ([`ReadError`]).
+//!
+//! - [`decode`]: bytes → UTF-8, what both readers share (UTF-16, transcoding, charset guess);
+//! - [`vcard`]: the vCard reader (cut cards, decode each, parse with calcard, map);
+//! - [`csv`]: the CSV reader (charset, lexing, header → roles, row → contact);
+//! - [`vcard_write`]: the vCard 3.0/4.0 writer of export.
 
 pub mod csv;
 pub mod decode;
+mod error;
 pub mod vcard;
 pub mod vcard_write;
 
@@ -14,8 +21,7 @@ use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::Path;
 
-use anyhow::Context as _;
-
+pub use self::error::ReadError;
 use crate::model::Contact;
 
 /// One input record, read or not.
@@ -121,26 +127,23 @@ impl std::fmt::Debug for RecordReader {
 /// Opens `path` (`-` = standard input) and streams its records. `Format::Auto` looks at the
 /// first 64 KB (after a BOM or UTF-16 decoding): a `BEGIN:VCARD` line, or a `.vcf`/`.vcard`
 /// name, means vCard; anything else is read as CSV.
-pub fn read_path(path: &Path, format: Format) -> anyhow::Result<RecordReader> {
+pub fn read_path(path: &Path, format: Format) -> Result<RecordReader, ReadError> {
     let is_stdin = path.as_os_str() == "-";
     let source_name = if is_stdin { "stdin".to_string() } else { path.display().to_string() };
     let mut reader: Box<dyn Read + Send> = if is_stdin {
         Box::new(io::stdin())
     } else {
-        let file = File::open(path).with_context(|| format!("cannot open {source_name}"))?;
+        let file = File::open(path).map_err(|error| ReadError::Open { name: source_name.clone(), error })?;
         if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-            anyhow::bail!("cannot read {source_name}: it is a directory");
+            return Err(ReadError::Directory { name: source_name });
         }
         Box::new(file)
     };
     let format = match format {
         Format::Auto => {
             let mut prefix = Vec::with_capacity(decode::SNIFF_BYTES);
-            reader
-                .by_ref()
-                .take(decode::SNIFF_BYTES as u64)
-                .read_to_end(&mut prefix)
-                .with_context(|| format!("cannot read {source_name}"))?;
+            let read_failed = |error| ReadError::Read { name: source_name.clone(), error };
+            reader.by_ref().take(decode::SNIFF_BYTES as u64).read_to_end(&mut prefix).map_err(read_failed)?;
             let detected = sniff_format(&prefix, path);
             reader = Box::new(Cursor::new(prefix).chain(reader));
             detected
@@ -148,16 +151,19 @@ pub fn read_path(path: &Path, format: Format) -> anyhow::Result<RecordReader> {
         other => other,
     };
     let (inner, format): (Box<dyn ChunkedReader>, _) = match format {
-        Format::Csv => (
-            Box::new(
-                csv::CsvReader::new(reader, source_name.clone())
-                    .with_context(|| format!("cannot read {source_name} as CSV"))?,
-            ),
-            Format::Csv,
-        ),
+        Format::Csv => (Box::new(csv::CsvReader::new(reader, source_name.clone())?), Format::Csv),
         _ => (Box::new(vcard::VcardReader::new(reader, source_name.clone())), Format::Vcard),
     };
     Ok(RecordReader { inner, format, source_name })
+}
+
+/// `s` cut to `max_chars` characters, and `…` when it was longer: values quoted in warnings and
+/// in the report.
+fn shorten(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// `Vcard` or `Csv` from a file's first bytes (and its name when the bytes do not tell).
@@ -180,5 +186,19 @@ pub fn sniff_format(prefix: &[u8], path: &Path) -> Format {
         Format::Vcard
     } else {
         Format::Csv
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_cuts_at_characters_and_marks_the_cut() {
+        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("abcd", 3), "abc…");
+        assert_eq!(shorten("Zoë Ångström", 3), "Zoë…");
+        assert_eq!(shorten("ë", 0), "…");
+        assert_eq!(shorten("", 0), "");
     }
 }
