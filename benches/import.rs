@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use orange_contacts::cli::OnDuplicate;
 use orange_contacts::client::{ApiClient, ClientConfig};
 use orange_contacts::formats::Record;
 use orange_contacts::import::{
     self,
+    plan::OnDuplicate,
     read::{InputRecord, Inputs},
     ImportOptions,
 };

@@ -3,9 +3,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+use crate::export::Layout;
+use crate::formats::vcard_write::VcardVersion;
 use crate::formats::Format;
+use crate::import::plan::OnDuplicate;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -91,16 +94,6 @@ pub struct Verbosity {
     pub verbose: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnDuplicate {
-    /// Add only the devices and photo the existing contact lacks.
-    Merge,
-    /// Leave the existing contact alone.
-    Skip,
-    /// Create a new contact anyway.
-    Create,
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
     /// vCard or CSV files; `-` reads standard input.
@@ -138,22 +131,6 @@ pub struct InspectArgs {
     pub region: String,
     #[command(flatten)]
     pub verbosity: Verbosity,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Layout {
-    /// One .vcf file holding every card.
-    File,
-    /// A vdir: one .vcf per contact.
-    Dir,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VcardVersion {
-    #[value(name = "3.0")]
-    V3,
-    #[value(name = "4.0")]
-    V4,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,12 +5,12 @@
 //! 2 usage (`export -` with `--quick`, `--layout dir` or `--report -`).
 
 use crate::atomic_file::is_stdout;
-use crate::cli::{ExportArgs, Layout};
+use crate::cli::ExportArgs;
 use crate::commands::connect::{connect, state_dir};
 use crate::commands::{runtime, EXIT_FATAL, EXIT_USAGE};
 use crate::export::backup::Overrides;
 use crate::export::guard::Limits;
-use crate::export::{export, resolve_layout, ExportOptions};
+use crate::export::{export, resolve_layout, ExportOptions, Layout};
 
 pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
     if let Some(why) = stdout_conflict(&args) {

@@ -25,10 +25,9 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::atomic_file::{self, Accept};
-use crate::cli::{Layout, VcardVersion};
 use crate::client::WithWarnings;
 use crate::commands::{EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
-use crate::formats::vcard_write::write_card_marked;
+use crate::formats::vcard_write::{write_card_marked, VcardVersion};
 use crate::source::Source;
 use crate::wire::search::fold;
 use crate::wire::{ContactDetail, Picture};
@@ -45,6 +44,15 @@ pub trait Account: Directory {
     fn get_picture(&self, id: &str) -> impl Future<Output = Result<Option<Picture>, AccountError>> + Send;
     /// API calls made so far through this account.
     fn api_calls(&self) -> u64;
+}
+
+/// How an export is written (`--layout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// One .vcf file holding every card.
+    File,
+    /// A vdir: one .vcf per contact.
+    Dir,
 }
 
 #[derive(Debug, Clone)]

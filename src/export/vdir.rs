@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::atomic_file;
-use crate::cli::Layout;
+use crate::export::Layout;
 use crate::formats::{self, Format};
 use crate::wire::search::{fold, searchable_names};
 

@@ -7,10 +7,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::cli::OnDuplicate;
 use crate::client::{ApiClient, ApiError, Matches};
 use crate::dedup;
 use crate::import::plan::AccountSnapshot;
+use crate::import::plan::OnDuplicate;
 use crate::import::read::InputRecord;
 use crate::wire::search::{fold, quote_term};
 use crate::wire::{ContactSummary, NewContact};

@@ -19,12 +19,11 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 
-use crate::cli::OnDuplicate;
 use crate::client::{ApiClient, ApiError};
 use crate::report::{Outcome, RecordReport, Report};
 
 use execute::{StepResult, Written};
-use plan::{Action, Plan, PlanOptions};
+use plan::{Action, OnDuplicate, Plan, PlanOptions};
 use read::{InputRecord, Inputs};
 
 #[derive(Debug, Clone)]

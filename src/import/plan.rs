@@ -9,12 +9,22 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use crate::cli::OnDuplicate;
 use crate::dedup;
 use crate::import::read::InputRecord;
 use crate::mapping::{Dropped, PlannedDevice};
 use crate::wire::search::fold;
 use crate::wire::{ContactDetail, ContactSummary, DeviceSubtype, DeviceType, NewContact};
+
+/// What to do with a record whose person is already in the account (`--on-duplicate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnDuplicate {
+    /// Add only the devices and photo the existing contact lacks.
+    Merge,
+    /// Leave the existing contact alone.
+    Skip,
+    /// Create a new contact anyway.
+    Create,
+}
 
 /// What the account holds, as far as the plan needs it.
 #[derive(Debug, Clone, Default)]
