@@ -11,7 +11,7 @@
 //! it and memoises the rest per thread.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use phonenumber::country;
 
@@ -158,6 +158,35 @@ pub fn device_key(kind: &DeviceType, value: &str, region: &str) -> Option<String
 pub fn device_identity(kind: &DeviceType, value: &str, region: &str) -> String {
     let key = device_key(kind, value, region).unwrap_or_else(|| value.trim().to_string());
     format!("{}:{key}", kind.as_str())
+}
+
+/// Among same-name account contacts, the one sharing the most devices with what a record
+/// brings (`wanted`: their [`device_identity`]), each shared identity counted once; on a tie,
+/// the first listed. `detail` gives a candidate as read (one not read shares nothing). Import's
+/// plan and `check` both pick their contact with it.
+pub fn best_candidate<'c, 'd, C>(
+    candidates: &'c [C],
+    wanted: &HashSet<String>,
+    detail: impl Fn(&C) -> Option<&'d ContactDetail>,
+    region: &str,
+) -> Option<&'c C> {
+    if candidates.len() <= 1 {
+        return candidates.first();
+    }
+    let shared = |c: &C| {
+        detail(c).map_or(0, |d| {
+            let identities = d.devices.iter().map(|dev| device_identity(&dev.kind, &dev.value, region));
+            identities.filter(|i| wanted.contains(i)).collect::<HashSet<String>>().len()
+        })
+    };
+    let mut best: Option<(&C, usize)> = None;
+    for c in candidates {
+        let n = shared(c);
+        if best.is_none_or(|(_, most)| n > most) {
+            best = Some((c, n));
+        }
+    }
+    best.map(|(c, _)| c)
 }
 
 /// The normalised name a contact is matched by: folded `first last` when either is present,

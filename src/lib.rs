@@ -21,6 +21,7 @@ pub mod mapping;
 pub mod model;
 pub mod photo;
 pub mod progress;
+pub mod remote;
 pub mod report;
 pub mod run_lock;
 pub mod sandbox;

@@ -7,11 +7,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::client::{ApiClient, ApiError, Matches};
+use crate::client::ApiError;
 use crate::dedup;
 use crate::import::plan::AccountSnapshot;
 use crate::import::plan::OnDuplicate;
 use crate::import::read::InputRecord;
+use crate::remote::{Matches, Remote};
 use crate::wire::search::{fold, quote_term};
 use crate::wire::{ContactSummary, NewContact};
 
@@ -30,7 +31,7 @@ fn crawl_prefix(contact: &NewContact) -> Option<String> {
 
 /// Reads the account contacts that share a person key with the input.
 pub async fn snapshot(
-    client: &ApiClient,
+    remote: &impl Remote,
     records: &[InputRecord],
     on_duplicate: OnDuplicate,
     concurrency: usize,
@@ -46,7 +47,7 @@ pub async fn snapshot(
     let prefixes: BTreeSet<String> = valid.iter().filter_map(|c| crawl_prefix(c)).collect();
 
     let results: Vec<(String, Matches)> = stream::iter(prefixes)
-        .map(|p| async move { client.find_matches(&p).await.map(|m| (p, m)) })
+        .map(|p| async move { remote.find_matches(&p).await.map(|m| (p, m)) })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
@@ -66,7 +67,7 @@ pub async fn snapshot(
             .filter_map(|c| search_name(c).map(|n| quote_term(n.trim())))
             .collect();
         let found: Vec<(String, Matches)> = stream::iter(names)
-            .map(|n| async move { client.find_matches(&n).await.map(|m| (n, m)) })
+            .map(|n| async move { remote.find_matches(&n).await.map(|m| (n, m)) })
             .buffer_unordered(concurrency.max(1))
             .try_collect()
             .await?;
@@ -97,9 +98,9 @@ pub async fn snapshot(
             .collect();
         let fetched: Vec<_> = stream::iter(candidates)
             .map(|(cid, want_picture)| async move {
-                let detail = client.get_contact(&cid).await?;
+                let detail = remote.get_contact(&cid).await?;
                 let picture =
-                    if want_picture { Some(client.get_picture(&cid).await?.is_some()) } else { None };
+                    if want_picture { Some(remote.get_picture(&cid).await?.is_some()) } else { None };
                 Ok::<_, ApiError>((cid, detail, picture))
             })
             .buffer_unordered(concurrency.max(1))

@@ -10,18 +10,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
-use indicatif::ProgressBar;
 
-use crate::client::{ApiClient, ApiError};
+use crate::client::ApiError;
 use crate::dedup;
 use crate::import::account::search_name;
 use crate::import::plan::{Action, GroupPlan, Plan, Target};
 use crate::import::read::{InputRecord, PhotoSpool, SpooledPhoto};
-use crate::import::ImportOptions;
+use crate::import::{Error, ImportOptions};
 use crate::mapping::PlannedDevice;
+use crate::progress::Progress;
+use crate::remote::Remote;
 use crate::report::Outcome;
 use crate::wire::search::quote_term;
-use crate::wire::NewContact;
+use crate::wire::{ContactSummary, NewContact};
 
 /// How many times an unanswered write is checked and re-sent before the record fails.
 const AMBIGUOUS_ATTEMPTS: u32 = 4;
@@ -55,25 +56,25 @@ impl Written {
 
 /// Runs the plan. Returns every planned record's result, and the fatal error that stopped the
 /// run, if any (records not reached then fail with that reason).
-pub async fn execute(
+pub async fn execute<R: Remote>(
     plan: &Plan,
     records: &[InputRecord],
     photos: &PhotoSpool,
-    client: &ApiClient,
+    remote: &R,
     opts: &ImportOptions,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
     written: &Written,
-) -> (Vec<StepResult>, Option<ApiError>) {
-    let fatal: Mutex<Option<ApiError>> = Mutex::new(None);
+) -> (Vec<StepResult>, Option<Error>) {
+    let fatal: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let region = opts.region.as_str();
-    let ctx = Ctx { records, photos, client, region, written, stop: &stop, fatal: &fatal };
+    let ctx = Ctx { records, photos, remote, region, written, stop: &stop, fatal: &fatal };
     let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
         .map(|group| {
             let ctx = &ctx;
             async move {
                 let out = run_group(ctx, group).await;
-                progress.inc(group.steps.len() as u64);
+                progress.advance(group.steps.len() as u64);
                 out
             }
         })
@@ -84,19 +85,19 @@ pub async fn execute(
     (results.into_iter().flatten().collect(), fatal)
 }
 
-struct Ctx<'a> {
+struct Ctx<'a, R> {
     records: &'a [InputRecord],
     photos: &'a PhotoSpool,
-    client: &'a ApiClient,
+    remote: &'a R,
     region: &'a str,
     written: &'a Written,
     stop: &'a AtomicBool,
-    fatal: &'a Mutex<Option<ApiError>>,
+    fatal: &'a Mutex<Option<Error>>,
 }
 
-impl Ctx<'_> {
+impl<R> Ctx<'_, R> {
     /// Turns an error into a step failure message, stopping the run when it is fatal.
-    fn fail(&self, error: ApiError) -> String {
+    fn fail(&self, error: Error) -> String {
         let message = error.to_string();
         if error.is_fatal() {
             self.stop.store(true, Ordering::SeqCst);
@@ -107,7 +108,7 @@ impl Ctx<'_> {
     }
 }
 
-async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
+async fn run_group(ctx: &Ctx<'_, impl Remote>, group: &GroupPlan) -> Vec<StepResult> {
     let mut cid = match &group.target {
         Target::Existing(cid) => Some(cid.clone()),
         Target::New => None,
@@ -145,7 +146,7 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
                         let photo = photo.then_some(record.photo.as_ref()).flatten();
                         add_all(ctx, &id, devices, photo, &mut result.added).await.map(|_| Outcome::Created)
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.into()),
                 }
             }
             Action::Add { fields, devices, photo } => {
@@ -172,12 +173,12 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
 }
 
 async fn add_all(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, impl Remote>,
     cid: &str,
     devices: &[PlannedDevice],
     photo: Option<&SpooledPhoto>,
     added: &mut Vec<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     for device in devices {
         add_device(ctx, cid, device).await?;
         added.push(format!("{}:{}", device.kind.as_str(), device.value));
@@ -192,32 +193,23 @@ async fn add_all(
     Ok(())
 }
 
-/// `addcontact`; after an unanswered attempt, adopts a contact with the same person key that was
-/// not in the account before the run, else sends again.
-async fn create_contact(
-    ctx: &Ctx<'_>,
-    contact: &NewContact,
-    known_ids: &[String],
-) -> Result<String, ApiError> {
-    let key = dedup::key_of_new(contact);
+/// Sends a write, which is not idempotent: after an unanswered attempt (ambiguous, it may have
+/// been applied), `landed` looks for it in the account — its result, if it did land — before it
+/// is sent again, at most [`AMBIGUOUS_ATTEMPTS`] times in all.
+async fn write_once<T>(
+    ctx: &Ctx<'_, impl Remote>,
+    send: impl AsyncFn() -> Result<T, ApiError>,
+    landed: impl AsyncFn() -> Result<Option<T>, ApiError>,
+) -> Result<T, ApiError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match ctx.client.add_contact(contact).await {
-            Ok(id) => {
-                ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
-                return Ok(id);
-            }
+        match send().await {
+            Ok(value) => return Ok(value),
             Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
-                let Some(name) = search_name(contact) else { return Err(e) };
-                let found = ctx.client.find_all_contacts(&quote_term(name.trim())).await?;
-                let adopted = found
-                    .into_iter()
-                    .find(|s| !known_ids.contains(&s.id) && key.is_some() && dedup::key_of_summary(s) == key);
-                if let Some(s) = adopted {
-                    ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
-                    return Ok(s.id);
+                if let Some(value) = landed().await? {
+                    return Ok(value);
                 }
             }
             Err(e) => return Err(e),
@@ -225,57 +217,56 @@ async fn create_contact(
     }
 }
 
-/// `adddevice`; after an unanswered attempt, checks the contact before sending again.
-async fn add_device(ctx: &Ctx<'_>, cid: &str, device: &PlannedDevice) -> Result<(), ApiError> {
+/// `addcontact`; an unanswered one landed if the account now has a contact with the same person
+/// key that it did not have before the run (`known_ids`): that contact is adopted.
+async fn create_contact(
+    ctx: &Ctx<'_, impl Remote>,
+    contact: &NewContact,
+    known_ids: &[String],
+) -> Result<String, ApiError> {
+    let send = async || ctx.remote.add_contact(contact).await;
+    // A planned contact always has a name (its person key): no name, nothing to look for.
+    let id = match (search_name(contact), dedup::key_of_new(contact)) {
+        (Some(name), Some(key)) => {
+            let landed = async || {
+                let found = ctx.remote.find_all_contacts(&quote_term(name.trim())).await?;
+                let new = |s: &ContactSummary| !known_ids.contains(&s.id);
+                Ok(found
+                    .into_iter()
+                    .find(|s| new(s) && dedup::key_of_summary(s).as_ref() == Some(&key))
+                    .map(|s| s.id))
+            };
+            write_once(ctx, send, landed).await?
+        }
+        _ => send().await?,
+    };
+    ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
+    Ok(id)
+}
+
+/// `adddevice`; an unanswered one landed if the contact now holds the device.
+async fn add_device(ctx: &Ctx<'_, impl Remote>, cid: &str, device: &PlannedDevice) -> Result<(), ApiError> {
     let request = device.to_new_device(cid);
     let wanted = dedup::device_identity(&device.kind, &device.value, ctx.region);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match ctx.client.add_device(&request).await {
-            Ok(()) => break,
-            Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
-                ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
-                let detail = ctx.client.get_contact(cid).await?;
-                if detail
-                    .devices
-                    .iter()
-                    .any(|d| dedup::device_identity(&d.kind, &d.value, ctx.region) == wanted)
-                {
-                    break;
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let landed = async || {
+        let detail = ctx.remote.get_contact(cid).await?;
+        let held =
+            detail.devices.iter().any(|d| dedup::device_identity(&d.kind, &d.value, ctx.region) == wanted);
+        Ok(held.then_some(()))
+    };
+    write_once(ctx, async || ctx.remote.add_device(&request).await, landed).await?;
     ctx.written.devices.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 
-/// `addpicture`; after an unanswered attempt, checks the contact's picture before sending again.
-async fn add_picture(ctx: &Ctx<'_>, cid: &str, photo: &SpooledPhoto) -> Result<(), ApiError> {
-    let bytes = match ctx.photos.read(photo) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            return Err(ApiError::Config(format!("cannot read the photo back from its temporary file: {e}")))
-        }
+/// `addpicture`; an unanswered one landed if the contact's picture is now these bytes.
+async fn add_picture(ctx: &Ctx<'_, impl Remote>, cid: &str, photo: &SpooledPhoto) -> Result<(), Error> {
+    let bytes = ctx.photos.read(photo).map_err(Error::Spool)?;
+    let landed = async || {
+        let picture = ctx.remote.get_picture(cid).await?;
+        Ok(picture.is_some_and(|p| p.content == bytes).then_some(()))
     };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match ctx.client.add_picture(cid, &bytes, photo.image_type).await {
-            Ok(()) => break,
-            Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
-                ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
-                if let Some(p) = ctx.client.get_picture(cid).await? {
-                    if p.content == bytes {
-                        break;
-                    }
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    write_once(ctx, async || ctx.remote.add_picture(cid, &bytes, photo.image_type).await, landed).await?;
     ctx.written.photos.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
