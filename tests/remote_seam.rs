@@ -15,3 +15,49 @@ fn the_sandbox_over_http_passes_the_remote_conformance_suite() {
     let api = client(&server, "conformance");
     rt().block_on(conformance::run(&api));
 }
+
+/// Issue 10, item 3: a vdir export stopped by the disk after some cards were replaced says so
+/// (it used to say "nothing written", as if the account had failed before any write).
+#[test]
+fn a_vdir_write_failure_after_some_cards_says_how_many_were_written() {
+    use orange_contacts::wire::NewContact;
+
+    let server = TestServer::start(&[]);
+    let api = client(&server, "disk");
+    rt().block_on(async {
+        for i in 0..5 {
+            let person = NewContact {
+                firstname: Some(format!("Person{i}")),
+                lastname: Some("Martin".into()),
+                emailperso: Some(format!("person{i}@example.org")),
+                ..NewContact::default()
+            };
+            api.add_contact(&person).await.unwrap();
+        }
+    });
+    let book = server.dir.path().join("book");
+    let first = server.cli("disk", "export", &["--quick", book.to_str().unwrap()]).output().unwrap();
+    assert!(first.status.success(), "{}", common::text(&first));
+    let card_of = |name: &str| {
+        std::fs::read_dir(&book)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(&format!("FN:{name} Martin"))))
+            .unwrap_or_else(|| panic!("no card of {name}"))
+    };
+    // Person0 and Person1 lose their cards (rewritten next time); Person2's becomes a folder,
+    // which no card may replace: the run stops there, after two cards.
+    let (zero, one, two) = (card_of("Person0"), card_of("Person1"), card_of("Person2"));
+    std::fs::remove_file(&zero).unwrap();
+    std::fs::remove_file(&one).unwrap();
+    std::fs::remove_file(&two).unwrap();
+    std::fs::create_dir(&two).unwrap();
+
+    let out = server.cli("disk", "export", &["--quick", book.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+    assert!(zero.is_file() && one.is_file(), "the two cards were written: {stderr}");
+    assert!(!stderr.contains("nothing written"), "two cards were written: {stderr}");
+    assert!(stderr.contains("2 card(s) had been written"), "{stderr}");
+    assert!(stderr.contains(&*two.to_string_lossy()), "the failing card is named: {stderr}");
+}

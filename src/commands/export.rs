@@ -38,10 +38,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         let run = match result {
             Ok(run) => run,
             Err(e) => {
-                eprintln!(
-                    "error: export stopped, nothing written: {}",
-                    crate::client::redact(&e.to_string())
-                );
+                let what =
+                    if e.nothing_written() { "export stopped, nothing written" } else { "export stopped" };
+                eprintln!("error: {what}: {}", crate::client::redact(&e.to_string()));
                 return Ok(EXIT_FATAL);
             }
         };

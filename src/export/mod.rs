@@ -122,13 +122,24 @@ pub enum Access {
     WriteVdir { written: usize, deleted: usize },
 }
 
+impl Error {
+    /// Whether PATH is as it was: no card written or deleted.
+    pub fn nothing_written(&self) -> bool {
+        !matches!(self, Error::Backup { access: Access::WriteVdir { written, deleted }, .. } if written + deleted > 0)
+    }
+}
+
 fn disk_failure(path: &Path, access: Access, e: &io::Error) -> String {
     match access {
         Access::Check => format!("cannot write the export to {}: {e}", path.display()),
         Access::Read => format!("cannot read the existing backup: {e}"),
         Access::Names => format!("--quick needs the existing backup's names: {e}"),
         Access::WriteFile => format!("cannot write the export: {e}"),
-        Access::WriteVdir { .. } => format!("cannot write the vdir: {e}"),
+        Access::WriteVdir { written: 0, deleted: 0 } => format!("cannot write the vdir: {e}"),
+        Access::WriteVdir { written, deleted } => format!(
+            "cannot write the vdir: {e}; {written} card(s) had been written (each one whole) and {deleted} \
+             deleted before that, the other cards are as they were"
+        ),
     }
 }
 
@@ -138,7 +149,8 @@ fn describe(e: &ApiError) -> String {
 }
 
 /// Runs an export (the steps of the module documentation). `Err` when it stopped before its
-/// report: a fatal API error, or a PATH it may not (or cannot) write.
+/// report: a fatal API error, or a PATH it may not (or cannot) write; [`Error::nothing_written`]
+/// says whether PATH is as it was.
 pub async fn export<R: Remote>(
     remote: &R,
     opts: &ExportOptions,
@@ -796,7 +808,7 @@ mod tests {
             matches!(err, Error::Refused(_)) && message.contains("not written by orange-contacts"),
             "{message}"
         );
-        assert!(message.contains("--force"), "{message}");
+        assert!(message.contains("--force") && err.nothing_written(), "{message}");
         assert_eq!(std::fs::read_to_string(&f).unwrap(), phone);
         assert_eq!(acc.stats().requests(), 0, "refused before any call");
         // The same for a folder of someone else's cards.
