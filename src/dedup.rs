@@ -348,6 +348,41 @@ mod tests {
     }
 
     #[test]
+    fn best_candidate_counts_each_shared_device_once_and_keeps_the_first_on_a_tie() {
+        let contact = |id: &str, phones: &[&str]| ContactDetail {
+            id: id.into(),
+            devices: phones
+                .iter()
+                .map(|p| crate::wire::Device {
+                    id: format!("d{p}"),
+                    kind: DeviceType::Phone,
+                    subtype: crate::wire::DeviceSubtype::Mobile,
+                    info_type: None,
+                    order: 1,
+                    display: true,
+                    value: p.to_string(),
+                })
+                .collect(),
+            ..ContactDetail::default()
+        };
+        let wanted: HashSet<String> = ["0611111111", "0622222222"]
+            .iter()
+            .map(|p| device_identity(&DeviceType::Phone, p, "FR"))
+            .collect();
+        let twice = contact("twice", &["0611111111", "+33611111111"]);
+        let both = contact("both", &["+33 6 11 11 11 11", "06 22 22 22 22"]);
+        let none = contact("none", &[]);
+        let pick = |list: &[&ContactDetail]| {
+            best_candidate(list, &wanted, |c: &&ContactDetail| Some(*c), "FR").map(|c| c.id.clone())
+        };
+        assert_eq!(pick(&[&twice, &both]).as_deref(), Some("both"));
+        assert_eq!(pick(&[&none, &twice]).as_deref(), Some("twice"));
+        assert_eq!(pick(&[&twice, &twice.clone()]).as_deref(), Some("twice"), "a tie: the first");
+        let unread = best_candidate(&["a", "b"], &wanted, |_| None::<&ContactDetail>, "FR");
+        assert_eq!(unread, Some(&"a"), "none read: the first");
+    }
+
+    #[test]
     fn device_identity_compares_by_key_and_type() {
         let id = |kind: DeviceType, value: &str| device_identity(&kind, value, "FR");
         assert_eq!(id(DeviceType::Phone, "06 12 34 56 78"), id(DeviceType::Phone, "+33612345678"));
