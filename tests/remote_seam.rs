@@ -61,3 +61,44 @@ fn a_vdir_write_failure_after_some_cards_says_how_many_were_written() {
     assert!(stderr.contains("2 card(s) had been written"), "{stderr}");
     assert!(stderr.contains(&*two.to_string_lossy()), "the failing card is named: {stderr}");
 }
+
+/// Found by the executor's unit tests (issue 10, item 1): with `--on-duplicate create`, an
+/// `addcontact` whose answer was lost adopted a namesake that was in the account before the run,
+/// and gave it the record's devices a second time. Over the sandbox's faults: every person
+/// already there once, imported again with `create`.
+#[test]
+fn a_lost_addcontact_under_on_duplicate_create_never_adopts_an_older_namesake() {
+    let server = TestServer::start(&[]);
+    let file = server.dir.path().join("people.vcf");
+    let cards: String = (0..40)
+        .map(|i| {
+            format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Martin;Person{i:02};;;\r\nFN:Person{i:02} Martin\r\n\
+                 TEL;TYPE=CELL:+3361234{i:04}\r\nEMAIL;TYPE=WORK:person{i}@example.org\r\nEND:VCARD\r\n"
+            )
+        })
+        .collect();
+    std::fs::write(&file, cards).unwrap();
+    let (out, first) = common::import(&server, "namesakes", &[file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let old: Vec<String> =
+        first["records"].as_array().unwrap().iter().map(|r| r["cid"].to_string()).collect();
+
+    let (dir, db) = server.stop();
+    let faulty = ["--fail-rate", "0.3", "--fault-seed", FAULT_SEED];
+    let server = TestServer::start_on(dir, db, &faulty);
+    let args = ["--on-duplicate", "create", "--concurrency", "1", file.to_str().unwrap()];
+    let (out, again) = common::import(&server, "namesakes", &args);
+    assert!(again["summary"]["ambiguous_writes_checked"].as_u64().unwrap() > 0, "{}", common::text(&out));
+    let api = client(&server, "namesakes");
+    for (i, record) in again["records"].as_array().unwrap().iter().enumerate() {
+        assert_ne!(record["cid"].to_string(), old[i], "record {i} adopted the older namesake: {record}");
+        let older = common::contacts_named(&api, &format!("Person{i:02}"))
+            .into_iter()
+            .find(|c| format!("\"{}\"", c.id) == old[i])
+            .unwrap();
+        assert_eq!(older.devices.len(), 2, "Person{i:02}'s older contact is as it was: {older:?}");
+    }
+}
+
+const FAULT_SEED: &str = "1";

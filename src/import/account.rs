@@ -1,7 +1,7 @@
 //! What the import needs to know of the account before planning, read with as few calls as
 //! possible: one `findcontactlist` per distinct first letter of the input's names (not one per
-//! record), following pages; then `getcontact` (and `getpicture`) only for the contacts that
-//! records may merge into.
+//! record), following pages, whatever `--on-duplicate` says; then, for `merge`, `getcontact`
+//! (and `getpicture`) only for the contacts that records may merge into.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -38,10 +38,9 @@ pub async fn snapshot(
 ) -> Result<(AccountSnapshot, Vec<String>), ApiError> {
     // Problems met while reading the account that do not stop the import.
     let mut warnings = Vec::new();
+    // Even `--on-duplicate create` searches: an unanswered `addcontact` is resolved by what is
+    // new since (`GroupPlan::known_ids`), which needs what was there.
     let mut snapshot = AccountSnapshot::default();
-    if on_duplicate == OnDuplicate::Create {
-        return Ok((snapshot, warnings));
-    }
     let valid: Vec<&NewContact> = records.iter().filter_map(|r| r.valid()).map(|m| &m.contact).collect();
     let wanted_keys: HashSet<String> = valid.iter().filter_map(|c| dedup::key_of_new(c)).collect();
     let prefixes: BTreeSet<String> = valid.iter().filter_map(|c| crawl_prefix(c)).collect();

@@ -6,6 +6,7 @@
 //! (is there a new contact with this name? does the contact hold this device? this picture?).
 //! A fatal error (privacy refusal, bad token, endpoint gone) stops the run.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -68,7 +69,8 @@ pub async fn execute<R: Remote>(
     let fatal: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let region = opts.region.as_str();
-    let ctx = Ctx { records, photos, remote, region, written, stop: &stop, fatal: &fatal };
+    let created = Mutex::new(HashSet::new());
+    let ctx = Ctx { records, photos, remote, region, written, created: &created, stop: &stop, fatal: &fatal };
     let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
         .map(|group| {
             let ctx = &ctx;
@@ -91,6 +93,8 @@ struct Ctx<'a, R> {
     remote: &'a R,
     region: &'a str,
     written: &'a Written,
+    /// Contacts this run created (or adopted): never the answer to another lost `addcontact`.
+    created: &'a Mutex<HashSet<String>>,
     stop: &'a AtomicBool,
     fatal: &'a Mutex<Option<Error>>,
 }
@@ -218,7 +222,8 @@ async fn write_once<T>(
 }
 
 /// `addcontact`; an unanswered one landed if the account now has a contact with the same person
-/// key that it did not have before the run (`known_ids`): that contact is adopted.
+/// key that it did not have before the run (`known_ids`) and that this run did not create for
+/// another record: that contact is adopted.
 async fn create_contact(
     ctx: &Ctx<'_, impl Remote>,
     contact: &NewContact,
@@ -230,7 +235,8 @@ async fn create_contact(
         (Some(name), Some(key)) => {
             let landed = async || {
                 let found = ctx.remote.find_all_contacts(&quote_term(name.trim())).await?;
-                let new = |s: &ContactSummary| !known_ids.contains(&s.id);
+                let created = ctx.created.lock().unwrap_or_else(|p| p.into_inner());
+                let new = |s: &ContactSummary| !known_ids.contains(&s.id) && !created.contains(&s.id);
                 Ok(found
                     .into_iter()
                     .find(|s| new(s) && dedup::key_of_summary(s).as_ref() == Some(&key))
@@ -240,6 +246,7 @@ async fn create_contact(
         }
         _ => send().await?,
     };
+    ctx.created.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
     ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
     Ok(id)
 }
@@ -383,6 +390,33 @@ mod tests {
         assert_eq!(named(&remote, 0).len(), 1);
         assert_eq!(calls(&remote, Action::AddContact), 2, "looked for, not found, sent again");
         assert_eq!(run.report.summary.ambiguous_writes_checked, 1);
+    }
+
+    /// `--on-duplicate create` next to a namesake: the namesake is not the lost contact.
+    #[test]
+    fn a_lost_addcontact_does_not_adopt_a_namesake_that_was_there_before() {
+        let lost = || Fault::Refuse(lost_answer(Action::AddContact));
+        let remote = MemoryRemote::new().with_faults(nth(2, is(Action::AddContact), lost));
+        let first = import(&remote, people(1), OnDuplicate::Merge);
+        assert_eq!(first.report.records[0].outcome, Outcome::Created);
+        let run = import(&remote, people(1), OnDuplicate::Create);
+        assert_eq!(run.report.records[0].outcome, Outcome::Created);
+        let both = named(&remote, 0);
+        assert_eq!(both.len(), 2, "the new one was sent again, not confused with the old: {both:?}");
+        assert_ne!(run.report.records[0].cid, first.report.records[0].cid);
+    }
+
+    /// `--on-duplicate create` with the same person twice in the input: the second one's lost
+    /// `addcontact` is not the contact the first one just created.
+    #[test]
+    fn a_lost_addcontact_does_not_adopt_the_contact_another_record_created() {
+        let lost = || Fault::Refuse(lost_answer(Action::AddContact));
+        let remote = MemoryRemote::new().with_faults(nth(2, is(Action::AddContact), lost));
+        let run = import(&remote, vec![person(0, false), person(0, false)], OnDuplicate::Create);
+        let outcomes: Vec<Outcome> = run.report.records.iter().map(|r| r.outcome).collect();
+        assert_eq!(outcomes, [Outcome::Created, Outcome::Created]);
+        assert_eq!(named(&remote, 0).len(), 2, "two contacts, as asked");
+        assert_ne!(run.report.records[0].cid, run.report.records[1].cid);
     }
 
     #[test]
