@@ -15,14 +15,8 @@ use std::collections::{HashMap, HashSet};
 
 use phonenumber::country;
 
-use crate::model::Contact;
 use crate::wire::search::{fold, fold_into};
 use crate::wire::{ContactDetail, ContactSummary, DeviceType, NewContact};
-
-/// Folds a name for comparison (case, accents, whitespace): `  Émile ZOLA` → `emile zola`.
-pub fn fold_name(s: &str) -> String {
-    fold(s)
-}
 
 /// Characters people put inside phone numbers that carry no digit.
 fn is_phone_punctuation(c: char) -> bool {
@@ -230,12 +224,6 @@ pub fn key_of_summary(c: &ContactSummary) -> Option<String> {
 /// [`person_key`] of a `getcontact` answer.
 pub fn key_of_detail(c: &ContactDetail) -> Option<String> {
     person_key(c.firstname.as_deref(), c.lastname.as_deref(), c.nickname.as_deref(), c.company.as_deref())
-}
-
-/// [`person_key`] of a model contact, through the same name rules as [`crate::mapping::to_api`]
-/// (middle name appended, names derived from FN), so it equals `key_of_new(&to_api(c).contact)`.
-pub fn key_of_contact(c: &Contact) -> Option<String> {
-    key_of_new(&crate::mapping::identity(c))
 }
 
 #[cfg(test)]

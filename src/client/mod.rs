@@ -189,20 +189,6 @@ impl ApiError {
         }
     }
 
-    /// The action the error is about (`None` for privacy refusals and configuration errors).
-    pub fn action(&self) -> Option<Action> {
-        match self {
-            ApiError::Service { action, .. }
-            | ApiError::Transport { action, .. }
-            | ApiError::Unreachable { action, .. }
-            | ApiError::Throttled { action, .. }
-            | ApiError::Http { action, .. }
-            | ApiError::Malformed { action, .. }
-            | ApiError::Broken { action, .. } => Some(*action),
-            ApiError::Privacy(_) | ApiError::Config(_) => None,
-        }
-    }
-
     /// The service error code, when the service answered with one.
     pub fn service_code(&self) -> Option<ErrorCode> {
         match self {
