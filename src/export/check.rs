@@ -155,7 +155,7 @@ impl CheckReport {
         )
     }
 
-    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         crate::report::write_json_atomic(path, self)
     }
 }

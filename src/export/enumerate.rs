@@ -327,7 +327,8 @@ impl<'a, R: Remote> Walker<'a, R> {
         n
     }
 
-    /// Makes sure every contact matching `term` was found; `first` is its (short) first page.
+    /// Makes sure every contact matching `term` was found; `first` is its (short) first page:
+    /// counted among those found elsewhere, else paged, else refined, else reported.
     fn resolve(&'a self, term: String, first: ContactPage) -> BoxFut<'a, Result<(), ApiError>> {
         Box::pin(async move {
             self.truncated.fetch_add(1, Ordering::Relaxed);
@@ -338,155 +339,185 @@ impl<'a, R: Remote> Walker<'a, R> {
                 self.resolved.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
-
-            // Paging extension.
-            if first.pages > 1 && self.paging.load(Ordering::Relaxed) != PAGING_IGNORED {
-                let last = pages_to_follow(&first, self.remote.max_pages());
-                let mut honoured = true;
-                for p in 2..=last {
-                    self.pages_followed.fetch_add(1, Ordering::Relaxed);
-                    match self.search(&term, Some(p)).await {
-                        Ok(page) => {
-                            let new = page.entries.iter().any(|e| !direct.contains(&e.id));
-                            if page.page != p || !new {
-                                honoured = false;
-                                break;
-                            }
-                            direct.extend(page.entries.iter().map(|e| e.id.clone()));
-                            names.extend(page.entries);
-                        }
-                        Err(e) if e.is_fatal() => return Err(e),
-                        // A server rejecting `page` does not page.
-                        Err(_) => {
-                            honoured = false;
-                            break;
-                        }
-                    }
-                }
-                let _ = self.paging.compare_exchange(
-                    PAGING_UNKNOWN,
-                    if honoured { PAGING_HONOURED } else { PAGING_IGNORED },
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                if !honoured {
-                    self.paging.store(PAGING_IGNORED, Ordering::Relaxed);
-                }
-                let found = self.count_matching(&term, &direct);
-                if found >= total {
-                    self.resolved.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
-                }
-                if honoured && last < first.pages {
-                    // Every page brought new contacts and the server claims more: refining would
-                    // only multiply the searches such a server answers.
-                    let reason = format!(
-                        "paging stopped after {last} of the {} pages the server claims (total-data {}; \
-                         at most {} pages per search, see docs/limits.md)",
-                        first.pages,
-                        first.total,
-                        self.remote.max_pages()
-                    );
-                    self.mark_incomplete(&term, Some(first.total), found, reason);
-                    return Ok(());
-                }
+            if first.pages > 1
+                && self.paging.load(Ordering::Relaxed) != PAGING_IGNORED
+                && self.follow_pages(&term, &first, &mut direct, &mut names).await?
+            {
+                return Ok(());
             }
-
             if term.chars().count() >= MAX_DEPTH {
                 let found = self.count_matching(&term, &direct);
                 self.mark_incomplete(&term, Some(first.total), found, "prefix too long to refine".into());
                 return Ok(());
             }
-
-            // Refinement: stage A (characters seen next in the names returned), then stage B (the
-            // alphabet of the scripts involved), stopping once total-data is reached.
-            let mut stage_a: BTreeSet<String> = BTreeSet::new();
-            let mut scripts: BTreeSet<usize> = BTreeSet::new();
-            if let Some(last) = term.chars().last() {
-                scripts.extend(self.script_of(last));
-            }
-            for s in &names {
-                for n in summary_names(s) {
-                    if let Some(next) = next_step(&fold(&n), &term) {
-                        if let Some(c) = next.chars().last() {
-                            scripts.extend(self.script_of(c));
-                        }
-                        stage_a.insert(next);
-                    }
-                }
-            }
-            let stage_b: Vec<String> = self
-                .alphabet
-                .iter()
-                .filter(|(t, si)| scripts.contains(si) && t.chars().count() == 1)
-                .map(|(t, _)| t.clone())
-                .filter(|t| !stage_a.contains(t.as_str()))
-                .collect();
-            let steps: Vec<String> = stage_a.into_iter().chain(stage_b).collect();
-
-            let mut complete = false;
-            for batch in steps.chunks(self.concurrency * 2) {
-                let children: Vec<String> = batch.iter().map(|step| format!("{term}{step}")).collect();
-                let mut futs = Vec::with_capacity(children.len());
-                for child in children {
-                    futs.push(async move {
-                        self.refinements.fetch_add(1, Ordering::Relaxed);
-                        let r = self.search(&child, None).await;
-                        (child, r)
-                    });
-                }
-                let answers: Vec<(String, Result<ContactPage, ApiError>)> =
-                    stream::iter(futs).buffer_unordered(self.concurrency).collect().await;
-                for (child, r) in answers {
-                    match r {
-                        Ok(page) => {
-                            direct.extend(page.entries.iter().map(|e| e.id.clone()));
-                            if is_short(&page) {
-                                self.resolve(child, page).await?;
-                            }
-                        }
-                        Err(e) if e.is_fatal() => return Err(e),
-                        Err(e) => self.mark_incomplete(
-                            &child,
-                            None,
-                            0,
-                            format!("search failed: {}", super::describe(&e)),
-                        ),
-                    }
-                }
-                // Children found by their own refinement are in `found`, counted by name.
-                if self.count_matching(&term, &direct) >= total {
-                    complete = true;
-                    break;
-                }
-            }
-            if complete {
+            let steps = self.refinement_steps(&term, &names);
+            if self.refine(&term, total, &steps, &mut direct).await? {
                 self.resolved.fetch_add(1, Ordering::Relaxed);
             } else {
-                let found = self.count_matching(&term, &direct);
-                // A shortfall already reported under a longer prefix is not reported twice.
-                let below: usize = self
-                    .incomplete
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .filter(|p| p.prefix.starts_with(term.as_str()) && p.prefix != term)
-                    .map(|p| p.expected.map_or(1, |e| (e as usize).saturating_sub(p.found)))
-                    .sum();
-                if total.saturating_sub(found) <= below {
-                    return Ok(());
-                }
-                self.mark_incomplete(
-                    &term,
-                    Some(first.total),
-                    found,
-                    "the server capped the answer and ignores paging; refinement by the next character did \
-                     not reach total-data (names equal to the prefix, or continuing outside the alphabet)"
-                        .into(),
-                );
+                self.report_shortfall(&term, &first, &direct);
             }
             Ok(())
         })
+    }
+
+    /// The paging extension: pages 2.. of `term` while they bring new contacts, within the bound.
+    /// Returns whether that settled the prefix (all found, or reported as bounded).
+    async fn follow_pages(
+        &self,
+        term: &str,
+        first: &ContactPage,
+        direct: &mut HashSet<String>,
+        names: &mut Vec<ContactSummary>,
+    ) -> Result<bool, ApiError> {
+        let last = pages_to_follow(first, self.remote.max_pages());
+        let mut honoured = true;
+        for p in 2..=last {
+            self.pages_followed.fetch_add(1, Ordering::Relaxed);
+            match self.search(term, Some(p)).await {
+                Ok(page) => {
+                    let new = page.entries.iter().any(|e| !direct.contains(&e.id));
+                    if page.page != p || !new {
+                        honoured = false;
+                        break;
+                    }
+                    direct.extend(page.entries.iter().map(|e| e.id.clone()));
+                    names.extend(page.entries);
+                }
+                Err(e) if e.is_fatal() => return Err(e),
+                // A server rejecting `page` does not page.
+                Err(_) => {
+                    honoured = false;
+                    break;
+                }
+            }
+        }
+        let _ = self.paging.compare_exchange(
+            PAGING_UNKNOWN,
+            if honoured { PAGING_HONOURED } else { PAGING_IGNORED },
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        if !honoured {
+            self.paging.store(PAGING_IGNORED, Ordering::Relaxed);
+        }
+        let found = self.count_matching(term, direct);
+        if found >= first.total as usize {
+            self.resolved.fetch_add(1, Ordering::Relaxed);
+            return Ok(true);
+        }
+        if honoured && last < first.pages {
+            // Every page brought new contacts and the server claims more: refining would only
+            // multiply the searches such a server answers.
+            let reason = format!(
+                "paging stopped after {last} of the {} pages the server claims (total-data {}; at most {} \
+                 pages per search, see docs/limits.md)",
+                first.pages,
+                first.total,
+                self.remote.max_pages()
+            );
+            self.mark_incomplete(term, Some(first.total), found, reason);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// What to append to `term`: stage A, the characters seen next in the names returned; then
+    /// stage B, the rest of the alphabet of the scripts involved.
+    fn refinement_steps(&self, term: &str, names: &[ContactSummary]) -> Vec<String> {
+        let mut stage_a: BTreeSet<String> = BTreeSet::new();
+        let mut scripts: BTreeSet<usize> = BTreeSet::new();
+        if let Some(last) = term.chars().last() {
+            scripts.extend(self.script_of(last));
+        }
+        for s in names {
+            for n in summary_names(s) {
+                if let Some(next) = next_step(&fold(&n), term) {
+                    if let Some(c) = next.chars().last() {
+                        scripts.extend(self.script_of(c));
+                    }
+                    stage_a.insert(next);
+                }
+            }
+        }
+        let stage_b: Vec<String> = self
+            .alphabet
+            .iter()
+            .filter(|(t, si)| scripts.contains(si) && t.chars().count() == 1)
+            .map(|(t, _)| t.clone())
+            .filter(|t| !stage_a.contains(t.as_str()))
+            .collect();
+        stage_a.into_iter().chain(stage_b).collect()
+    }
+
+    /// Searches `term` + each step, a batch at a time, resolving short answers in turn, until
+    /// `total` contacts match `term`; returns whether they do.
+    async fn refine(
+        &'a self,
+        term: &str,
+        total: usize,
+        steps: &[String],
+        direct: &mut HashSet<String>,
+    ) -> Result<bool, ApiError> {
+        for batch in steps.chunks(self.concurrency * 2) {
+            // Collected first: futures from a lazy `map` here fail the compiler's `Send` check.
+            let children: Vec<String> = batch.iter().map(|step| format!("{term}{step}")).collect();
+            let mut searches = Vec::with_capacity(children.len());
+            for child in children {
+                searches.push(async move {
+                    self.refinements.fetch_add(1, Ordering::Relaxed);
+                    let r = self.search(&child, None).await;
+                    (child, r)
+                });
+            }
+            let answers: Vec<(String, Result<ContactPage, ApiError>)> =
+                stream::iter(searches).buffer_unordered(self.concurrency).collect().await;
+            for (child, r) in answers {
+                match r {
+                    Ok(page) => {
+                        direct.extend(page.entries.iter().map(|e| e.id.clone()));
+                        if is_short(&page) {
+                            self.resolve(child, page).await?;
+                        }
+                    }
+                    Err(e) if e.is_fatal() => return Err(e),
+                    Err(e) => self.mark_incomplete(
+                        &child,
+                        None,
+                        0,
+                        format!("search failed: {}", super::describe(&e)),
+                    ),
+                }
+            }
+            // Children found by their own refinement are in `found`, counted by name.
+            if self.count_matching(term, direct) >= total {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Reports `term` incomplete, unless its shortfall is already reported under longer prefixes.
+    fn report_shortfall(&self, term: &str, first: &ContactPage, direct: &HashSet<String>) {
+        let found = self.count_matching(term, direct);
+        let below: usize = self
+            .incomplete
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.prefix.starts_with(term) && p.prefix != term)
+            .map(|p| p.expected.map_or(1, |e| (e as usize).saturating_sub(p.found)))
+            .sum();
+        if (first.total as usize).saturating_sub(found) <= below {
+            return;
+        }
+        self.mark_incomplete(
+            term,
+            Some(first.total),
+            found,
+            "the server capped the answer and ignores paging; refinement by the next character did not \
+             reach total-data (names equal to the prefix, or continuing outside the alphabet)"
+                .into(),
+        );
     }
 
     fn script_of(&self, c: char) -> Option<usize> {

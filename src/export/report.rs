@@ -75,7 +75,7 @@ pub struct ExportReport {
 }
 
 impl ExportReport {
-    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         crate::report::write_json_atomic(path, self)
     }
 
