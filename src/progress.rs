@@ -7,6 +7,7 @@
 //! A new display (a plain statistics line, say) implements [`Progress`]; a new phase is one more
 //! [`Phase`] with its words.
 
+use std::future::Future;
 use std::io::IsTerminal;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -58,6 +59,20 @@ pub trait Progress: Sync {
     fn suspend(&self, print: &mut dyn FnMut()) {
         print()
     }
+}
+
+/// Runs `work` as `phase` of `progress` (`total` steps, when known): started before it, finished
+/// after it, whatever it returns.
+pub async fn in_phase<T>(
+    progress: &dyn Progress,
+    phase: Phase,
+    total: Option<u64>,
+    work: impl Future<Output = T>,
+) -> T {
+    progress.start(phase, total);
+    let out = work.await;
+    progress.finish();
+    out
 }
 
 /// Shows nothing.

@@ -28,7 +28,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::client::limits::pages_to_follow;
 use crate::client::ApiError;
-use crate::progress::{Phase, Progress};
+use crate::progress::{in_phase, Phase, Progress};
 use crate::remote::Remote;
 use crate::wire::search::{fold, quote_term, searchable_names};
 use crate::wire::{ContactPage, ContactSummary};
@@ -208,10 +208,7 @@ pub async fn enumerate_with<R: Remote>(
     concurrency: usize,
     progress: &dyn Progress,
 ) -> Result<Enumeration, ApiError> {
-    progress.start(Phase::Listing, None);
-    let listing = walk(remote, alphabet, concurrency, progress).await;
-    progress.finish();
-    listing
+    in_phase(progress, Phase::Listing, None, walk(remote, alphabet, concurrency, progress)).await
 }
 
 async fn walk<R: Remote>(

@@ -3,7 +3,7 @@
 use futures::stream::{self, StreamExt};
 
 use crate::client::{ApiError, WithWarnings};
-use crate::progress::{Phase, Progress};
+use crate::progress::{in_phase, Phase, Progress};
 use crate::remote::Remote;
 use crate::wire::{ContactDetail, ErrorCode, Picture};
 
@@ -45,40 +45,31 @@ pub async fn fetch_all<R: Remote>(
     concurrency: usize,
     progress: &dyn Progress,
 ) -> Result<(Vec<Fetched>, Vec<FetchProblem>), ApiError> {
-    progress.start(Phase::Fetching, Some(ids.len() as u64));
-    let fetched = fetch_each(remote, ids, photos, concurrency, progress).await;
-    progress.finish();
-    fetched
-}
-
-async fn fetch_each<R: Remote>(
-    remote: &R,
-    ids: Vec<String>,
-    photos: bool,
-    concurrency: usize,
-    progress: &dyn Progress,
-) -> Result<(Vec<Fetched>, Vec<FetchProblem>), ApiError> {
-    let reads = ids.into_iter().map(|id| async move {
-        let read = read_one(remote, &id, photos).await;
-        progress.advance(1);
-        (id, read)
-    });
-    let mut results = stream::iter(reads).buffer_unordered(concurrency.max(1));
-    let mut fetched = Vec::new();
-    let mut problems = Vec::new();
-    while let Some((id, read)) = results.next().await {
-        match read {
-            Ok((WithWarnings { value: mut detail, warnings }, picture)) => {
-                if detail.id.is_empty() {
-                    detail.id = id.clone();
+    let total = Some(ids.len() as u64);
+    in_phase(progress, Phase::Fetching, total, async move {
+        let reads = ids.into_iter().map(|id| async move {
+            let read = read_one(remote, &id, photos).await;
+            progress.advance(1);
+            (id, read)
+        });
+        let mut results = stream::iter(reads).buffer_unordered(concurrency.max(1));
+        let mut fetched = Vec::new();
+        let mut problems = Vec::new();
+        while let Some((id, read)) = results.next().await {
+            match read {
+                Ok((WithWarnings { value: mut detail, warnings }, picture)) => {
+                    if detail.id.is_empty() {
+                        detail.id = id.clone();
+                    }
+                    fetched.push(Fetched { id, detail, picture, warnings });
                 }
-                fetched.push(Fetched { id, detail, picture, warnings });
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => problems.push(FetchProblem::new(id, &e)),
             }
-            Err(e) if e.is_fatal() => return Err(e),
-            Err(e) => problems.push(FetchProblem::new(id, &e)),
         }
-    }
-    Ok((fetched, problems))
+        Ok((fetched, problems))
+    })
+    .await
 }
 
 async fn read_one<R: Remote>(

@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::client::ApiError;
-use crate::progress::{Phase, Progress};
+use crate::progress::{in_phase, Phase, Progress};
 use crate::remote::Remote;
 use crate::report::{Outcome, RecordReport, Report};
 
@@ -81,10 +81,14 @@ pub async fn run<R: Remote>(
     progress: &dyn Progress,
     started: Instant,
 ) -> ImportRun {
-    progress.start(Phase::Importing, Some(inputs.records.len() as u64));
-    let run = snapshot_plan_execute(inputs, remote, opts, progress, started).await;
-    progress.finish();
-    run
+    let total = Some(inputs.records.len() as u64);
+    in_phase(
+        progress,
+        Phase::Importing,
+        total,
+        snapshot_plan_execute(inputs, remote, opts, progress, started),
+    )
+    .await
 }
 
 async fn snapshot_plan_execute<R: Remote>(
