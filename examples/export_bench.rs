@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use orange_contacts::client::{ApiClient, ClientConfig};
 use orange_contacts::export::enumerate::enumerate;
+use orange_contacts::progress::Silent;
 use orange_contacts::sandbox::{self, store::Store, SandboxConfig};
 use orange_contacts::wire::ContactDetail;
 
@@ -189,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
             retries: 3,
         })?;
         let started = Instant::now();
-        let e = enumerate(&client, 8, &|_| {}).await.map_err(|e| anyhow::anyhow!(e.message))?;
+        let e = enumerate(&client, 8, &Silent).await?;
         let secs = started.elapsed().as_secs_f64();
         println!(
             "{:>8}  {:>8}  {:>11.2}  {:>5}  {:>11}  {:>8}/{:<9}  {:>8}  {:>7.1}",

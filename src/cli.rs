@@ -7,9 +7,12 @@ pub mod values;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+use crate::export::Layout;
+use crate::formats::vcard_write::VcardVersion;
 use crate::formats::Format;
+use crate::import::plan::OnDuplicate;
 use values::{
     parse_concurrency, parse_endpoint, parse_probability, parse_rate, parse_region, parse_service_auth,
     parse_timeout, secret_value_parser, ServiceAuth,
@@ -142,16 +145,6 @@ pub struct Verbosity {
     pub verbose: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnDuplicate {
-    /// Add only the devices and photo the existing contact lacks.
-    Merge,
-    /// Leave the existing contact alone.
-    Skip,
-    /// Create a new contact anyway.
-    Create,
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
     /// vCard or CSV files; `-` reads standard input.
@@ -195,24 +188,6 @@ pub struct InspectArgs {
     pub region: String,
     #[command(flatten)]
     pub verbosity: Verbosity,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Layout {
-    /// One .vcf file holding every card.
-    File,
-    /// A vdir: one .vcf per contact.
-    Dir,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VcardVersion {
-    /// vCard 3.0 (RFC 2426), what most address books read.
-    #[value(name = "3.0")]
-    V3,
-    /// vCard 4.0 (RFC 6350).
-    #[value(name = "4.0")]
-    V4,
 }
 
 #[derive(Debug, Clone, Args)]

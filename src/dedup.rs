@@ -11,18 +11,12 @@
 //! it and memoises the rest per thread.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use phonenumber::country;
 
-use crate::model::Contact;
 use crate::wire::search::{fold, fold_into};
 use crate::wire::{ContactDetail, ContactSummary, DeviceType, NewContact};
-
-/// Folds a name for comparison (case, accents, whitespace): `  Émile ZOLA` → `emile zola`.
-pub fn fold_name(s: &str) -> String {
-    fold(s)
-}
 
 /// Characters people put inside phone numbers that carry no digit.
 fn is_phone_punctuation(c: char) -> bool {
@@ -166,6 +160,35 @@ pub fn device_identity(kind: &DeviceType, value: &str, region: &str) -> String {
     format!("{}:{key}", kind.as_str())
 }
 
+/// Among same-name account contacts, the one sharing the most devices with what a record
+/// brings (`wanted`: their [`device_identity`]), each shared identity counted once; on a tie,
+/// the first listed. `detail` gives a candidate as read (one not read shares nothing). Import's
+/// plan and `check` both pick their contact with it.
+pub fn best_candidate<'c, 'd, C>(
+    candidates: &'c [C],
+    wanted: &HashSet<String>,
+    detail: impl Fn(&C) -> Option<&'d ContactDetail>,
+    region: &str,
+) -> Option<&'c C> {
+    if candidates.len() <= 1 {
+        return candidates.first();
+    }
+    let shared = |c: &C| {
+        detail(c).map_or(0, |d| {
+            let identities = d.devices.iter().map(|dev| device_identity(&dev.kind, &dev.value, region));
+            identities.filter(|i| wanted.contains(i)).collect::<HashSet<String>>().len()
+        })
+    };
+    let mut best: Option<(&C, usize)> = None;
+    for c in candidates {
+        let n = shared(c);
+        if best.is_none_or(|(_, most)| n > most) {
+            best = Some((c, n));
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
 /// The normalised name a contact is matched by: folded `first last` when either is present,
 /// else the folded nickname, else the folded company; `None` when all are blank.
 pub fn person_key(
@@ -207,12 +230,6 @@ pub fn key_of_summary(c: &ContactSummary) -> Option<String> {
 /// [`person_key`] of a `getcontact` answer.
 pub fn key_of_detail(c: &ContactDetail) -> Option<String> {
     person_key(c.firstname.as_deref(), c.lastname.as_deref(), c.nickname.as_deref(), c.company.as_deref())
-}
-
-/// [`person_key`] of a model contact, through the same name rules as [`crate::mapping::to_api`]
-/// (middle name appended, names derived from FN), so it equals `key_of_new(&to_api(c).contact)`.
-pub fn key_of_contact(c: &Contact) -> Option<String> {
-    key_of_new(&crate::mapping::identity(c))
 }
 
 #[cfg(test)]
@@ -322,6 +339,41 @@ mod tests {
         };
         assert_eq!(key_of_new(&new), key_of_summary(&summary));
         assert_eq!(key_of_new(&new), key_of_detail(&detail));
+    }
+
+    #[test]
+    fn best_candidate_counts_each_shared_device_once_and_keeps_the_first_on_a_tie() {
+        let contact = |id: &str, phones: &[&str]| ContactDetail {
+            id: id.into(),
+            devices: phones
+                .iter()
+                .map(|p| crate::wire::Device {
+                    id: format!("d{p}"),
+                    kind: DeviceType::Phone,
+                    subtype: crate::wire::DeviceSubtype::Mobile,
+                    info_type: None,
+                    order: 1,
+                    display: true,
+                    value: p.to_string(),
+                })
+                .collect(),
+            ..ContactDetail::default()
+        };
+        let wanted: HashSet<String> = ["0611111111", "0622222222"]
+            .iter()
+            .map(|p| device_identity(&DeviceType::Phone, p, "FR"))
+            .collect();
+        let twice = contact("twice", &["0611111111", "+33611111111"]);
+        let both = contact("both", &["+33 6 11 11 11 11", "06 22 22 22 22"]);
+        let none = contact("none", &[]);
+        let pick = |list: &[&ContactDetail]| {
+            best_candidate(list, &wanted, |c: &&ContactDetail| Some(*c), "FR").map(|c| c.id.clone())
+        };
+        assert_eq!(pick(&[&twice, &both]).as_deref(), Some("both"));
+        assert_eq!(pick(&[&none, &twice]).as_deref(), Some("twice"));
+        assert_eq!(pick(&[&twice, &twice.clone()]).as_deref(), Some("twice"), "a tie: the first");
+        let unread = best_candidate(&["a", "b"], &wanted, |_| None::<&ContactDetail>, "FR");
+        assert_eq!(unread, Some(&"a"), "none read: the first");
     }
 
     #[test]

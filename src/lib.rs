@@ -3,10 +3,13 @@
 //! Data flows one way:
 //!
 //! ```text
-//! formats (vCard, CSV) → model::Contact → mapping → import::plan → client (API calls) → report
-//! client (enumerate, getcontact, getpicture) → mapping → formats::vcard_write → files   (export)
+//! formats (vCard, CSV) → model::Contact → mapping → import::plan → remote (API calls) → report
+//! remote (enumerate, getcontact, getpicture) → mapping → formats::vcard_write → files   (export)
 //! ```
 //!
+//! `remote::Remote` is the one seam to the account: `client` implements it over HTTP,
+//! `remote::memory` in memory for unit tests. Below `commands`, nothing imports `cli` or
+//! `commands`: stages return typed errors and outcomes, and `commands` turns them into exit codes.
 //! `wire` is the protocol both the `client` and the `sandbox` server speak; they share nothing else.
 
 pub mod atomic_file;
@@ -21,6 +24,7 @@ pub mod mapping;
 pub mod model;
 pub mod photo;
 pub mod progress;
+pub mod remote;
 pub mod report;
 pub mod run_lock;
 pub mod sandbox;

@@ -204,8 +204,8 @@ pub fn to_api(c: &Contact, opts: &MappingOptions) -> Mapped {
     m
 }
 
-/// The four identifying `addcontact` fields `to_api` would send (everything else default).
-/// [`crate::dedup::key_of_contact`] uses it so its key equals the key of the mapped record.
+/// The four identifying `addcontact` fields `to_api` would send (everything else default): the
+/// name a contact is matched by, without mapping the rest of it.
 pub fn identity(c: &Contact) -> NewContact {
     let n = name_fields(c);
     NewContact {

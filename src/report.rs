@@ -142,7 +142,7 @@ impl Report {
 
     /// Writes the JSON report atomically (temp file + rename), so a crash never leaves half a
     /// report; `-` writes it to standard output.
-    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         write_json_atomic(path, self)
     }
 
@@ -181,13 +181,14 @@ impl Report {
 
 /// Serialises `value` as pretty JSON to `path`: a file replaced atomically, `-` (standard
 /// output), a FIFO or a character device (see [`crate::atomic_file`]).
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream)
-        .with_context(|| format!("cannot write the report {}", path.display()))?;
-    serde_json::to_writer_pretty(&mut file, value)?;
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let failed = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("cannot write the report {}: {e}", path.display()))
+    };
+    let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream).map_err(failed)?;
+    serde_json::to_writer_pretty(&mut file, value).map_err(std::io::Error::from)?;
     file.write_all(b"\n")?;
-    file.commit().with_context(|| format!("cannot write the report {}", path.display()))
+    file.commit().map_err(failed)
 }
 
 /// Where a command prints its listing (the dry-run plan, `check`'s lines): standard output,

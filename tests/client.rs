@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::TestServer;
 use orange_contacts::client::{ApiClient, ApiError, ClientConfig};
+use orange_contacts::remote::Remote as _;
 use orange_contacts::wire::{
     Civility, DeviceSubtype, DeviceType, ErrorCode, ImageType, NewContact, NewDevice, ServiceError,
 };

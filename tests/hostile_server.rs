@@ -13,6 +13,7 @@ use common::hostile::token_echoes::ECHOES;
 use common::hostile::{EchoPlace, Garbage, HostileServer, Mode, CONTACT_FIRST, CONTACT_ID};
 use common::{bin, TestServer};
 use orange_contacts::client::{AnswerLimits, ApiClient, ApiError, ClientConfig};
+use orange_contacts::remote::Remote as _;
 use serde_json::Value;
 
 /// A token shaped like the service's, with every character that needs encoding.

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{bin, client, contacts_named, corpus_dir, import, outcome_of, rt, TestServer};
+use orange_contacts::remote::Remote as _;
 use serde_json::Value;
 
 fn samples() -> PathBuf {

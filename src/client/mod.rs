@@ -41,8 +41,8 @@ use url::Url;
 
 use crate::wire::parse::{self, WireError};
 use crate::wire::{
-    param, Action, ContactDetail, ContactPage, ContactSummary, ErrorCode, ImageType, NewContact, NewDevice,
-    Picture, PrivacyRefusal, ServiceError,
+    param, Action, ContactDetail, ContactPage, ErrorCode, ImageType, NewContact, NewDevice, Picture,
+    PrivacyRefusal, ServiceError,
 };
 
 pub use config::{client_config_from_args, resolve_token};
@@ -102,21 +102,6 @@ impl CallStats {
     /// HTTP requests sent (or attempted) in all.
     pub fn requests(&self) -> u64 {
         self.calls.values().sum::<u64>() + self.retries
-    }
-}
-
-/// Every match of one search, gathered over the server's pages.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Matches {
-    pub entries: Vec<ContactSummary>,
-    /// The server's `total-data`.
-    pub total: u32,
-}
-
-impl Matches {
-    /// Whether every match the server counted is in `entries`.
-    pub fn complete(&self) -> bool {
-        self.entries.len() as u64 >= u64::from(self.total)
     }
 }
 
@@ -201,20 +186,6 @@ impl ApiError {
             }
             ApiError::Http { status, .. } => matches!(status, 401 | 403 | 404),
             _ => false,
-        }
-    }
-
-    /// The action the error is about (`None` for privacy refusals and configuration errors).
-    pub fn action(&self) -> Option<Action> {
-        match self {
-            ApiError::Service { action, .. }
-            | ApiError::Transport { action, .. }
-            | ApiError::Unreachable { action, .. }
-            | ApiError::Throttled { action, .. }
-            | ApiError::Http { action, .. }
-            | ApiError::Malformed { action, .. }
-            | ApiError::Broken { action, .. } => Some(*action),
-            ApiError::Privacy(_) | ApiError::Config(_) => None,
         }
     }
 
@@ -374,44 +345,6 @@ impl ApiClient {
             query.push((param::PAGE, p.to_string()));
         }
         self.get(Action::FindContactList, &query, text(parse::contact_page)).await
-    }
-
-    /// Every match of `search` over all pages (`findcontactlist` page 1, then 2..nbpage), in the
-    /// server's order, de-duplicated by id. Stops early when a server ignores `page` (the same
-    /// ids come back), once `total-data` entries are in hand, or after the pages that `total-data`
-    /// needs, at most [`AnswerLimits::pages_per_search`] ([`limits::pages_to_follow`]).
-    pub async fn find_all_contacts(&self, search: &str) -> Result<Vec<ContactSummary>, ApiError> {
-        Ok(self.find_matches(search).await?.entries)
-    }
-
-    /// [`ApiClient::find_all_contacts`], also telling whether every match was obtained (false
-    /// when a server capped its page and ignored `page`, or claimed more pages than followed).
-    pub async fn find_matches(&self, search: &str) -> Result<Matches, ApiError> {
-        let first = self.find_contacts(search, None).await?;
-        let last_page = limits::pages_to_follow(&first, self.inner.limits.pages_per_search);
-        let mut seen = std::collections::HashSet::new();
-        let mut all: Vec<ContactSummary> =
-            first.entries.into_iter().filter(|e| seen.insert(e.id.clone())).collect();
-        let mut page = 2;
-        while page <= last_page && (all.len() as u32) < first.total {
-            let next = self.find_contacts(search, Some(page)).await?;
-            let before = all.len();
-            for entry in next.entries {
-                if seen.insert(entry.id.clone()) {
-                    all.push(entry);
-                }
-            }
-            if all.len() == before {
-                break; // paging ignored or exhausted: nothing new
-            }
-            page += 1;
-        }
-        Ok(Matches { entries: all, total: first.total })
-    }
-
-    /// `getcontact`.
-    pub async fn get_contact(&self, cid: &str) -> Result<ContactDetail, ApiError> {
-        Ok(self.read_contact(cid).await?.value)
     }
 
     /// `getcontact`, with what reading the answer had to repair (bytes invalid in its encoding,

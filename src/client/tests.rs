@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
+use crate::remote::Remote as _;
 
 const TOKEN: &str = "B64ab+c/d=|sau=|ted=1208277300|s1g+/=";
 

@@ -9,6 +9,7 @@ use crate::cli::CheckArgs;
 use crate::commands::connect::connect;
 use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::export::check::{check, CheckOptions, Status};
+use crate::progress::Terminal;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let quiet = args.verbosity.quiet;
@@ -20,12 +21,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     };
     runtime()?.block_on(async {
         let connection = connect(&args.connection, quiet).await?;
-        let result = check(&connection.client, &opts).await;
+        let result = check(&connection.client, &opts, &Terminal::new(quiet)).await;
         connection.close().await;
         let report = match result {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: check stopped: {}", crate::client::redact(&e.message));
+                eprintln!("error: check stopped: {}", crate::client::redact(&e.to_string()));
                 return Ok(EXIT_FATAL);
             }
         };

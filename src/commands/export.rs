@@ -5,12 +5,13 @@
 //! 2 usage (`export -` with `--quick`, `--layout dir` or `--report -`).
 
 use crate::atomic_file::is_stdout;
-use crate::cli::{ExportArgs, Layout};
+use crate::cli::ExportArgs;
 use crate::commands::connect::{connect, state_dir};
-use crate::commands::{runtime, EXIT_FATAL, EXIT_USAGE};
+use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE};
 use crate::export::backup::Overrides;
 use crate::export::guard::Limits;
-use crate::export::{export, resolve_layout, ExportOptions};
+use crate::export::{export, resolve_layout, ExportOptions, Layout, Outcome};
+use crate::progress::Terminal;
 
 pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
     if let Some(why) = stdout_conflict(&args) {
@@ -30,18 +31,20 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
             overrides: Overrides { force: args.force, allow_other_source: args.allow_other_source },
             limits: Limits { max_delete: args.max_delete, max_delete_percent: args.max_delete_percent },
             concurrency: args.connection.concurrency.max(1),
-            quiet,
             quick: args.quick,
         };
-        let result = export(&connection.client, &opts).await;
+        let result = export(&connection.client, &opts, &Terminal::new(quiet)).await;
         connection.close().await;
         let run = match result {
             Ok(run) => run,
             Err(e) => {
-                eprintln!("error: export stopped, nothing written: {}", crate::client::redact(&e.message));
+                let what =
+                    if e.nothing_written() { "export stopped, nothing written" } else { "export stopped" };
+                eprintln!("error: {what}: {}", crate::client::redact(&e.to_string()));
                 return Ok(EXIT_FATAL);
             }
         };
+        let code = exit_code(&run.outcome);
         if let Some(path) = &args.report {
             run.report.write_json(path)?;
         }
@@ -50,13 +53,22 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
                 eprintln!("{:9} {} {}", c.status, c.id, c.name);
             }
         }
-        if !quiet || run.exit_code != 0 {
+        if !quiet || code != EXIT_OK {
             eprint!("{}", run.report.human());
         } else {
             eprint!("{}", run.report.warning_lines());
         }
-        Ok(run.exit_code)
+        Ok(code)
     })
+}
+
+/// 0 complete, 3 incomplete (listing or unreadable contacts), 1 refused by the guard.
+fn exit_code(outcome: &Outcome) -> u8 {
+    match outcome {
+        Outcome::Complete => EXIT_OK,
+        Outcome::Incomplete => EXIT_PARTIAL,
+        Outcome::Refused(_) => EXIT_FATAL,
+    }
 }
 
 /// `export -` writes one file to standard output, which holds no previous backup: what cannot

@@ -9,6 +9,7 @@ use crate::commands::connect::{connect, state_dir};
 use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::import::{self, read::read_all, ImportOptions};
 use crate::mapping::MappingOptions;
+use crate::progress::Terminal;
 
 pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
@@ -23,7 +24,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             true => None,
             false => Some(crate::run_lock::acquire(&state_dir()?, &connection.source, "import")?),
         };
-        let progress = crate::progress::bar(quiet || args.dry_run, inputs.records.len() as u64, "records");
+        let progress = Terminal::new(quiet || args.dry_run);
         let opts = ImportOptions {
             on_duplicate: args.on_duplicate,
             dry_run: args.dry_run,
@@ -31,7 +32,6 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             concurrency: args.connection.concurrency,
         };
         let run = import::run(inputs, &connection.client, &opts, &progress, started).await;
-        progress.finish_and_clear();
         connection.close().await;
         if args.dry_run {
             write!(crate::report::listing_output(args.report.as_deref()), "{}", run.plan_listing)?;
@@ -54,9 +54,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
 }
 
 /// What a user must do about an error that stopped the run.
-pub fn fatal_message(error: &ApiError) -> String {
+pub fn fatal_message(error: &import::Error) -> String {
     match error {
-        ApiError::Privacy(refusal) => format!(
+        import::Error::Api(ApiError::Privacy(refusal)) => format!(
             "the account owner has not granted this service access to their contacts ({}). Grant it here, then run again: {}",
             refusal.detail, refusal.url
         ),

@@ -4,16 +4,18 @@ use crate::cli::InspectArgs;
 use crate::commands::{EXIT_OK, EXIT_PARTIAL};
 use crate::import::inspect::inspect;
 use crate::mapping::MappingOptions;
+use crate::progress::{Phase, Progress, Terminal};
 
 pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
     let mapping = MappingOptions { region: args.region.clone(), ..MappingOptions::default() };
-    let progress = crate::progress::counter(args.verbosity.quiet, "", "records");
+    let progress = Terminal::new(args.verbosity.quiet);
+    progress.start(Phase::Reading, None);
     let verbose = args.verbosity.verbose;
     let summary = inspect(&args.files, args.format, &mapping, args.report.as_deref(), |record| {
-        progress.inc(1);
+        progress.advance(1);
         if verbose || record.error.is_some() {
             let status = if record.error.is_some() { "invalid" } else { "ok" };
-            progress.suspend(|| {
+            progress.suspend(&mut || {
                 eprintln!(
                     "{status:<8} {}  {}  {}",
                     record.source,
@@ -23,7 +25,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
             });
         }
     })?;
-    progress.finish_and_clear();
+    progress.finish();
     if !args.verbosity.quiet {
         eprint!("{}", summary.human());
     }

@@ -18,7 +18,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::vdir::{list_own_cards, UID_PREFIX};
-use crate::cli::Layout;
+use crate::export::Layout;
 use crate::source::{RecordedSource, Source};
 
 /// The PRODID of every card this tool writes (no version: an upgrade alone rewrites nothing).

@@ -16,13 +16,16 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::client::ApiError;
 use crate::dedup;
 use crate::dedup::device_identity;
-use crate::export::enumerate::{self, IncompletePrefix};
-use crate::export::{fetch_all, summary_name, vdir, Account, AccountError, Fetched};
+use crate::export::enumerate::{self, Enumeration, IncompletePrefix};
+use crate::export::{fetch_all, summary_name, vdir, FetchProblem, Fetched};
 use crate::formats::{self, Format};
 use crate::mapping::{self, reason, Dropped, Mapped, MappingOptions};
 use crate::model::PartialDate;
+use crate::progress::Progress;
+use crate::remote::Remote;
 use crate::wire::{Civility, ContactDetail, DeviceType, NewContact};
 
 #[derive(Debug, Clone)]
@@ -152,7 +155,7 @@ impl CheckReport {
         )
     }
 
-    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         crate::report::write_json_atomic(path, self)
     }
 }
@@ -170,39 +173,67 @@ struct Local {
 pub fn expand_paths(paths: &[PathBuf]) -> Vec<Result<PathBuf, String>> {
     let mut out = Vec::new();
     for p in paths {
-        if p.is_dir() {
-            match std::fs::read_dir(p) {
-                Ok(entries) => {
-                    let mut files: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.path())
-                        .filter(|f| {
-                            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                            !name.starts_with('.')
-                                && f.extension().is_some_and(|e| e.eq_ignore_ascii_case("vcf"))
-                                && f.is_file()
-                        })
-                        .collect();
-                    files.sort();
-                    out.extend(files.into_iter().map(Ok));
-                }
-                Err(e) => out.push(Err(format!("{}: {e}", p.display()))),
-            }
-        } else {
+        if !p.is_dir() {
             out.push(Ok(p.clone()));
+            continue;
+        }
+        match std::fs::read_dir(p) {
+            Ok(entries) => {
+                let mut files: Vec<PathBuf> =
+                    entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|f| is_card_file(f)).collect();
+                files.sort();
+                out.extend(files.into_iter().map(Ok));
+            }
+            Err(e) => out.push(Err(format!("{}: {e}", p.display()))),
         }
     }
     out
 }
 
-/// Runs a check. `Err` only for fatal API errors.
-pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<CheckReport, AccountError> {
+fn is_card_file(f: &Path) -> bool {
+    let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !name.starts_with('.') && f.extension().is_some_and(|e| e.eq_ignore_ascii_case("vcf")) && f.is_file()
+}
+
+/// Runs a check: read the local cards, list and fetch the account, match each card to a
+/// contact, compare. `Err` only for a fatal API error.
+pub async fn check<R: Remote>(
+    remote: &R,
+    opts: &CheckOptions,
+    progress: &dyn Progress,
+) -> Result<CheckReport, ApiError> {
     let started = Instant::now();
     let mapping_opts = MappingOptions { region: opts.region.clone(), ..MappingOptions::default() };
-    let mut entries: Vec<CheckEntry> = Vec::new();
-    let mut locals: Vec<Local> = Vec::new();
+    let (locals, mut entries) = read_locals(&opts.paths, opts.format, &mapping_opts);
+    let listing = enumerate::enumerate(remote, opts.concurrency, progress).await?;
+    let ids: Vec<String> = listing.contacts.keys().cloned().collect();
+    let (fetched, problems) = fetch_all(remote, ids, true, opts.concurrency, progress).await?;
+    let account = AccountIndex::new(&fetched);
+    let groups = match_locals(&locals, &account, &opts.region, &mut entries);
+    entries.extend(locals.iter().filter(|l| l.mapped.invalid.is_some()).map(uncarried_entry));
+    for f in &fetched {
+        match groups.get(f.id.as_str()) {
+            Some(members) => entries.extend(compare(f, members, &locals, &mapping_opts)),
+            None => entries.push(only_in_account(f)),
+        }
+    }
+    entries.extend(problem_entries(&problems, &listing));
+    entries.extend(listing.incomplete.iter().map(incomplete_entry));
+    sort_entries(&mut entries);
+    let summary =
+        summarize(&entries, locals.len(), fetched.len(), &listing, remote.stats().requests(), started);
+    Ok(CheckReport { summary, incomplete: listing.incomplete, entries })
+}
 
-    for file in expand_paths(&opts.paths) {
+/// The local cards, mapped as import would send them; unreadable files and records become
+/// `!` entries.
+fn read_locals(
+    paths: &[PathBuf],
+    format: Format,
+    mapping_opts: &MappingOptions,
+) -> (Vec<Local>, Vec<CheckEntry>) {
+    let (mut locals, mut entries) = (Vec::new(), Vec::new());
+    for file in expand_paths(paths) {
         let file = match file {
             Ok(f) => f,
             Err(e) => {
@@ -210,7 +241,7 @@ pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<Check
                 continue;
             }
         };
-        let records = match formats::read_path(&file, opts.format) {
+        let records = match formats::read_path(&file, format) {
             Ok(r) => r,
             Err(e) => {
                 let src = file.display().to_string();
@@ -224,44 +255,58 @@ pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<Check
                 Ok(contact) => locals.push(Local {
                     name: contact.display_name(),
                     uid: contact.uid.clone(),
-                    mapped: mapping::to_api(&contact, &mapping_opts),
+                    mapped: mapping::to_api(&contact, mapping_opts),
                     source: record.source,
                 }),
             }
         }
     }
+    (locals, entries)
+}
 
-    let listing = enumerate::enumerate(account, opts.concurrency, &|_| {}).await?;
-    let ids: Vec<String> = listing.contacts.keys().cloned().collect();
-    let (fetched, problems) = fetch_all(account, ids, true, opts.concurrency, &|| {}).await?;
-    let by_id: BTreeMap<&str, &Fetched> = fetched.iter().map(|f| (f.id.as_str(), f)).collect();
-    let mut by_key: HashMap<String, Vec<&str>> = HashMap::new();
-    for f in &fetched {
-        if let Some(k) = dedup::key_of_detail(&f.detail) {
-            by_key.entry(k).or_default().push(f.id.as_str());
+/// The account's contacts by id and by person key.
+struct AccountIndex<'a> {
+    by_id: BTreeMap<&'a str, &'a Fetched>,
+    by_key: HashMap<String, Vec<&'a str>>,
+}
+
+impl<'a> AccountIndex<'a> {
+    fn new(fetched: &'a [Fetched]) -> AccountIndex<'a> {
+        let by_id = fetched.iter().map(|f| (f.id.as_str(), f)).collect();
+        let mut by_key: HashMap<String, Vec<&str>> = HashMap::new();
+        for f in fetched {
+            if let Some(k) = dedup::key_of_detail(&f.detail) {
+                by_key.entry(k).or_default().push(f.id.as_str());
+            }
         }
+        AccountIndex { by_id, by_key }
     }
 
-    // Match every valid local card to an account contact.
-    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, l) in locals.iter().enumerate() {
-        if l.mapped.invalid.is_some() {
-            continue;
+    /// The contact a card is of: the id in a UID this tool wrote, else the same-name contact
+    /// that shares the most devices with it.
+    fn matching(&self, l: &Local, region: &str) -> Option<&'a str> {
+        let by_uid = l.uid.as_deref().and_then(vdir::id_from_uid);
+        if let Some((id, _)) = by_uid.and_then(|id| self.by_id.get_key_value(id.as_str())) {
+            return Some(id);
         }
-        let by_uid =
-            l.uid.as_deref().and_then(vdir::id_from_uid).filter(|id| by_id.contains_key(id.as_str()));
-        let matched: Option<&str> = match by_uid {
-            Some(id) => by_id.get_key_value(id.as_str()).map(|(k, _)| *k),
-            None => dedup::key_of_new(&l.mapped.contact).and_then(|k| by_key.get(&k)).and_then(|cands| {
-                let wanted = local_devices(&l.mapped.contact, &l.mapped, &opts.region);
-                let shared = |id: &&str| {
-                    account_devices(&by_id[*id].detail, &opts.region).intersection(&wanted).count()
-                };
-                let best = cands.iter().map(shared).max().unwrap_or(0);
-                cands.iter().find(|c| shared(c) == best).copied()
-            }),
-        };
-        match matched {
+        let candidates = self.by_key.get(&dedup::key_of_new(&l.mapped.contact)?)?;
+        let wanted = local_devices(&l.mapped.contact, &l.mapped, region);
+        let detail = |id: &&str| self.by_id.get(*id).map(|f| &f.detail);
+        dedup::best_candidate(candidates, &wanted, detail, region).copied()
+    }
+}
+
+/// Valid local cards grouped by the account contact they match (several: duplicates merged by
+/// import); cards matching none become `+` entries.
+fn match_locals<'a>(
+    locals: &[Local],
+    account: &AccountIndex<'a>,
+    region: &str,
+    entries: &mut Vec<CheckEntry>,
+) -> BTreeMap<&'a str, Vec<usize>> {
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, l) in locals.iter().enumerate().filter(|(_, l)| l.mapped.invalid.is_none()) {
+        match account.matching(l, region) {
             Some(id) => groups.entry(id).or_default().push(i),
             None => entries.push(CheckEntry {
                 status: Status::OnlyLocal,
@@ -273,112 +318,144 @@ pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<Check
             }),
         }
     }
+    groups
+}
 
-    for l in locals.iter().filter(|l| l.mapped.invalid.is_some()) {
+/// A card the API cannot carry at all: the same as nothing (`=`), with the reason.
+fn uncarried_entry(l: &Local) -> CheckEntry {
+    CheckEntry {
+        status: Status::Same,
+        name: l.name.clone(),
+        source: Some(l.source.clone()),
+        id: None,
+        differences: vec![],
+        note: Some(format!(
+            "not carried: the whole card ({})",
+            l.mapped.invalid.as_deref().unwrap_or(reason::NO_IDENTITY)
+        )),
+    }
+}
+
+fn only_in_account(f: &Fetched) -> CheckEntry {
+    CheckEntry {
+        status: Status::OnlyAccount,
+        name: detail_name(&f.detail),
+        source: None,
+        id: Some(f.id.clone()),
+        differences: vec![],
+        note: None,
+    }
+}
+
+/// The entries of the local cards `members` matched to the account contact `f`.
+fn compare(
+    f: &Fetched,
+    members: &[usize],
+    locals: &[Local],
+    mapping_opts: &MappingOptions,
+) -> Vec<CheckEntry> {
+    let region = mapping_opts.region.as_str();
+    let in_account = account_devices(&f.detail, region);
+    let held = held_by_account(&f.detail, mapping_opts);
+    let union: HashSet<String> = members
+        .iter()
+        .flat_map(|i| local_devices(&locals[*i].mapped.contact, &locals[*i].mapped, region))
+        .collect();
+    let any_local_photo = members.iter().any(|i| locals[*i].mapped.photo.is_some());
+    let mut entries = Vec::with_capacity(members.len());
+    for (n, i) in members.iter().enumerate() {
+        let l = &locals[*i];
+        // A merged duplicate may lack (or contradict) a field another card of the group set:
+        // the account holds one value, so that is not a difference of this card.
+        let (fields, kept): (Vec<FieldDiff>, Vec<FieldDiff>) =
+            field_differences(&l.mapped.contact, &f.detail).into_iter().partition(|d| {
+                !members.iter().any(|j| {
+                    j != i
+                        && field_differences(&locals[*j].mapped.contact, &f.detail).iter().all(|o| o.0 != d.0)
+                })
+            });
+        let mut diffs: Vec<String> = fields.iter().map(show_field).collect();
+        let mine = local_devices(&l.mapped.contact, &l.mapped, region);
+        let mut missing: Vec<&String> = mine.difference(&in_account).collect();
+        missing.sort();
+        diffs.extend(missing.into_iter().map(|d| format!("{} not in the account", show_device(d))));
+        if l.mapped.photo.is_some() && f.picture.is_none() {
+            diffs.push("photo not in the account".into());
+        }
+        if n == 0 {
+            let mut extra: Vec<&String> = in_account.difference(&union).collect();
+            extra.sort();
+            diffs.extend(extra.into_iter().map(|d| format!("{} only in the account", show_device(d))));
+            if f.picture.is_some() && !any_local_photo {
+                diffs.push("photo only in the account".into());
+            }
+        }
+        let note = compare_note(l, &held, region, members.len(), &kept);
         entries.push(CheckEntry {
-            status: Status::Same,
+            status: if diffs.is_empty() { Status::Same } else { Status::Differ },
             name: l.name.clone(),
             source: Some(l.source.clone()),
-            id: None,
-            differences: vec![],
-            note: Some(format!(
-                "not carried: the whole card ({})",
-                l.mapped.invalid.as_deref().unwrap_or(reason::NO_IDENTITY)
-            )),
+            id: Some(f.id.clone()),
+            differences: diffs,
+            note,
         });
     }
+    entries
+}
 
-    for f in &fetched {
-        let Some(members) = groups.get(f.id.as_str()) else {
-            entries.push(CheckEntry {
-                status: Status::OnlyAccount,
-                name: detail_name(&f.detail),
-                source: None,
-                id: Some(f.id.clone()),
-                differences: vec![],
-                note: None,
-            });
-            continue;
-        };
-        let in_account = account_devices(&f.detail, &opts.region);
-        let held = held_by_account(&f.detail, &mapping_opts);
-        let union: HashSet<String> = members
-            .iter()
-            .flat_map(|i| local_devices(&locals[*i].mapped.contact, &locals[*i].mapped, &opts.region))
-            .collect();
-        let any_local_photo = members.iter().any(|i| locals[*i].mapped.photo.is_some());
-        for (n, i) in members.iter().enumerate() {
-            let l = &locals[*i];
-            // A merged duplicate may lack (or contradict) a field another card of the group set:
-            // the account holds one value, so that is not a difference of this card.
-            let (fields, kept): (Vec<FieldDiff>, Vec<FieldDiff>) =
-                field_differences(&l.mapped.contact, &f.detail).into_iter().partition(|d| {
-                    !members.iter().any(|j| {
-                        j != i
-                            && field_differences(&locals[*j].mapped.contact, &f.detail)
-                                .iter()
-                                .all(|o| o.0 != d.0)
-                    })
-                });
-            let mut diffs: Vec<String> = fields.iter().map(show_field).collect();
-            let mine = local_devices(&l.mapped.contact, &l.mapped, &opts.region);
-            let mut missing: Vec<&String> = mine.difference(&in_account).collect();
-            missing.sort();
-            diffs.extend(missing.into_iter().map(|d| format!("{} not in the account", show_device(d))));
-            if l.mapped.photo.is_some() && f.picture.is_none() {
-                diffs.push("photo not in the account".into());
-            }
-            if n == 0 {
-                let mut extra: Vec<&String> = in_account.difference(&union).collect();
-                extra.sort();
-                diffs.extend(extra.into_iter().map(|d| format!("{} only in the account", show_device(d))));
-                if f.picture.is_some() && !any_local_photo {
-                    diffs.push("photo only in the account".into());
-                }
-            }
-            let mut note_parts = Vec::new();
-            let not_carried = not_carried(&l.mapped, &held, &opts.region);
-            if !not_carried.is_empty() {
-                note_parts.push(format!("not carried: {}", not_carried.join(", ")));
-            }
-            if members.len() > 1 {
-                note_parts.push(format!("same contact as {} other local card(s)", members.len() - 1));
-            }
-            if !kept.is_empty() {
-                let names: Vec<&str> = kept.iter().map(|d| d.0).collect();
-                note_parts.push(format!("account keeps another card's {}", names.join(", ")));
-            }
-            entries.push(CheckEntry {
-                status: if diffs.is_empty() { Status::Same } else { Status::Differ },
-                name: l.name.clone(),
-                source: Some(l.source.clone()),
-                id: Some(f.id.clone()),
-                differences: diffs,
-                note: (!note_parts.is_empty()).then(|| note_parts.join("; ")),
-            });
-        }
+/// What a compared card's line notes: fields not carried, merged duplicates, fields another
+/// card of the group gave the account.
+fn compare_note(
+    l: &Local,
+    held: &[Dropped],
+    region: &str,
+    members: usize,
+    kept: &[FieldDiff],
+) -> Option<String> {
+    let mut parts = Vec::new();
+    let not_carried = not_carried(&l.mapped, held, region);
+    if !not_carried.is_empty() {
+        parts.push(format!("not carried: {}", not_carried.join(", ")));
     }
+    if members > 1 {
+        parts.push(format!("same contact as {} other local card(s)", members - 1));
+    }
+    if !kept.is_empty() {
+        let names: Vec<&str> = kept.iter().map(|d| d.0).collect();
+        parts.push(format!("account keeps another card's {}", names.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
 
-    for p in problems.iter().filter(|p| !p.gone) {
+/// Listed contacts that could not be read (those deleted meanwhile are skipped).
+fn problem_entries<'a>(
+    problems: &'a [FetchProblem],
+    listing: &'a Enumeration,
+) -> impl Iterator<Item = CheckEntry> + 'a {
+    problems.iter().filter(|p| !p.gone).map(|p| {
         let name = listing.contacts.get(&p.id).map(summary_name).unwrap_or_default();
-        entries.push(error_entry(name, None, Some(format!("account contact {}: {}", p.id, p.message))));
-    }
-    for p in &listing.incomplete {
-        entries.push(CheckEntry {
-            status: Status::Error,
-            name: format!("listing prefix {:?}", p.prefix),
-            source: None,
-            id: None,
-            differences: vec![format!(
-                "only {} of {} contacts found: contacts missing from the listing are not compared ({})",
-                p.found,
-                p.expected.map(|e| e.to_string()).unwrap_or_else(|| "?".into()),
-                p.reason
-            )],
-            note: None,
-        });
-    }
+        error_entry(name, None, Some(format!("account contact {}: {}", p.id, p.message)))
+    })
+}
 
+fn incomplete_entry(p: &IncompletePrefix) -> CheckEntry {
+    CheckEntry {
+        status: Status::Error,
+        name: format!("listing prefix {:?}", p.prefix),
+        source: None,
+        id: None,
+        differences: vec![format!(
+            "only {} of {} contacts found: contacts missing from the listing are not compared ({})",
+            p.found,
+            p.expected.map(|e| e.to_string()).unwrap_or_else(|| "?".into()),
+            p.reason
+        )],
+        note: None,
+    }
+}
+
+/// By folded name, then local card, then account id.
+fn sort_entries(entries: &mut [CheckEntry]) {
     entries.sort_by_cached_key(|e| {
         (
             crate::wire::search::fold(&e.name),
@@ -386,11 +463,21 @@ pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<Check
             e.id.clone().unwrap_or_default(),
         )
     });
+}
+
+fn summarize(
+    entries: &[CheckEntry],
+    locals: usize,
+    account_contacts: usize,
+    listing: &Enumeration,
+    api_calls: u64,
+    started: Instant,
+) -> CheckSummary {
     let count = |s: Status| entries.iter().filter(|e| e.status == s).count();
-    let summary = CheckSummary {
-        local_cards: locals.len()
+    CheckSummary {
+        local_cards: locals
             + entries.iter().filter(|e| e.status == Status::Error && e.source.is_some()).count(),
-        account_contacts: fetched.len(),
+        account_contacts,
         same: count(Status::Same),
         only_local: count(Status::OnlyLocal),
         only_account: count(Status::OnlyAccount),
@@ -398,10 +485,9 @@ pub async fn check<A: Account>(account: &A, opts: &CheckOptions) -> Result<Check
         errors: count(Status::Error),
         searches: listing.stats.searches,
         incomplete_prefixes: listing.incomplete.len(),
-        api_calls: account.api_calls(),
+        api_calls,
         elapsed_ms: started.elapsed().as_millis() as u64,
-    };
-    Ok(CheckReport { summary, incomplete: listing.incomplete, entries })
+    }
 }
 
 fn error_entry(name: String, source: Option<String>, message: Option<String>) -> CheckEntry {

@@ -8,7 +8,7 @@
 //! 1. counts the contacts already found elsewhere that match it (often enough on its own);
 //! 2. follows `page=2..nbpage` (an extension the sandbox honours) unless the server has shown it
 //!    ignores `page` (same page back), no further than `total-data` needs and never more than
-//!    [`Directory::max_pages`] pages ([`pages_to_follow`]); a server still short at that bound is
+//!    [`Remote::max_pages`] pages ([`pages_to_follow`]); a server still short at that bound is
 //!    reported incomplete rather than followed for as long as it answers;
 //! 3. otherwise refines: searches prefix + next character, first the characters seen at that
 //!    position in the names returned, then the alphabet of the same script(s), stopping as soon
@@ -18,7 +18,7 @@
 //! treats the listing as incomplete (no deletions, exit code 3): completeness is never claimed
 //! without `total-data` agreeing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -26,8 +26,11 @@ use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
 
-use crate::client::limits::{pages_to_follow, DEFAULT_PAGES_PER_SEARCH};
-use crate::wire::search::{fold, searchable_names};
+use crate::client::limits::pages_to_follow;
+use crate::client::ApiError;
+use crate::progress::{in_phase, Phase, Progress};
+use crate::remote::Remote;
+use crate::wire::search::{fold, quote_term, searchable_names};
 use crate::wire::{ContactPage, ContactSummary};
 
 /// One named block of the search alphabet: inclusive code point ranges.
@@ -115,45 +118,6 @@ pub fn quick_alphabet(initials: &HashSet<String>) -> Vec<(String, usize)> {
     alphabet().into_iter().filter(|(t, si)| SCRIPTS[*si].name != "cjk" || initials.contains(t)).collect()
 }
 
-/// A failed API read. `fatal` ones (refused consent, bad token, unreachable server) stop the
-/// run; others mark a prefix incomplete or a contact unexported. `gone`: the contact no longer
-/// exists (deleted between listing and reading).
-#[derive(Debug, Clone)]
-pub struct AccountError {
-    pub message: String,
-    pub fatal: bool,
-    pub gone: bool,
-}
-
-impl AccountError {
-    pub fn new(message: impl Into<String>, fatal: bool) -> AccountError {
-        AccountError { message: message.into(), fatal, gone: false }
-    }
-}
-
-impl std::fmt::Display for AccountError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for AccountError {}
-
-/// What enumeration needs from the API: one `findcontactlist` call (`page` = the extension).
-/// `search` is a folded term, unquoted: the implementation quotes it for the wire if needed.
-pub trait Directory: Sync {
-    fn find(
-        &self,
-        search: &str,
-        page: Option<u32>,
-    ) -> impl Future<Output = Result<ContactPage, AccountError>> + Send;
-
-    /// Most pages followed for one search.
-    fn max_pages(&self) -> u32 {
-        DEFAULT_PAGES_PER_SEARCH
-    }
-}
-
 /// Whether the server honoured the `page` request parameter, as far as we saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -211,8 +175,8 @@ const PAGING_UNKNOWN: u8 = 0;
 const PAGING_HONOURED: u8 = 1;
 const PAGING_IGNORED: u8 = 2;
 
-struct Walker<'a, D: Directory> {
-    dir: &'a D,
+struct Walker<'a, R: Remote> {
+    remote: &'a R,
     concurrency: usize,
     alphabet: Vec<(String, usize)>,
     found: Mutex<BTreeMap<String, ContactSummary>>,
@@ -223,28 +187,38 @@ struct Walker<'a, D: Directory> {
     refinements: AtomicUsize,
     truncated: AtomicUsize,
     resolved: AtomicUsize,
-    on_search: &'a (dyn Fn(usize) + Sync),
+    progress: &'a dyn Progress,
 }
 
 /// Finds every contact reachable through the alphabet. `concurrency` bounds searches in flight;
-/// `on_search` is called after each call with the running count (progress display).
-pub async fn enumerate<D: Directory>(
-    dir: &D,
+/// each search is a step of the [`Phase::Listing`] reported to `progress`. `Err` for a fatal API
+/// error only.
+pub async fn enumerate<R: Remote>(
+    remote: &R,
     concurrency: usize,
-    on_search: &(dyn Fn(usize) + Sync),
-) -> Result<Enumeration, AccountError> {
-    enumerate_with(dir, alphabet(), concurrency, on_search).await
+    progress: &dyn Progress,
+) -> Result<Enumeration, ApiError> {
+    enumerate_with(remote, alphabet(), concurrency, progress).await
 }
 
 /// [`enumerate`] over a given alphabet ([`quick_alphabet`], or small ones in tests).
-pub async fn enumerate_with<D: Directory>(
-    dir: &D,
+pub async fn enumerate_with<R: Remote>(
+    remote: &R,
     alphabet: Vec<(String, usize)>,
     concurrency: usize,
-    on_search: &(dyn Fn(usize) + Sync),
-) -> Result<Enumeration, AccountError> {
+    progress: &dyn Progress,
+) -> Result<Enumeration, ApiError> {
+    in_phase(progress, Phase::Listing, None, walk(remote, alphabet, concurrency, progress)).await
+}
+
+async fn walk<R: Remote>(
+    remote: &R,
+    alphabet: Vec<(String, usize)>,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<Enumeration, ApiError> {
     let w = Walker {
-        dir,
+        remote,
         concurrency: concurrency.max(1),
         alphabet,
         found: Mutex::new(BTreeMap::new()),
@@ -255,7 +229,7 @@ pub async fn enumerate_with<D: Directory>(
         refinements: AtomicUsize::new(0),
         truncated: AtomicUsize::new(0),
         resolved: AtomicUsize::new(0),
-        on_search,
+        progress,
     };
     let terms: Vec<String> = w.alphabet.iter().map(|(t, _)| t.clone()).collect();
 
@@ -274,8 +248,8 @@ pub async fn enumerate_with<D: Directory>(
                     short.push((term, page));
                 }
             }
-            Err(e) if e.fatal => return Err(e),
-            Err(e) => w.mark_incomplete(&term, None, 0, format!("search failed: {}", e.message)),
+            Err(e) if e.is_fatal() => return Err(e),
+            Err(e) => w.mark_incomplete(&term, None, 0, format!("search failed: {}", super::describe(&e))),
         }
     }
     drop(results);
@@ -314,11 +288,12 @@ fn is_short(page: &ContactPage) -> bool {
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-impl<'a, D: Directory> Walker<'a, D> {
-    async fn search(&self, term: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
-        let res = self.dir.find(term, page).await;
-        let n = self.searches.fetch_add(1, Ordering::Relaxed) + 1;
-        (self.on_search)(n);
+impl<'a, R: Remote> Walker<'a, R> {
+    /// One search for the folded `term` (quoted for the wire when complex).
+    async fn search(&self, term: &str, page: Option<u32>) -> Result<ContactPage, ApiError> {
+        let res = self.remote.find_contacts(&quote_term(term), page).await;
+        self.searches.fetch_add(1, Ordering::Relaxed);
+        self.progress.advance(1);
         let page = res?;
         let mut found = self.found.lock().unwrap();
         for e in &page.entries {
@@ -349,8 +324,9 @@ impl<'a, D: Directory> Walker<'a, D> {
         n
     }
 
-    /// Makes sure every contact matching `term` was found; `first` is its (short) first page.
-    fn resolve(&'a self, term: String, first: ContactPage) -> BoxFut<'a, Result<(), AccountError>> {
+    /// Makes sure every contact matching `term` was found; `first` is its (short) first page:
+    /// counted among those found elsewhere, else paged, else refined, else reported.
+    fn resolve(&'a self, term: String, first: ContactPage) -> BoxFut<'a, Result<(), ApiError>> {
         Box::pin(async move {
             self.truncated.fetch_add(1, Ordering::Relaxed);
             let total = first.total as usize;
@@ -360,152 +336,185 @@ impl<'a, D: Directory> Walker<'a, D> {
                 self.resolved.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
-
-            // Paging extension.
-            if first.pages > 1 && self.paging.load(Ordering::Relaxed) != PAGING_IGNORED {
-                let last = pages_to_follow(&first, self.dir.max_pages());
-                let mut honoured = true;
-                for p in 2..=last {
-                    self.pages_followed.fetch_add(1, Ordering::Relaxed);
-                    match self.search(&term, Some(p)).await {
-                        Ok(page) => {
-                            let new = page.entries.iter().any(|e| !direct.contains(&e.id));
-                            if page.page != p || !new {
-                                honoured = false;
-                                break;
-                            }
-                            direct.extend(page.entries.iter().map(|e| e.id.clone()));
-                            names.extend(page.entries);
-                        }
-                        Err(e) if e.fatal => return Err(e),
-                        // A server rejecting `page` does not page.
-                        Err(_) => {
-                            honoured = false;
-                            break;
-                        }
-                    }
-                }
-                let _ = self.paging.compare_exchange(
-                    PAGING_UNKNOWN,
-                    if honoured { PAGING_HONOURED } else { PAGING_IGNORED },
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                if !honoured {
-                    self.paging.store(PAGING_IGNORED, Ordering::Relaxed);
-                }
-                let found = self.count_matching(&term, &direct);
-                if found >= total {
-                    self.resolved.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
-                }
-                if honoured && last < first.pages {
-                    // Every page brought new contacts and the server claims more: refining would
-                    // only multiply the searches such a server answers.
-                    let reason = format!(
-                        "paging stopped after {last} of the {} pages the server claims (total-data {}; \
-                         at most {} pages per search, see docs/limits.md)",
-                        first.pages,
-                        first.total,
-                        self.dir.max_pages()
-                    );
-                    self.mark_incomplete(&term, Some(first.total), found, reason);
-                    return Ok(());
-                }
+            if first.pages > 1
+                && self.paging.load(Ordering::Relaxed) != PAGING_IGNORED
+                && self.follow_pages(&term, &first, &mut direct, &mut names).await?
+            {
+                return Ok(());
             }
-
             if term.chars().count() >= MAX_DEPTH {
                 let found = self.count_matching(&term, &direct);
                 self.mark_incomplete(&term, Some(first.total), found, "prefix too long to refine".into());
                 return Ok(());
             }
-
-            // Refinement: stage A (characters seen next in the names returned), then stage B (the
-            // alphabet of the scripts involved), stopping once total-data is reached.
-            let mut stage_a: BTreeSet<String> = BTreeSet::new();
-            let mut scripts: BTreeSet<usize> = BTreeSet::new();
-            if let Some(last) = term.chars().last() {
-                scripts.extend(self.script_of(last));
-            }
-            for s in &names {
-                for n in summary_names(s) {
-                    if let Some(next) = next_step(&fold(&n), &term) {
-                        if let Some(c) = next.chars().last() {
-                            scripts.extend(self.script_of(c));
-                        }
-                        stage_a.insert(next);
-                    }
-                }
-            }
-            let stage_b: Vec<String> = self
-                .alphabet
-                .iter()
-                .filter(|(t, si)| scripts.contains(si) && t.chars().count() == 1)
-                .map(|(t, _)| t.clone())
-                .filter(|t| !stage_a.contains(t.as_str()))
-                .collect();
-            let steps: Vec<String> = stage_a.into_iter().chain(stage_b).collect();
-
-            let mut complete = false;
-            for batch in steps.chunks(self.concurrency * 2) {
-                let children: Vec<String> = batch.iter().map(|step| format!("{term}{step}")).collect();
-                let mut futs = Vec::with_capacity(children.len());
-                for child in children {
-                    futs.push(async move {
-                        self.refinements.fetch_add(1, Ordering::Relaxed);
-                        let r = self.search(&child, None).await;
-                        (child, r)
-                    });
-                }
-                let answers: Vec<(String, Result<ContactPage, AccountError>)> =
-                    stream::iter(futs).buffer_unordered(self.concurrency).collect().await;
-                for (child, r) in answers {
-                    match r {
-                        Ok(page) => {
-                            direct.extend(page.entries.iter().map(|e| e.id.clone()));
-                            if is_short(&page) {
-                                self.resolve(child, page).await?;
-                            }
-                        }
-                        Err(e) if e.fatal => return Err(e),
-                        Err(e) => {
-                            self.mark_incomplete(&child, None, 0, format!("search failed: {}", e.message))
-                        }
-                    }
-                }
-                // Children found by their own refinement are in `found`, counted by name.
-                if self.count_matching(&term, &direct) >= total {
-                    complete = true;
-                    break;
-                }
-            }
-            if complete {
+            let steps = self.refinement_steps(&term, &names);
+            if self.refine(&term, total, &steps, &mut direct).await? {
                 self.resolved.fetch_add(1, Ordering::Relaxed);
             } else {
-                let found = self.count_matching(&term, &direct);
-                // A shortfall already reported under a longer prefix is not reported twice.
-                let below: usize = self
-                    .incomplete
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .filter(|p| p.prefix.starts_with(term.as_str()) && p.prefix != term)
-                    .map(|p| p.expected.map_or(1, |e| (e as usize).saturating_sub(p.found)))
-                    .sum();
-                if total.saturating_sub(found) <= below {
-                    return Ok(());
-                }
-                self.mark_incomplete(
-                    &term,
-                    Some(first.total),
-                    found,
-                    "the server capped the answer and ignores paging; refinement by the next character did \
-                     not reach total-data (names equal to the prefix, or continuing outside the alphabet)"
-                        .into(),
-                );
+                self.report_shortfall(&term, &first, &direct);
             }
             Ok(())
         })
+    }
+
+    /// The paging extension: pages 2.. of `term` while they bring new contacts, within the bound.
+    /// Returns whether that settled the prefix (all found, or reported as bounded).
+    async fn follow_pages(
+        &self,
+        term: &str,
+        first: &ContactPage,
+        direct: &mut HashSet<String>,
+        names: &mut Vec<ContactSummary>,
+    ) -> Result<bool, ApiError> {
+        let last = pages_to_follow(first, self.remote.max_pages());
+        let mut honoured = true;
+        for p in 2..=last {
+            self.pages_followed.fetch_add(1, Ordering::Relaxed);
+            match self.search(term, Some(p)).await {
+                Ok(page) => {
+                    let new = page.entries.iter().any(|e| !direct.contains(&e.id));
+                    if page.page != p || !new {
+                        honoured = false;
+                        break;
+                    }
+                    direct.extend(page.entries.iter().map(|e| e.id.clone()));
+                    names.extend(page.entries);
+                }
+                Err(e) if e.is_fatal() => return Err(e),
+                // A server rejecting `page` does not page.
+                Err(_) => {
+                    honoured = false;
+                    break;
+                }
+            }
+        }
+        let _ = self.paging.compare_exchange(
+            PAGING_UNKNOWN,
+            if honoured { PAGING_HONOURED } else { PAGING_IGNORED },
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        if !honoured {
+            self.paging.store(PAGING_IGNORED, Ordering::Relaxed);
+        }
+        let found = self.count_matching(term, direct);
+        if found >= first.total as usize {
+            self.resolved.fetch_add(1, Ordering::Relaxed);
+            return Ok(true);
+        }
+        if honoured && last < first.pages {
+            // Every page brought new contacts and the server claims more: refining would only
+            // multiply the searches such a server answers.
+            let reason = format!(
+                "paging stopped after {last} of the {} pages the server claims (total-data {}; at most {} \
+                 pages per search, see docs/limits.md)",
+                first.pages,
+                first.total,
+                self.remote.max_pages()
+            );
+            self.mark_incomplete(term, Some(first.total), found, reason);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// What to append to `term`: stage A, the characters seen next in the names returned; then
+    /// stage B, the rest of the alphabet of the scripts involved.
+    fn refinement_steps(&self, term: &str, names: &[ContactSummary]) -> Vec<String> {
+        let mut stage_a: BTreeSet<String> = BTreeSet::new();
+        let mut scripts: BTreeSet<usize> = BTreeSet::new();
+        if let Some(last) = term.chars().last() {
+            scripts.extend(self.script_of(last));
+        }
+        for s in names {
+            for n in summary_names(s) {
+                if let Some(next) = next_step(&fold(&n), term) {
+                    if let Some(c) = next.chars().last() {
+                        scripts.extend(self.script_of(c));
+                    }
+                    stage_a.insert(next);
+                }
+            }
+        }
+        let stage_b: Vec<String> = self
+            .alphabet
+            .iter()
+            .filter(|(t, si)| scripts.contains(si) && t.chars().count() == 1)
+            .map(|(t, _)| t.clone())
+            .filter(|t| !stage_a.contains(t.as_str()))
+            .collect();
+        stage_a.into_iter().chain(stage_b).collect()
+    }
+
+    /// Searches `term` + each step, a batch at a time, resolving short answers in turn, until
+    /// `total` contacts match `term`; returns whether they do.
+    async fn refine(
+        &'a self,
+        term: &str,
+        total: usize,
+        steps: &[String],
+        direct: &mut HashSet<String>,
+    ) -> Result<bool, ApiError> {
+        for batch in steps.chunks(self.concurrency * 2) {
+            // Collected first: futures from a lazy `map` here fail the compiler's `Send` check.
+            let children: Vec<String> = batch.iter().map(|step| format!("{term}{step}")).collect();
+            let mut searches = Vec::with_capacity(children.len());
+            for child in children {
+                searches.push(async move {
+                    self.refinements.fetch_add(1, Ordering::Relaxed);
+                    let r = self.search(&child, None).await;
+                    (child, r)
+                });
+            }
+            let answers: Vec<(String, Result<ContactPage, ApiError>)> =
+                stream::iter(searches).buffer_unordered(self.concurrency).collect().await;
+            for (child, r) in answers {
+                match r {
+                    Ok(page) => {
+                        direct.extend(page.entries.iter().map(|e| e.id.clone()));
+                        if is_short(&page) {
+                            self.resolve(child, page).await?;
+                        }
+                    }
+                    Err(e) if e.is_fatal() => return Err(e),
+                    Err(e) => self.mark_incomplete(
+                        &child,
+                        None,
+                        0,
+                        format!("search failed: {}", super::describe(&e)),
+                    ),
+                }
+            }
+            // Children found by their own refinement are in `found`, counted by name.
+            if self.count_matching(term, direct) >= total {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Reports `term` incomplete, unless its shortfall is already reported under longer prefixes.
+    fn report_shortfall(&self, term: &str, first: &ContactPage, direct: &HashSet<String>) {
+        let found = self.count_matching(term, direct);
+        let below: usize = self
+            .incomplete
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.prefix.starts_with(term) && p.prefix != term)
+            .map(|p| p.expected.map_or(1, |e| (e as usize).saturating_sub(p.found)))
+            .sum();
+        if (first.total as usize).saturating_sub(found) <= below {
+            return;
+        }
+        self.mark_incomplete(
+            term,
+            Some(first.total),
+            found,
+            "the server capped the answer and ignores paging; refinement by the next character did not \
+             reach total-data (names equal to the prefix, or continuing outside the alphabet)"
+                .into(),
+        );
     }
 
     fn script_of(&self, c: char) -> Option<usize> {
@@ -545,19 +554,6 @@ fn next_step(name: &str, term: &str) -> Option<String> {
     }
 }
 
-/// Per-prefix totals, for reports: how many contacts each alphabet entry matched.
-pub fn prefix_counts(e: &Enumeration) -> HashMap<char, usize> {
-    let mut m = HashMap::new();
-    for s in e.contacts.values() {
-        for n in summary_names(s) {
-            if let Some(c) = fold(&n).chars().next() {
-                *m.entry(c).or_default() += 1;
-            }
-        }
-    }
-    m
-}
-
 #[cfg(test)]
 #[path = "../../tests/common/crowded_names.rs"]
 mod crowded_names;
@@ -566,67 +562,32 @@ mod crowded_names;
 pub(crate) mod tests {
     use super::crowded_names::{CROWDED_FIRSTS, CROWDED_LASTS};
     use super::*;
-    use crate::wire::search::{matches, parse_term};
+    use crate::progress::Silent;
+    use crate::remote::memory::{privacy_refusal, Call, Fault, MemoryRemote};
+    use crate::wire::{Action, ContactDetail};
 
-    /// An in-memory server with the shared search semantics, a page cap and optional paging.
-    pub(crate) struct MemoryDirectory {
-        pub contacts: Vec<ContactSummary>,
-        pub page_size: Option<u32>,
-        pub paging: bool,
-        /// Whether summaries carry nickname/company (the sandbox does for nameless contacts).
-        pub send_names: bool,
+    /// An account of these contacts with a page cap, paging honoured or not, and summaries with
+    /// or without the nickname/company of nameless contacts.
+    fn directory(
+        contacts: &[ContactSummary],
+        page_size: Option<u32>,
+        paging: bool,
+        send_names: bool,
+    ) -> MemoryRemote {
+        let remote = MemoryRemote::with_contacts(contacts.iter().map(detail_of).collect());
+        remote.set_paging(page_size, paging);
+        remote.set_send_names(send_names);
+        remote
     }
 
-    impl Directory for MemoryDirectory {
-        fn find(
-            &self,
-            search: &str,
-            page: Option<u32>,
-        ) -> impl Future<Output = Result<ContactPage, AccountError>> + Send {
-            let result = self.answer(search, page);
-            async move { result }
-        }
-    }
-
-    impl MemoryDirectory {
-        pub(crate) fn answer(&self, search: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
-            {
-                let term = parse_term(search).map_err(|e| AccountError::new(e.to_string(), false))?;
-                let mut hits: Vec<&ContactSummary> = self
-                    .contacts
-                    .iter()
-                    .filter(|c| {
-                        let names = searchable_names(
-                            c.firstname.as_deref(),
-                            c.lastname.as_deref(),
-                            c.nickname.as_deref(),
-                            c.company.as_deref(),
-                        );
-                        matches(&term, &names)
-                    })
-                    .collect();
-                hits.sort_by(|a, b| {
-                    (&a.lastname, &a.firstname, &a.id).cmp(&(&b.lastname, &b.firstname, &b.id))
-                });
-                let total = hits.len() as u32;
-                let size = self.page_size.unwrap_or(u32::MAX).max(1);
-                let pages = total.div_ceil(size).max(1);
-                let p = if self.paging { page.unwrap_or(1).clamp(1, pages) } else { 1 };
-                let entries = hits
-                    .into_iter()
-                    .skip(((p - 1) * size) as usize)
-                    .take(size as usize)
-                    .map(|c| {
-                        let mut c = c.clone();
-                        if !self.send_names || c.firstname.is_some() || c.lastname.is_some() {
-                            c.nickname = None;
-                            c.company = None;
-                        }
-                        c
-                    })
-                    .collect();
-                Ok(ContactPage { total, pages, page: p, entries })
-            }
+    fn detail_of(s: &ContactSummary) -> ContactDetail {
+        ContactDetail {
+            id: s.id.clone(),
+            firstname: s.firstname.clone(),
+            lastname: s.lastname.clone(),
+            nickname: s.nickname.clone(),
+            company: s.company.clone(),
+            ..ContactDetail::default()
         }
     }
 
@@ -694,8 +655,8 @@ pub(crate) mod tests {
         quick_alphabet(&needed)
     }
 
-    async fn run(dir: &MemoryDirectory) -> Enumeration {
-        enumerate_with(dir, small_alphabet(), 4, &|_| {}).await.unwrap()
+    async fn run(dir: &MemoryRemote) -> Enumeration {
+        enumerate_with(dir, small_alphabet(), 4, &Silent).await.unwrap()
     }
 
     fn ids(c: &[ContactSummary]) -> BTreeSet<String> {
@@ -727,7 +688,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn finds_everyone_without_cap() {
         let all = multilingual(40);
-        let dir = MemoryDirectory { contacts: all.clone(), page_size: None, paging: true, send_names: true };
+        let dir = directory(&all, None, true, true);
         let e = run(&dir).await;
         assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
         assert!(e.is_complete());
@@ -738,8 +699,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn follows_pages_when_capped() {
         let all = multilingual(60);
-        let dir =
-            MemoryDirectory { contacts: all.clone(), page_size: Some(7), paging: true, send_names: true };
+        let dir = directory(&all, Some(7), true, true);
         let e = run(&dir).await;
         assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
         assert!(e.is_complete(), "{:?}", e.incomplete);
@@ -752,8 +712,7 @@ pub(crate) mod tests {
     async fn refines_when_server_ignores_paging() {
         let all = multilingual(60);
         for send_names in [true, false] {
-            let dir =
-                MemoryDirectory { contacts: all.clone(), page_size: Some(7), paging: false, send_names };
+            let dir = directory(&all, Some(7), false, send_names);
             let e = run(&dir).await;
             assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
             assert!(e.is_complete(), "{:?}", e.incomplete);
@@ -766,7 +725,7 @@ pub(crate) mod tests {
     async fn reports_prefixes_that_cannot_be_completed() {
         // Ten contacts with the very same single name and a cap of 3 without paging: impossible.
         let all: Vec<ContactSummary> = (0..10).map(|i| person(i, Some("Li"), None)).collect();
-        let dir = MemoryDirectory { contacts: all, page_size: Some(3), paging: false, send_names: true };
+        let dir = directory(&all, Some(3), false, true);
         let e = run(&dir).await;
         assert!(!e.is_complete());
         assert_eq!(e.contacts.len(), 3);
@@ -776,50 +735,43 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn fatal_errors_stop_enumeration() {
-        struct Refusing;
-        impl Directory for Refusing {
-            async fn find(&self, _: &str, _: Option<u32>) -> Result<ContactPage, AccountError> {
-                Err(AccountError::new("privacy refusal", true))
-            }
-        }
-        let r = enumerate_with(&Refusing, small_alphabet(), 2, &|_| {}).await;
+        let refusing = MemoryRemote::with_contacts(multilingual(0).iter().map(detail_of).collect())
+            .with_faults(|_| Some(Fault::Refuse(privacy_refusal())));
+        let r = enumerate_with(&refusing, small_alphabet(), 2, &Silent).await;
         assert!(r.is_err());
     }
 
     /// A server claiming a million pages, each with one new contact (issue 9, item 10).
-    struct EndlessPages {
-        total: u32,
-        calls: AtomicUsize,
-    }
-
-    impl Directory for EndlessPages {
-        async fn find(&self, search: &str, page: Option<u32>) -> Result<ContactPage, AccountError> {
-            self.calls.fetch_add(1, Ordering::Relaxed);
+    fn endless_pages(total: u32) -> MemoryRemote {
+        let remote = MemoryRemote::new().with_faults(move |call| {
+            let Call::Find { search, page } = *call else { return None };
             let p = page.unwrap_or(1);
             let entries = if search == "a" { vec![person(p as usize, Some("Ann"), None)] } else { vec![] };
-            let total = if search == "a" { self.total } else { 0 };
-            Ok(ContactPage { total, pages: 1_000_000, page: p, entries })
-        }
+            let total = if search == "a" { total } else { 0 };
+            Some(Fault::Page(ContactPage { total, pages: 1_000_000, page: p, entries }))
+        });
+        remote.set_max_pages(40);
+        remote
+    }
 
-        fn max_pages(&self) -> u32 {
-            40
-        }
+    fn searches(remote: &MemoryRemote) -> u64 {
+        remote.stats().calls[Action::FindContactList.name()]
     }
 
     #[tokio::test]
     async fn endless_paging_is_bounded_and_reported_incomplete() {
         let alphabet = vec![("a".to_string(), 0), ("b".to_string(), 0)];
-        let dir = EndlessPages { total: 1_000_000, calls: AtomicUsize::new(0) };
-        let e = enumerate_with(&dir, alphabet.clone(), 2, &|_| {}).await.unwrap();
-        assert_eq!(dir.calls.load(Ordering::Relaxed), 2 + 39, "the first page, then pages 2..=40");
+        let dir = endless_pages(1_000_000);
+        let e = enumerate_with(&dir, alphabet.clone(), 2, &Silent).await.unwrap();
+        assert_eq!(searches(&dir), 2 + 39, "the first page, then pages 2..=40");
         assert_eq!(e.contacts.len(), 40);
         let a = e.incomplete.iter().find(|p| p.prefix == "a").expect("a reported");
         assert_eq!((a.expected, a.found), (Some(1_000_000), 40));
         assert!(a.reason.contains("paging stopped after 40"), "{}", a.reason);
         // total-data bounds the pages too: three contacts need three pages, whatever nbpage says.
-        let dir = EndlessPages { total: 3, calls: AtomicUsize::new(0) };
-        let e = enumerate_with(&dir, alphabet, 2, &|_| {}).await.unwrap();
-        assert_eq!(dir.calls.load(Ordering::Relaxed), 2 + 2);
+        let dir = endless_pages(3);
+        let e = enumerate_with(&dir, alphabet, 2, &Silent).await.unwrap();
+        assert_eq!(searches(&dir), 2 + 2);
         assert!(e.is_complete(), "{:?}", e.incomplete);
         assert_eq!(e.contacts.len(), 3);
     }

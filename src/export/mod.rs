@@ -1,50 +1,51 @@
-//! Export: enumerate every contact of the account ([`enumerate`]), read each one with its
-//! picture (`getcontact` + `getpicture`), map it back to the model ([`crate::mapping::from_api`]),
-//! render it ([`crate::formats::vcard_write`]) and write one `.vcf` file or a vdir ([`vdir`]),
-//! with a JSON report. `check` ([`check`]) compares local vCards with the account.
+//! Export: the whole account to one `.vcf` file or a vdir, with a JSON report. [`export`] runs
+//! the steps in order, each one function:
+//!
+//! 1. admit the path ([`backup`]): what is there, and may this run write it? Before any call;
+//! 2. list every contact ([`enumerate`]; `--quick` with the backup's initials);
+//! 3. fetch each one with its picture ([`fetch`]);
+//! 4. render it ([`crate::mapping::from_api`], [`crate::formats::vcard_write`]);
+//! 5. guard: one pure decision ([`guard`]) says which cards are written, kept or deleted, or
+//!    refuses the whole update;
+//! 6. write the file or the vdir ([`vdir`]), atomically;
+//! 7. report ([`report`]) and the [`Outcome`]: complete, incomplete or refused.
+//!
+//! `check` ([`check`]) compares local vCards with the account over the same listing and fetch.
 //!
 //! Repeatable: cards carry no timestamps and are sorted by folded name then id, so an unchanged
 //! account gives byte-identical output; in a vdir only changed files are rewritten.
-//! Safe: writes are atomic; a PATH holding something this tool did not write, or a backup of
-//! another source, is refused before any call ([`backup`]); then one pure decision ([`guard`])
-//! says which cards are written, kept or deleted, or refuses the whole update.
 
-pub mod api;
 pub mod backup;
 pub mod check;
 pub mod enumerate;
+pub mod fetch;
 pub mod guard;
+pub mod report;
 pub mod vdir;
 
 use std::collections::{BTreeSet, HashSet};
-use std::future::Future;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use futures::stream::{self, StreamExt};
-use serde::Serialize;
-
 use crate::atomic_file::{self, Accept};
-use crate::cli::{Layout, VcardVersion};
-use crate::client::WithWarnings;
-use crate::commands::{EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
-use crate::formats::vcard_write::write_card_marked;
-use crate::source::Source;
+use crate::client::ApiError;
+use crate::formats::vcard_write::{write_card_marked, VcardVersion};
+use crate::progress::Progress;
+use crate::remote::Remote;
+use crate::source::{RecordedSource, Source};
 use crate::wire::search::fold;
-use crate::wire::{ContactDetail, Picture};
-pub use enumerate::{AccountError, Directory, Enumeration};
+pub use enumerate::Enumeration;
+pub use fetch::{fetch_all, FetchProblem, Fetched};
+pub use report::{ContactEntry, EnumerationReport, ExportReport, ExportSummary};
 
-/// The reads export and check make: a [`Directory`] plus `getcontact` and `getpicture`.
-pub trait Account: Directory {
-    /// The contact, with what reading its answer had to repair (see [`Fetched::warnings`]).
-    fn get_contact(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<WithWarnings<ContactDetail>, AccountError>> + Send;
-    /// `Ok(None)`: the contact has no picture (normal).
-    fn get_picture(&self, id: &str) -> impl Future<Output = Result<Option<Picture>, AccountError>> + Send;
-    /// API calls made so far through this account.
-    fn api_calls(&self) -> u64;
+/// How an export is written (`--layout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// One .vcf file holding every card.
+    File,
+    /// A vdir: one .vcf per contact.
+    Dir,
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +59,6 @@ pub struct ExportOptions {
     pub overrides: backup::Overrides,
     pub limits: guard::Limits,
     pub concurrency: usize,
-    pub quiet: bool,
     /// `--quick`: list with [`enumerate::quick_alphabet`] and the backup's own initials.
     pub quick: bool,
 }
@@ -75,65 +75,184 @@ pub fn resolve_layout(path: &Path, layout: Option<Layout>) -> Layout {
     })
 }
 
-/// One contact as read from the account.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub id: String,
-    pub detail: ContactDetail,
-    pub picture: Option<Picture>,
-    /// What reading it had to repair (an answer not valid in its encoding, …): exported, but the
-    /// user is told.
-    pub warnings: Vec<String>,
+/// How an export that ran to its end went (the report says the details).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every contact listed and read: the backup is the account.
+    Complete,
+    /// Written, but the listing was incomplete or contacts were unreadable (their cards kept).
+    Incomplete,
+    /// The guard refused the update: nothing was written or deleted.
+    Refused(guard::Refusal),
 }
 
-/// Why a listed contact was not read.
-#[derive(Debug, Clone)]
-pub struct FetchProblem {
-    pub id: String,
-    pub message: String,
-    /// The read answered "data not found". Export still counts it as an error and keeps the
-    /// contact's card (listed yet unreadable is conflicting evidence); `check` skips it.
-    pub gone: bool,
+/// An export that ran to its end.
+pub struct ExportRun {
+    pub report: ExportReport,
+    pub outcome: Outcome,
 }
 
-/// Reads every id (getcontact, then getpicture when `photos`), `concurrency` at a time.
-/// A fatal error stops everything; others are returned per contact.
-pub async fn fetch_all<A: Account>(
-    account: &A,
-    ids: Vec<String>,
-    photos: bool,
-    concurrency: usize,
-    on_done: &(dyn Fn() + Sync),
-) -> Result<(Vec<Fetched>, Vec<FetchProblem>), AccountError> {
-    let mut futs = Vec::with_capacity(ids.len());
-    for id in ids {
-        futs.push(async move {
-            let r = async {
-                let detail = account.get_contact(&id).await?;
-                let picture = if photos { account.get_picture(&id).await? } else { None };
-                Ok::<_, AccountError>((detail, picture))
-            }
-            .await;
-            on_done();
-            (id, r)
-        });
+/// Why an export stopped before its report, and what it left at PATH.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A fatal API error (refused token or consent, endpoint unreachable or broken).
+    #[error("{}", describe(.0))]
+    Account(ApiError),
+    /// PATH holds something this run may not write over; nothing was asked of the account.
+    #[error("{0}")]
+    Refused(backup::Refused),
+    /// PATH could not be checked, read or written.
+    #[error("{}", disk_failure(path, *access, source))]
+    Backup { path: PathBuf, access: Access, source: io::Error },
+}
+
+/// What an export was doing with its PATH when the disk failed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Checking, before the listing, that PATH can take a file (not a FIFO, a device, …).
+    Check,
+    /// Reading the backup already there.
+    Read,
+    /// Reading the backup's names for `--quick`.
+    Names,
+    /// Replacing the single file (atomic: it is as it was).
+    WriteFile,
+    /// Updating the vdir: `written` cards were replaced (each one whole) and `deleted` removed
+    /// before the failure.
+    WriteVdir { written: usize, deleted: usize },
+}
+
+impl Error {
+    /// Whether PATH is as it was: no card written or deleted.
+    pub fn nothing_written(&self) -> bool {
+        !matches!(self, Error::Backup { access: Access::WriteVdir { written, deleted }, .. } if written + deleted > 0)
     }
-    let mut results = stream::iter(futs).buffer_unordered(concurrency.max(1));
-    let mut fetched = Vec::new();
-    let mut problems = Vec::new();
-    while let Some((id, r)) = results.next().await {
-        match r {
-            Ok((WithWarnings { value: mut detail, warnings }, picture)) => {
-                if detail.id.is_empty() {
-                    detail.id = id.clone();
-                }
-                fetched.push(Fetched { id, detail, picture, warnings });
-            }
-            Err(e) if e.fatal => return Err(e),
-            Err(e) => problems.push(FetchProblem { id, message: e.message, gone: e.gone }),
-        }
+}
+
+fn disk_failure(path: &Path, access: Access, e: &io::Error) -> String {
+    match access {
+        Access::Check => format!("cannot write the export to {}: {e}", path.display()),
+        Access::Read => format!("cannot read the existing backup: {e}"),
+        Access::Names => format!("--quick needs the existing backup's names: {e}"),
+        Access::WriteFile => format!("cannot write the export: {e}"),
+        Access::WriteVdir { written: 0, deleted: 0 } => format!("cannot write the vdir: {e}"),
+        Access::WriteVdir { written, deleted } => format!(
+            "cannot write the vdir: {e}; {written} card(s) had been written (each one whole) and {deleted} \
+             deleted before that, the other cards are as they were"
+        ),
     }
-    Ok((fetched, problems))
+}
+
+/// An API error as reports and messages show it (token-free).
+fn describe(e: &ApiError) -> String {
+    crate::client::redact(&e.to_string())
+}
+
+/// Runs an export (the steps of the module documentation). `Err` when it stopped before its
+/// report: a fatal API error, or a PATH it may not (or cannot) write; [`Error::nothing_written`]
+/// says whether PATH is as it was.
+pub async fn export<R: Remote>(
+    remote: &R,
+    opts: &ExportOptions,
+    progress: &dyn Progress,
+) -> Result<ExportRun, Error> {
+    let started = Instant::now();
+    let target = admit(opts)?;
+    let listing = list(remote, opts, progress).await?;
+    let ids: Vec<String> = listing.contacts.keys().cloned().collect();
+    let (fetched, problems) =
+        fetch_all(remote, ids, opts.photos, opts.concurrency, progress).await.map_err(Error::Account)?;
+    let cards = render(&fetched, opts.version, &marks(opts.layout, &target.recorded.to_line()));
+    let update = match decide(&target, &cards, &problems, &listing, opts.limits) {
+        Ok(plan) => write(opts, &target, &cards, &plan)?,
+        Err(refusal) => Update::refused(refusal, &target, &cards, opts.layout),
+    };
+    let outcome = match &update.refused {
+        Some(refusal) => Outcome::Refused(refusal.clone()),
+        None if !listing.is_complete() || !problems.is_empty() => Outcome::Incomplete,
+        None => Outcome::Complete,
+    };
+    let run = Run { opts, target: &target, listing: &listing, cards: &cards, problems: &problems, update };
+    let report = run.report(remote.stats().requests(), started);
+    Ok(ExportRun { report, outcome })
+}
+
+/// What PATH holds and what this run records there, decided before any call.
+struct Target {
+    /// The backup being updated (empty for a fresh one).
+    old: backup::Backup,
+    recorded: RecordedSource,
+    /// What the user should know about the backup itself (its source recorded or changed).
+    notes: Vec<String>,
+}
+
+/// The properties every card ends with (see [`backup`]): a single file says its source
+/// (`source_line`) in each card, a vdir in its metadata file.
+fn marks(layout: Layout, source_line: &str) -> Vec<(&'static str, &str)> {
+    match layout {
+        Layout::Dir => vec![("PRODID", backup::PRODID)],
+        Layout::File => vec![("PRODID", backup::PRODID), (backup::SOURCE_PROPERTY, source_line)],
+    }
+}
+
+/// Step 1: may this run write PATH, and what backup is there? Nothing is written.
+fn admit(opts: &ExportOptions) -> Result<Target, Error> {
+    let failed = |access| move |source| Error::Backup { path: opts.path.clone(), access, source };
+    if opts.layout == Layout::File {
+        // Before the listing: a FIFO or a device would block or lose the backup, after minutes.
+        atomic_file::check_destination(&opts.path, Accept::FileOnly).map_err(failed(Access::Check))?;
+    }
+    let existing = backup::inspect(&opts.path, opts.layout).map_err(failed(Access::Read))?;
+    let admission =
+        backup::admit(&opts.path, &existing, &opts.source, opts.overrides).map_err(Error::Refused)?;
+    let old = match (&admission, existing) {
+        (backup::Admission::Update { .. }, backup::Existing::Backup(b)) => b,
+        _ => backup::Backup::default(),
+    };
+    let recorded = opts.source.record();
+    let notes = admission_notes(&admission, &opts.path, &old, &recorded);
+    Ok(Target { old, recorded, notes })
+}
+
+fn admission_notes(
+    admission: &backup::Admission,
+    path: &Path,
+    old: &backup::Backup,
+    recorded: &RecordedSource,
+) -> Vec<String> {
+    match admission {
+        backup::Admission::Update { adopted: true, .. } => vec![format!(
+            "{} had no source recorded (written by an earlier version): recorded {}",
+            path.display(),
+            recorded.describe()
+        )],
+        backup::Admission::Update { other_source: true, .. } => vec![format!(
+            "--allow-other-source: {} was a backup of {}; it is now one of {}",
+            path.display(),
+            old.sources.iter().map(|s| s.describe()).collect::<Vec<_>>().join(" and "),
+            recorded.describe()
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// Step 2: every contact of the account.
+async fn list<R: Remote>(
+    remote: &R,
+    opts: &ExportOptions,
+    progress: &dyn Progress,
+) -> Result<Enumeration, Error> {
+    let alphabet = if opts.quick {
+        let initials = vdir::name_initials(&opts.path, opts.layout).map_err(|source| Error::Backup {
+            path: opts.path.clone(),
+            access: Access::Names,
+            source,
+        })?;
+        enumerate::quick_alphabet(&initials)
+    } else {
+        enumerate::alphabet()
+    };
+    enumerate::enumerate_with(remote, alphabet, opts.concurrency, progress).await.map_err(Error::Account)
 }
 
 /// One rendered card.
@@ -147,8 +266,8 @@ pub struct Card {
     pub warnings: Vec<String>,
 }
 
-/// Renders contacts as cards, each followed by `marks` (see [`backup`]), sorted by folded display
-/// name then id (the stable file order).
+/// Step 4: contacts as cards, each followed by `marks` (see [`backup`]), sorted by folded
+/// display name then id (the stable file order).
 pub fn render(fetched: &[Fetched], version: VcardVersion, marks: &[(&str, &str)]) -> Vec<Card> {
     let mut cards: Vec<(String, Card)> = fetched
         .iter()
@@ -166,378 +285,220 @@ pub fn render(fetched: &[Fetched], version: VcardVersion, marks: &[(&str, &str)]
     cards.into_iter().map(|(_, c)| c).collect()
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ExportSummary {
-    pub contacts: usize,
-    pub written: usize,
-    pub unchanged: usize,
-    pub deleted: usize,
-    pub errors: usize,
-    pub photos: usize,
-    pub searches: usize,
-    pub pages_followed: usize,
-    pub truncated_resolved: usize,
-    pub incomplete_prefixes: usize,
-    pub api_calls: u64,
-    pub elapsed_ms: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ContactEntry {
-    pub id: String,
-    pub uid: String,
-    pub name: String,
-    /// `written`, `unchanged`, `refused` (read, but the update was refused) or `error` (listed
-    /// but not read, "data not found" included; its previous card is kept).
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    pub photo: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Exported, but reading it had to repair something (see [`Fetched::warnings`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct EnumerationReport {
-    pub complete: bool,
-    /// `--quick`: CJK ideographs were searched only as the initials of the names already backed
-    /// up, so a new contact whose name starts with another one is not listed.
-    pub quick: bool,
-    pub paging: enumerate::Paging,
-    #[serde(flatten)]
-    pub stats: enumerate::EnumStats,
-    pub incomplete: Vec<enumerate::IncompletePrefix>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ExportReport {
-    pub path: String,
-    pub layout: &'static str,
-    pub version: &'static str,
-    /// Where the cards came from, as the backup records it (no token).
-    pub source: String,
-    pub summary: ExportSummary,
-    pub enumeration: EnumerationReport,
-    /// Why the update was refused (then nothing was written or deleted), if it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refused: Option<String>,
-    /// What the user should know about the backup itself (its source recorded or changed).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-    pub deleted: Vec<String>,
-    /// Cards of contacts not read this time (unreadable, not listed, or deletion refused), kept
-    /// as they were.
-    pub kept: Vec<String>,
-    pub contacts: Vec<ContactEntry>,
-}
-
-impl ExportReport {
-    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
-        crate::report::write_json_atomic(path, self)
-    }
-
-    /// The lines printed at the end of a run (stderr).
-    pub fn human(&self) -> String {
-        let s = &self.summary;
-        let mut out = format!(
-            "exported {} contact(s) to {} ({} written, {} unchanged, {} deleted, {} error(s)); \
-             {} API calls in {:.1}s\n",
-            s.contacts,
-            self.path,
-            s.written,
-            s.unchanged,
-            s.deleted,
-            s.errors,
-            s.api_calls,
-            s.elapsed_ms as f64 / 1000.0
-        );
-        let e = &self.enumeration;
-        out.push_str(&format!(
-            "listing: {} searches over {} alphabet entries, {} page(s) followed, {} refinement(s), \
-             {}/{} truncated answer(s) resolved, paging {:?}: {}\n",
-            e.stats.searches,
-            e.stats.alphabet,
-            e.stats.pages_followed,
-            e.stats.refinements,
-            e.stats.truncated_resolved,
-            e.stats.truncated,
-            e.paging,
-            if e.complete {
-                "complete".to_string()
-            } else {
-                format!("{} prefix(es) INCOMPLETE", e.incomplete.len())
-            }
-        ));
-        if e.quick {
-            out.push_str(
-                "quick listing: CJK ideographs searched only as initials of names already backed up; \
-                 run without --quick now and then to find new ones\n",
-            );
-        }
-        for p in &e.incomplete {
-            out.push_str(&format!(
-                "  incomplete prefix {:?}: {} of {} found ({})\n",
-                p.prefix,
-                p.found,
-                p.expected.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
-                p.reason
-            ));
-        }
-        for note in &self.notes {
-            out.push_str(&format!("note: {note}\n"));
-        }
-        if let Some(r) = &self.refused {
-            out.push_str(&format!("refused: {r}\n"));
-        }
-        for c in self.contacts.iter().filter(|c| c.status == "error") {
-            out.push_str(&format!(
-                "  error: contact {} ({}): {}\n",
-                c.id,
-                c.name,
-                c.error.as_deref().unwrap_or("")
-            ));
-        }
-        out.push_str(&self.warning_lines());
-        out
-    }
-
-    /// One line per contact warning (also shown by a quiet run).
-    pub fn warning_lines(&self) -> String {
-        let mut out = String::new();
-        for c in &self.contacts {
-            for w in &c.warnings {
-                out.push_str(&format!("  warning: contact {} ({}): {w}\n", c.id, c.name));
-            }
-        }
-        out
-    }
-}
-
-/// The outcome of an export: the report and the exit code (0 complete, 3 incomplete listing or
-/// unreadable contacts, 1 refused by a guard).
-pub struct ExportRun {
-    pub report: ExportReport,
-    pub exit_code: u8,
-}
-
-/// Runs an export. `Err` for fatal API errors and for a PATH it may not write (see
-/// [`backup::admit`]): nothing was written then.
-pub async fn export<A: Account>(account: &A, opts: &ExportOptions) -> Result<ExportRun, AccountError> {
-    let started = Instant::now();
-    if opts.layout == Layout::File {
-        // Before the listing: a FIFO or a device would block or lose the backup, after minutes.
-        atomic_file::check_destination(&opts.path, Accept::FileOnly).map_err(|e| {
-            AccountError::new(format!("cannot write the export to {}: {e}", opts.path.display()), true)
-        })?;
-    }
-
-    let fatal = |what: &str, e: &dyn std::fmt::Display| AccountError::new(format!("{what}{e}"), true);
-    // Before any call: what is at PATH, and may this run write there?
-    let existing = backup::inspect(&opts.path, opts.layout)
-        .map_err(|e| fatal("cannot read the existing backup: ", &e))?;
-    let admission =
-        backup::admit(&opts.path, &existing, &opts.source, opts.overrides).map_err(|r| fatal("", &r))?;
-    let old = match (&admission, existing) {
-        (backup::Admission::Update { .. }, backup::Existing::Backup(b)) => b,
-        _ => backup::Backup::default(),
-    };
-    let recorded = opts.source.record();
-    let mut notes = Vec::new();
-    match admission {
-        backup::Admission::Update { adopted: true, .. } => notes.push(format!(
-            "{} had no source recorded (written by an earlier version): recorded {}",
-            opts.path.display(),
-            recorded.describe()
-        )),
-        backup::Admission::Update { other_source: true, .. } => notes.push(format!(
-            "--allow-other-source: {} was a backup of {}; it is now one of {}",
-            opts.path.display(),
-            old.sources.iter().map(|s| s.describe()).collect::<Vec<_>>().join(" and "),
-            recorded.describe()
-        )),
-        _ => {}
-    }
-
-    let alphabet = if opts.quick {
-        let initials = vdir::name_initials(&opts.path, opts.layout).map_err(|e| {
-            AccountError::new(format!("--quick needs the existing backup's names: {e:#}"), true)
-        })?;
-        enumerate::quick_alphabet(&initials)
-    } else {
-        enumerate::alphabet()
-    };
-    let searching = crate::progress::counter(opts.quiet, "listing: ", "searches");
-    let listing =
-        enumerate::enumerate_with(account, alphabet, opts.concurrency, &|n| searching.set_position(n as u64))
-            .await;
-    searching.finish_and_clear();
-    let listing = listing?;
-
-    let ids: Vec<String> = listing.contacts.keys().cloned().collect();
-    let fetching = crate::progress::bar(opts.quiet, ids.len() as u64, "contacts");
-    let fetched = fetch_all(account, ids, opts.photos, opts.concurrency, &|| fetching.inc(1)).await;
-    fetching.finish_and_clear();
-    let (fetched, problems) = fetched?;
-
-    let source_line = recorded.to_line();
-    let marks: &[(&str, &str)] = match opts.layout {
-        Layout::Dir => &[("PRODID", backup::PRODID)],
-        Layout::File => &[("PRODID", backup::PRODID), (backup::SOURCE_PROPERTY, &source_line)],
-    };
-    let cards = render(&fetched, opts.version, marks);
+/// Step 5: the guard's decision over what the backup holds and what this run read.
+fn decide(
+    target: &Target,
+    cards: &[Card],
+    problems: &[FetchProblem],
+    listing: &Enumeration,
+    limits: guard::Limits,
+) -> Result<guard::Plan, guard::Refusal> {
     let read: BTreeSet<String> = cards.iter().map(|c| c.uid.clone()).collect();
     let unreadable: BTreeSet<String> = problems.iter().map(|p| vdir::uid_for_id(&p.id)).collect();
-    let existing: BTreeSet<String> = old.cards.keys().cloned().collect();
+    let existing: BTreeSet<String> = target.old.cards.keys().cloned().collect();
     let evidence = guard::Evidence {
         existing: &existing,
         read: &read,
         unreadable: &unreadable,
         listing_complete: listing.is_complete(),
     };
-    let decision = guard::decide(evidence, opts.limits);
-    let name_of = |id: &str| listing.contacts.get(id).map(summary_name).unwrap_or_default();
-    // How the report names a backup card: its file in a vdir, its UID in a single file.
-    let shown = |uid: &String| match opts.layout {
-        Layout::Dir => vdir::file_name(uid),
-        Layout::File => uid.clone(),
-    };
+    guard::decide(evidence, limits)
+}
 
-    let mut contacts: Vec<ContactEntry> = Vec::new();
-    let (mut refused, mut deleted) = (None, Vec::new());
-    let kept: Vec<String>;
-    let mut written_uids: HashSet<String> = HashSet::new();
-    match decision {
-        Err(refusal) => {
-            refused = Some(refusal.to_string());
-            notes.clear(); // nothing was recorded either
-            kept = existing.iter().filter(|u| !read.contains(*u)).map(shown).collect();
-        }
-        Ok(plan) => {
-            kept = plan.keep.iter().map(|(u, _)| shown(u)).collect();
-            match opts.layout {
-                Layout::Dir => {
-                    let named: Vec<(String, Vec<u8>)> = cards
-                        .iter()
-                        .map(|c| (vdir::file_name(&c.uid), c.text.clone().into_bytes()))
-                        .collect();
-                    let delete: Vec<String> = plan.delete.iter().map(shown).collect();
-                    let out =
-                        vdir::apply_vdir(&opts.path, &backup::vdir_metadata(&recorded), &named, &delete)
-                            .map_err(|e| fatal("cannot write the vdir: ", &e))?;
-                    let files: HashSet<&String> = out.written.iter().collect();
-                    written_uids = cards
-                        .iter()
-                        .filter(|c| files.contains(&vdir::file_name(&c.uid)))
-                        .map(|c| c.uid.clone())
-                        .collect();
-                    deleted = out.deleted;
-                }
-                Layout::File => {
-                    let mut ordered: Vec<((String, String), &str)> =
-                        cards.iter().map(|c| ((fold(&c.name), c.id.clone()), c.text.as_str())).collect();
-                    for (uid, _) in &plan.keep {
-                        let card = &old.cards[uid];
-                        let id = vdir::id_from_uid(uid).unwrap_or_else(|| uid.clone());
-                        ordered.push(((fold(&card.name), id), card.text.as_str()));
-                    }
-                    ordered.sort_by(|a, b| a.0.cmp(&b.0));
-                    let body: String = ordered.iter().map(|(_, text)| *text).collect();
-                    vdir::write_if_changed(&opts.path, body.as_bytes())
-                        .map_err(|e| fatal("cannot write the export: ", &e))?;
-                    written_uids = cards
-                        .iter()
-                        .filter(|c| old.cards.get(&c.uid).map(|o| o.text.as_str()) != Some(c.text.as_str()))
-                        .map(|c| c.uid.clone())
-                        .collect();
-                    deleted = plan.delete.clone();
-                }
-            }
-        }
+/// What became of the backup's cards.
+struct Update {
+    /// Why the whole update was refused (then nothing was written or deleted).
+    refused: Option<guard::Refusal>,
+    /// UIDs of the cards whose bytes changed.
+    written: HashSet<String>,
+    deleted: Vec<String>,
+    /// Backup cards of contacts not read this time, as the report names them.
+    kept: Vec<String>,
+}
+
+impl Update {
+    fn refused(refusal: guard::Refusal, target: &Target, cards: &[Card], layout: Layout) -> Update {
+        let read: HashSet<&str> = cards.iter().map(|c| c.uid.as_str()).collect();
+        let kept = target
+            .old
+            .cards
+            .keys()
+            .filter(|u| !read.contains(u.as_str()))
+            .map(|u| shown(u, layout))
+            .collect();
+        Update { refused: Some(refusal), written: HashSet::new(), deleted: Vec::new(), kept }
     }
-    for c in &cards {
-        contacts.push(ContactEntry {
-            id: c.id.clone(),
-            uid: c.uid.clone(),
-            name: c.name.clone(),
-            status: if refused.is_some() {
-                "refused"
-            } else if written_uids.contains(&c.uid) {
-                "written"
-            } else {
-                "unchanged"
+}
+
+/// How the report names a backup card: its file in a vdir, its UID in a single file.
+fn shown(uid: &str, layout: Layout) -> String {
+    match layout {
+        Layout::Dir => vdir::file_name(uid),
+        Layout::File => uid.to_string(),
+    }
+}
+
+/// Step 6: what the guard allowed, written.
+fn write(opts: &ExportOptions, target: &Target, cards: &[Card], plan: &guard::Plan) -> Result<Update, Error> {
+    let (written, deleted) = match opts.layout {
+        Layout::Dir => write_vdir(&opts.path, target, cards, plan)?,
+        Layout::File => write_file(&opts.path, target, cards, plan)?,
+    };
+    let kept = plan.keep.iter().map(|(u, _)| shown(u, opts.layout)).collect();
+    Ok(Update { refused: None, written, deleted, kept })
+}
+
+/// The changed cards and the metadata replaced one by one, then the deletions.
+fn write_vdir(
+    path: &Path,
+    target: &Target,
+    cards: &[Card],
+    plan: &guard::Plan,
+) -> Result<(HashSet<String>, Vec<String>), Error> {
+    let named: Vec<(String, Vec<u8>)> =
+        cards.iter().map(|c| (vdir::file_name(&c.uid), c.text.clone().into_bytes())).collect();
+    let delete: Vec<String> = plan.delete.iter().map(|u| vdir::file_name(u)).collect();
+    let metadata = backup::vdir_metadata(&target.recorded);
+    let out = vdir::apply_vdir(path, &metadata, &named, &delete).map_err(|e| Error::Backup {
+        path: path.to_path_buf(),
+        access: Access::WriteVdir { written: e.done.written.len(), deleted: e.done.deleted.len() },
+        source: e.source,
+    })?;
+    let files: HashSet<&String> = out.written.iter().collect();
+    let written = cards.iter().filter(|c| files.contains(&vdir::file_name(&c.uid))).map(|c| c.uid.clone());
+    Ok((written.collect(), out.deleted))
+}
+
+/// The new cards and the kept old ones, in the stable order, replacing the file at once.
+fn write_file(
+    path: &Path,
+    target: &Target,
+    cards: &[Card],
+    plan: &guard::Plan,
+) -> Result<(HashSet<String>, Vec<String>), Error> {
+    let mut ordered: Vec<((String, String), &str)> =
+        cards.iter().map(|c| ((fold(&c.name), c.id.clone()), c.text.as_str())).collect();
+    for (uid, _) in &plan.keep {
+        let card = &target.old.cards[uid];
+        let id = vdir::id_from_uid(uid).unwrap_or_else(|| uid.clone());
+        ordered.push(((fold(&card.name), id), card.text.as_str()));
+    }
+    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+    let body: String = ordered.iter().map(|(_, text)| *text).collect();
+    vdir::write_if_changed(path, body.as_bytes()).map_err(|source| Error::Backup {
+        path: path.to_path_buf(),
+        access: Access::WriteFile,
+        source,
+    })?;
+    let old_text = |uid: &str| target.old.cards.get(uid).map(|o| o.text.as_str());
+    let written = cards.iter().filter(|c| old_text(&c.uid) != Some(c.text.as_str())).map(|c| c.uid.clone());
+    Ok((written.collect(), plan.delete.clone()))
+}
+
+/// Everything step 7 reports on.
+struct Run<'a> {
+    opts: &'a ExportOptions,
+    target: &'a Target,
+    listing: &'a Enumeration,
+    cards: &'a [Card],
+    problems: &'a [FetchProblem],
+    update: Update,
+}
+
+impl Run<'_> {
+    /// Step 7: the report.
+    fn report(self, api_calls: u64, started: Instant) -> ExportReport {
+        let (opts, listing) = (self.opts, self.listing);
+        let refused = self.update.refused.is_some();
+        let summary = ExportSummary {
+            contacts: self.cards.len(),
+            written: self.update.written.len(),
+            unchanged: if refused { 0 } else { self.cards.len() - self.update.written.len() },
+            deleted: self.update.deleted.len(),
+            errors: self.problems.len(),
+            photos: self.cards.iter().filter(|c| c.photo).count(),
+            searches: listing.stats.searches,
+            pages_followed: listing.stats.pages_followed,
+            truncated_resolved: listing.stats.truncated_resolved,
+            incomplete_prefixes: listing.incomplete.len(),
+            api_calls,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        };
+        let contacts = self.contact_entries();
+        ExportReport {
+            path: opts.path.display().to_string(),
+            layout: match opts.layout {
+                Layout::File => "file",
+                Layout::Dir => "dir",
             },
-            file: (opts.layout == Layout::Dir).then(|| vdir::file_name(&c.uid)),
-            photo: c.photo,
-            error: None,
-            warnings: c.warnings.clone(),
-        });
+            version: match opts.version {
+                VcardVersion::V3 => "3.0",
+                VcardVersion::V4 => "4.0",
+            },
+            source: self.target.recorded.describe(),
+            summary,
+            enumeration: EnumerationReport {
+                complete: listing.is_complete(),
+                quick: opts.quick,
+                paging: listing.paging,
+                stats: listing.stats.clone(),
+                incomplete: listing.incomplete.clone(),
+            },
+            refused: self.update.refused.map(|r| r.to_string()),
+            // A refused update recorded nothing either.
+            notes: if refused { Vec::new() } else { self.target.notes.clone() },
+            deleted: self.update.deleted,
+            kept: self.update.kept,
+            contacts,
+        }
     }
-    for p in &problems {
+
+    /// One entry per card read, then one per contact listed but not read.
+    fn contact_entries(&self) -> Vec<ContactEntry> {
+        let layout = self.opts.layout;
+        let mut entries: Vec<ContactEntry> = self
+            .cards
+            .iter()
+            .map(|c| ContactEntry {
+                id: c.id.clone(),
+                uid: c.uid.clone(),
+                name: c.name.clone(),
+                status: if self.update.refused.is_some() {
+                    "refused"
+                } else if self.update.written.contains(&c.uid) {
+                    "written"
+                } else {
+                    "unchanged"
+                },
+                file: (layout == Layout::Dir).then(|| vdir::file_name(&c.uid)),
+                photo: c.photo,
+                error: None,
+                warnings: c.warnings.clone(),
+            })
+            .collect();
+        entries.extend(self.problems.iter().map(|p| self.problem_entry(p)));
+        entries
+    }
+
+    fn problem_entry(&self, p: &FetchProblem) -> ContactEntry {
         let uid = vdir::uid_for_id(&p.id);
         let what = if p.gone { "listed, but reading it answered \"data not found\"" } else { "not read" };
-        let fate = if existing.contains(&uid) { "its previous card is kept" } else { "it has no card yet" };
-        contacts.push(ContactEntry {
+        let fate = if self.target.old.cards.contains_key(&uid) {
+            "its previous card is kept"
+        } else {
+            "it has no card yet"
+        };
+        ContactEntry {
             id: p.id.clone(),
             uid,
-            name: name_of(&p.id),
+            name: self.listing.contacts.get(&p.id).map(summary_name).unwrap_or_default(),
             status: "error",
             file: None,
             photo: false,
             error: Some(format!("{what} ({}); {fate}", p.message)),
             warnings: Vec::new(),
-        });
+        }
     }
-
-    let exit_code = if refused.is_some() {
-        EXIT_FATAL
-    } else if !listing.is_complete() || !problems.is_empty() {
-        EXIT_PARTIAL
-    } else {
-        EXIT_OK
-    };
-    let summary = ExportSummary {
-        contacts: cards.len(),
-        written: written_uids.len(),
-        unchanged: if refused.is_some() { 0 } else { cards.len() - written_uids.len() },
-        deleted: deleted.len(),
-        errors: problems.len(),
-        photos: cards.iter().filter(|c| c.photo).count(),
-        searches: listing.stats.searches,
-        pages_followed: listing.stats.pages_followed,
-        truncated_resolved: listing.stats.truncated_resolved,
-        incomplete_prefixes: listing.incomplete.len(),
-        api_calls: account.api_calls(),
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    };
-    let report = ExportReport {
-        path: opts.path.display().to_string(),
-        layout: match opts.layout {
-            Layout::File => "file",
-            Layout::Dir => "dir",
-        },
-        version: match opts.version {
-            VcardVersion::V3 => "3.0",
-            VcardVersion::V4 => "4.0",
-        },
-        source: recorded.describe(),
-        summary,
-        enumeration: EnumerationReport {
-            complete: listing.is_complete(),
-            quick: opts.quick,
-            paging: listing.paging,
-            stats: listing.stats.clone(),
-            incomplete: listing.incomplete.clone(),
-        },
-        refused,
-        notes,
-        deleted,
-        kept,
-        contacts,
-    };
-    Ok(ExportRun { report, exit_code })
 }
 
 /// A readable name for a listing entry.
@@ -553,94 +514,16 @@ pub fn summary_name(s: &crate::wire::ContactSummary) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::enumerate::tests::MemoryDirectory;
     use super::*;
-    use crate::wire::{ContactPage, ContactSummary, Device, DeviceSubtype, DeviceType, ImageType};
-    use std::collections::HashMap;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::Mutex;
+    use crate::progress::Silent;
+    use crate::remote::memory::MemoryRemote;
+    use crate::wire::{ContactDetail, Device, DeviceSubtype, DeviceType, ImageType, Picture};
 
-    struct MemoryAccount {
-        dir: Mutex<MemoryDirectory>,
-        details: Mutex<HashMap<String, ContactDetail>>,
-        pictures: HashMap<String, Picture>,
-        calls: AtomicU64,
-    }
-
-    impl MemoryAccount {
-        fn new(details: Vec<ContactDetail>, page_size: Option<u32>) -> MemoryAccount {
-            let acc = MemoryAccount {
-                dir: Mutex::new(MemoryDirectory {
-                    contacts: vec![],
-                    page_size,
-                    paging: true,
-                    send_names: true,
-                }),
-                details: Mutex::new(HashMap::new()),
-                pictures: HashMap::new(),
-                calls: AtomicU64::new(0),
-            };
-            acc.set(details);
-            acc
-        }
-        fn set(&self, details: Vec<ContactDetail>) {
-            self.dir.lock().unwrap().contacts = details
-                .iter()
-                .map(|d| ContactSummary {
-                    id: d.id.clone(),
-                    firstname: d.firstname.clone(),
-                    lastname: d.lastname.clone(),
-                    nickname: d.nickname.clone(),
-                    company: d.company.clone(),
-                })
-                .collect();
-            *self.details.lock().unwrap() = details.into_iter().map(|d| (d.id.clone(), d)).collect();
-        }
-        /// Still listed, but `getcontact` answers "data not found" for them.
-        fn unreadable(&self, ids: &[String]) {
-            let mut details = self.details.lock().unwrap();
-            for id in ids {
-                details.remove(id);
-            }
-        }
-    }
-
-    impl Directory for MemoryAccount {
-        fn find(
-            &self,
-            search: &str,
-            page: Option<u32>,
-        ) -> impl Future<Output = Result<ContactPage, AccountError>> + Send {
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            let r = self.dir.lock().unwrap().answer(search, page);
-            async move { r }
-        }
-    }
-
-    impl Account for MemoryAccount {
-        fn get_contact(
-            &self,
-            id: &str,
-        ) -> impl Future<Output = Result<WithWarnings<ContactDetail>, AccountError>> + Send {
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            let r = self.details.lock().unwrap().get(id).cloned().ok_or(AccountError {
-                message: "data not found".into(),
-                fatal: false,
-                gone: true,
-            });
-            async move { r.map(|value| WithWarnings { value, warnings: Vec::new() }) }
-        }
-        fn get_picture(
-            &self,
-            id: &str,
-        ) -> impl Future<Output = Result<Option<Picture>, AccountError>> + Send {
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            let r = Ok(self.pictures.get(id).cloned());
-            async move { r }
-        }
-        fn api_calls(&self) -> u64 {
-            self.calls.load(Ordering::Relaxed)
-        }
+    /// An account of `details`, pages capped at `page_size`, paging honoured.
+    fn account(details: Vec<ContactDetail>, page_size: Option<u32>) -> MemoryRemote {
+        let remote = MemoryRemote::with_contacts(details);
+        remote.set_paging(page_size, true);
+        remote
     }
 
     fn detail(id: &str, first: &str, last: &str) -> ContactDetail {
@@ -675,7 +558,6 @@ mod tests {
             overrides: backup::Overrides::default(),
             limits: guard::Limits { max_delete: 50, max_delete_percent: 50 },
             concurrency: 4,
-            quiet: true,
             quick: false,
         }
     }
@@ -685,7 +567,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         for layout in [Layout::Dir, Layout::File] {
             let path = tmp.path().join(if layout == Layout::Dir { "book" } else { "book.vcf" });
-            let acc = MemoryAccount::new(
+            let acc = account(
                 vec![
                     detail("1", "Anne", "Martin"),
                     detail("2", "美咲", "佐藤"),
@@ -709,24 +591,28 @@ mod tests {
                 full.report.summary.searches
             );
             let again = small_run(&acc, &quick);
-            assert_eq!(again.exit_code, EXIT_OK);
+            assert_eq!(again.outcome, Outcome::Complete);
             assert_eq!((again.report.summary.contacts, again.report.summary.deleted), (3, 0));
             assert_eq!(again.report.summary.searches, quick_searches + 2);
             assert_eq!(again.report.summary.written, 0, "the backup is unchanged");
         }
     }
 
-    fn small_run<A: Account>(acc: &A, o: &ExportOptions) -> ExportRun {
-        futures::executor::block_on(export(acc, o)).unwrap()
+    fn small_run(acc: &MemoryRemote, o: &ExportOptions) -> ExportRun {
+        futures::executor::block_on(export(acc, o, &Silent)).unwrap()
+    }
+
+    fn was_refused(run: &ExportRun) -> bool {
+        matches!(run.outcome, Outcome::Refused(_))
     }
 
     #[test]
     fn vdir_export_is_repeatable_and_deletes_vanished_within_limit() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path().join("book");
-        let mut acc = MemoryAccount::new(people(12), Some(5));
-        acc.pictures.insert(
-            "c3".into(),
+        let acc = account(people(12), Some(5));
+        acc.set_picture(
+            "c3",
             Picture {
                 id: None,
                 content: vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3],
@@ -735,7 +621,7 @@ mod tests {
         );
         let o = opts(&d, Layout::Dir);
         let first = small_run(&acc, &o);
-        assert_eq!(first.exit_code, EXIT_OK, "{}", first.report.human());
+        assert_eq!(first.outcome, Outcome::Complete, "{}", first.report.human());
         assert_eq!((first.report.summary.contacts, first.report.summary.written), (12, 12));
         assert_eq!(first.report.summary.photos, 1);
         let snapshot: Vec<(PathBuf, Vec<u8>)> = {
@@ -754,21 +640,21 @@ mod tests {
             assert_eq!(&std::fs::read(p).unwrap(), bytes);
         }
         // Two contacts vanish: deleted. Then 8 vanish with --max-delete 5: refused, nothing deleted.
-        acc.set(people(10));
+        acc.set_contacts(people(10));
         let third = small_run(&acc, &o);
         assert_eq!(third.report.summary.deleted, 2);
-        acc.set(people(2));
+        acc.set_contacts(people(2));
         let mut strict = o.clone();
         strict.limits.max_delete = 5;
         strict.limits.max_delete_percent = 100;
         let fourth = small_run(&acc, &strict);
-        assert_eq!(fourth.exit_code, EXIT_FATAL);
+        assert!(was_refused(&fourth));
         assert!(fourth.report.refused.as_deref().unwrap().contains("--max-delete"));
         assert_eq!(vdir::list_own_cards(&d).unwrap().len(), 10);
         // Empty listing: refused whatever the limit.
-        acc.set(vec![]);
+        acc.set_contacts(vec![]);
         let fifth = small_run(&acc, &o);
-        assert_eq!(fifth.exit_code, EXIT_FATAL);
+        assert!(was_refused(&fifth));
         assert_eq!(vdir::list_own_cards(&d).unwrap().len(), 10);
     }
 
@@ -776,13 +662,13 @@ mod tests {
     fn single_file_is_sorted_and_byte_identical() {
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("all.vcf");
-        let acc = MemoryAccount::new(
+        let acc = account(
             vec![detail("2", "Zoé", "Zola"), detail("10", "Émile", "Albert"), detail("1", "émile", "Albert")],
             None,
         );
         let o = opts(&f, Layout::File);
         let first = small_run(&acc, &o);
-        assert_eq!(first.exit_code, EXIT_OK);
+        assert_eq!(first.outcome, Outcome::Complete);
         let text = std::fs::read_to_string(&f).unwrap();
         let uids: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("UID:")).collect();
         assert_eq!(uids, ["orange-contacts-1", "orange-contacts-10", "orange-contacts-2"]);
@@ -795,10 +681,10 @@ mod tests {
     fn incomplete_listing_deletes_nothing_and_says_so() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path().join("book");
-        let acc = MemoryAccount::new(people(3), None);
+        let acc = account(people(3), None);
         small_run(&acc, &opts(&d, Layout::Dir));
         // Ten people named exactly "Li", a cap of 3 and no paging: the listing cannot complete.
-        acc.set(
+        acc.set_contacts(
             (0..10)
                 .map(|i| detail(&format!("l{i}"), "Li", ""))
                 .map(|mut d| {
@@ -807,13 +693,9 @@ mod tests {
                 })
                 .collect(),
         );
-        {
-            let mut dir = acc.dir.lock().unwrap();
-            dir.page_size = Some(3);
-            dir.paging = false;
-        }
+        acc.set_paging(Some(3), false);
         let run = small_run(&acc, &opts(&d, Layout::Dir));
-        assert_eq!(run.exit_code, EXIT_PARTIAL, "{}", run.report.human());
+        assert_eq!(run.outcome, Outcome::Incomplete, "{}", run.report.human());
         assert!(!run.report.enumeration.complete);
         assert_eq!(run.report.summary.incomplete_prefixes, 1);
         assert_eq!(run.report.summary.deleted, 0);
@@ -847,14 +729,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         for layout in [Layout::Dir, Layout::File] {
             let path = tmp.path().join(if layout == Layout::Dir { "book" } else { "book.vcf" });
-            let acc = MemoryAccount::new(people(60), None);
+            let acc = account(people(60), None);
             let o = fast(&path, layout);
-            assert_eq!(small_run(&acc, &o).exit_code, EXIT_OK);
+            assert_eq!(small_run(&acc, &o).outcome, Outcome::Complete);
             let before = snapshot(&path);
-            acc.unreadable(&ids(0..45));
+            acc.set_not_found(&ids(0..45));
             let run = small_run(&acc, &o);
             let s = &run.report.summary;
-            assert_eq!(run.exit_code, EXIT_PARTIAL, "{layout:?}: {}", run.report.human());
+            assert_eq!(run.outcome, Outcome::Incomplete, "{layout:?}: {}", run.report.human());
             assert_eq!((s.contacts, s.errors, s.deleted), (15, 45, 0), "{layout:?}");
             assert_eq!(run.report.kept.len(), 45, "{layout:?}");
             assert_eq!(snapshot(&path), before, "{layout:?}: every card as it was");
@@ -871,9 +753,9 @@ mod tests {
     fn single_file_keeps_old_cards_of_unreadable_contacts_and_writes_the_changed_ones() {
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("all.vcf");
-        let acc = MemoryAccount::new(people(20), None);
+        let acc = account(people(20), None);
         let o = fast(&f, Layout::File);
-        assert_eq!(small_run(&acc, &o).exit_code, EXIT_OK);
+        assert_eq!(small_run(&acc, &o).outcome, Outcome::Complete);
         let old_cards = match backup::judge_file(&std::fs::read_to_string(&f).unwrap()) {
             backup::Existing::Backup(b) => b.cards,
             other => panic!("{other:?}"),
@@ -883,11 +765,11 @@ mod tests {
         for d in &mut changed[..10] {
             d.devices[0].value = format!("new-{}", d.devices[0].value);
         }
-        acc.set(changed);
-        acc.unreadable(&["c0".into(), "c1".into(), "c2".into(), "c15".into()]);
+        acc.set_contacts(changed);
+        acc.set_not_found(&["c0".into(), "c1".into(), "c2".into(), "c15".into()]);
         let run = small_run(&acc, &o);
         let s = &run.report.summary;
-        assert_eq!(run.exit_code, EXIT_PARTIAL, "{}", run.report.human());
+        assert_eq!(run.outcome, Outcome::Incomplete, "{}", run.report.human());
         assert_eq!((s.contacts, s.written, s.unchanged, s.errors, s.deleted), (16, 7, 9, 4, 0));
         assert!(run.report.refused.is_none());
         let text = std::fs::read_to_string(&f).unwrap();
@@ -919,30 +801,34 @@ mod tests {
             })
             .collect();
         std::fs::write(&f, &phone).unwrap();
-        let acc = MemoryAccount::new(people(4), None);
-        let err = futures::executor::block_on(export(&acc, &fast(&f, Layout::File))).err().unwrap();
-        assert!(err.fatal && err.message.contains("not written by orange-contacts"), "{}", err.message);
-        assert!(err.message.contains("--force"), "{}", err.message);
+        let acc = account(people(4), None);
+        let err = futures::executor::block_on(export(&acc, &fast(&f, Layout::File), &Silent)).err().unwrap();
+        let message = err.to_string();
+        assert!(
+            matches!(err, Error::Refused(_)) && message.contains("not written by orange-contacts"),
+            "{message}"
+        );
+        assert!(message.contains("--force") && err.nothing_written(), "{message}");
         assert_eq!(std::fs::read_to_string(&f).unwrap(), phone);
-        assert_eq!(acc.api_calls(), 0, "refused before any call");
+        assert_eq!(acc.stats().requests(), 0, "refused before any call");
         // The same for a folder of someone else's cards.
         let d = tmp.path().join("khard");
         std::fs::create_dir(&d).unwrap();
         std::fs::write(d.join("friend.vcf"), &phone[..80]).unwrap();
-        assert!(futures::executor::block_on(export(&acc, &fast(&d, Layout::Dir))).is_err());
+        assert!(futures::executor::block_on(export(&acc, &fast(&d, Layout::Dir), &Silent)).is_err());
         assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
         // --force: replaced (the file) or written into (the folder, its file untouched).
         let forced = |o: ExportOptions| ExportOptions {
             overrides: backup::Overrides { force: true, ..o.overrides },
             ..o
         };
-        assert_eq!(small_run(&acc, &forced(fast(&f, Layout::File))).exit_code, EXIT_OK);
+        assert_eq!(small_run(&acc, &forced(fast(&f, Layout::File))).outcome, Outcome::Complete);
         assert_eq!(std::fs::read_to_string(&f).unwrap().matches("BEGIN:VCARD").count(), 4);
-        assert_eq!(small_run(&acc, &forced(fast(&d, Layout::Dir))).exit_code, EXIT_OK);
+        assert_eq!(small_run(&acc, &forced(fast(&d, Layout::Dir))).outcome, Outcome::Complete);
         assert!(d.join("friend.vcf").exists());
         // Now they are this tool's backups: no --force needed any more.
-        assert_eq!(small_run(&acc, &fast(&f, Layout::File)).exit_code, EXIT_OK);
-        assert_eq!(small_run(&acc, &fast(&d, Layout::Dir)).exit_code, EXIT_OK);
+        assert_eq!(small_run(&acc, &fast(&f, Layout::File)).outcome, Outcome::Complete);
+        assert_eq!(small_run(&acc, &fast(&d, Layout::Dir)).outcome, Outcome::Complete);
     }
 
     /// Issue 8, item 1: a backup remembers its source; another source never writes over it
@@ -951,22 +837,26 @@ mod tests {
     fn a_backup_of_another_source_is_refused_and_so_is_losing_most_of_it() {
         let tmp = tempfile::tempdir().unwrap();
         // The real account: 33 people. The "sandbox": 6 other people with the ids c0..c5.
-        let real = MemoryAccount::new(people(33), None);
+        let real = account(people(33), None);
         let sandbox_people: Vec<ContactDetail> =
             (0..6).map(|i| detail(&format!("c{i}"), &format!("Sandbox{i}"), "Person")).collect();
-        let sandbox = MemoryAccount::new(sandbox_people, None);
+        let sandbox = account(sandbox_people, None);
         for layout in [Layout::Dir, Layout::File] {
             let path = tmp.path().join(if layout == Layout::Dir { "backup" } else { "backup.vcf" });
             let o = fast(&path, layout);
-            assert_eq!(small_run(&real, &o).exit_code, EXIT_OK);
+            assert_eq!(small_run(&real, &o).outcome, Outcome::Complete);
             let before = snapshot(&path);
             let other = ExportOptions {
                 source: Source::embedded(Path::new("/tmp/sandbox.db"), "local"),
                 ..o.clone()
             };
-            let err = futures::executor::block_on(export(&sandbox, &other)).err().unwrap();
-            assert!(err.message.contains("--allow-other-source"), "{}", err.message);
-            assert!(err.message.contains("http://memory.invalid/PersonalContacts/V1"), "{}", err.message);
+            let err = futures::executor::block_on(export(&sandbox, &other, &Silent)).err().unwrap();
+            let message = err.to_string();
+            assert!(
+                matches!(err, Error::Refused(_)) && message.contains("--allow-other-source"),
+                "{message}"
+            );
+            assert!(message.contains("http://memory.invalid/PersonalContacts/V1"), "{message}");
             assert_eq!(snapshot(&path), before, "{layout:?}: nothing touched");
             // Allowed to change source, the share guard still stops 27 deletions of 33 (the
             // absolute default of 50 would not), and nothing at all is written.
@@ -975,7 +865,7 @@ mod tests {
                 ..other.clone()
             };
             let run = small_run(&sandbox, &allowed);
-            assert_eq!(run.exit_code, EXIT_FATAL, "{layout:?}");
+            assert!(was_refused(&run), "{layout:?}");
             let refused = run.report.refused.as_deref().unwrap();
             assert!(
                 refused.contains("27 of the backup's 33") && refused.contains("--max-delete-percent"),
@@ -984,14 +874,14 @@ mod tests {
             assert_eq!(snapshot(&path), before, "{layout:?}: cards c0..c5 not overwritten");
             assert!(run.report.contacts.iter().all(|c| c.status == "refused"));
             // The same account losing most of its contacts is refused too, until allowed.
-            real.set(people(10));
-            assert_eq!(small_run(&real, &o).exit_code, EXIT_FATAL);
+            real.set_contacts(people(10));
+            assert!(was_refused(&small_run(&real, &o)));
             assert_eq!(snapshot(&path), before);
             let all =
                 ExportOptions { limits: guard::Limits { max_delete_percent: 100, ..o.limits }, ..o.clone() };
             let run = small_run(&real, &all);
-            assert_eq!((run.exit_code, run.report.summary.deleted), (EXIT_OK, 23));
-            real.set(people(33));
+            assert_eq!((&run.outcome, run.report.summary.deleted), (&Outcome::Complete, 23));
+            real.set_contacts(people(33));
         }
     }
 

@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::atomic_file;
-use crate::cli::Layout;
+use crate::export::Layout;
 use crate::formats::{self, Format};
 use crate::wire::search::{fold, searchable_names};
 
@@ -105,15 +105,37 @@ pub struct VdirOutcome {
     pub deleted: Vec<String>,
 }
 
+/// A vdir update stopped by an I/O error, with what it had done by then.
+#[derive(Debug)]
+pub struct ApplyError {
+    pub done: VdirOutcome,
+    pub source: io::Error,
+}
+
 /// Applies what the guard ([`super::guard`]) decided to `dir`: writes `metadata` (its
 /// [`super::backup::VDIR_METADATA`]) and `cards` (file name → bytes) where their bytes changed,
-/// atomically, and removes the files named in `delete` (this tool's names only).
+/// atomically, and removes the files named in `delete` (this tool's names only), once every card
+/// is written.
 pub fn apply_vdir(
     dir: &Path,
     metadata: &[u8],
     cards: &[(String, Vec<u8>)],
     delete: &[String],
-) -> io::Result<VdirOutcome> {
+) -> Result<VdirOutcome, ApplyError> {
+    let mut out = VdirOutcome::default();
+    match update_vdir(dir, metadata, cards, delete, &mut out) {
+        Ok(()) => Ok(out),
+        Err(source) => Err(ApplyError { done: out, source }),
+    }
+}
+
+fn update_vdir(
+    dir: &Path,
+    metadata: &[u8],
+    cards: &[(String, Vec<u8>)],
+    delete: &[String],
+    out: &mut VdirOutcome,
+) -> io::Result<()> {
     for name in cards.iter().map(|(n, _)| n).chain(delete) {
         if !is_safe_name(name) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe file name {name:?}")));
@@ -122,7 +144,6 @@ pub fn apply_vdir(
     fs::create_dir_all(dir)?;
     // The folder says whose it is before its cards change.
     write_if_changed(&dir.join(super::backup::VDIR_METADATA), metadata)?;
-    let mut out = VdirOutcome::default();
     for (name, bytes) in cards {
         let path = dir.join(name);
         if fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) {
@@ -144,7 +165,7 @@ pub fn apply_vdir(
     }
     // What killed runs left: the temporaries of our cards (the cards written now are swept here).
     atomic_file::remove_stale_temporaries_in(dir, |n| n.to_str().is_some_and(is_card_name));
-    Ok(out)
+    Ok(())
 }
 
 /// Replaces `path` (`-`: standard output, always written) with `bytes` atomically unless it
@@ -200,7 +221,7 @@ pub fn list_own_cards(dir: &Path) -> io::Result<BTreeSet<String>> {
 /// its reduced alphabet, so that every contact already backed up is listed again. Nothing when
 /// there is no backup yet; an error when a card cannot be read (its contact might then be missed
 /// and its card deleted).
-pub fn name_initials(path: &Path, layout: Layout) -> anyhow::Result<HashSet<String>> {
+pub fn name_initials(path: &Path, layout: Layout) -> io::Result<HashSet<String>> {
     let files: Vec<PathBuf> = match layout {
         Layout::File if path.exists() => vec![path.to_path_buf()],
         Layout::Dir if path.is_dir() => list_own_cards(path)?.into_iter().map(|n| path.join(n)).collect(),
@@ -208,8 +229,11 @@ pub fn name_initials(path: &Path, layout: Layout) -> anyhow::Result<HashSet<Stri
     };
     let mut initials = HashSet::new();
     for file in files {
-        for record in formats::read_path(&file, Format::Vcard)? {
-            let c = record.contact.map_err(anyhow::Error::msg)?; // the message names the card
+        let records =
+            formats::read_path(&file, Format::Vcard).map_err(|e| io::Error::other(format!("{e:#}")))?;
+        for record in records {
+            // The message names the card.
+            let c = record.contact.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             let names = searchable_names(
                 c.given.as_deref(),
                 c.family.as_deref(),

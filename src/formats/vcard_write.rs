@@ -24,8 +24,18 @@ use calcard::vcard::{
     VCardVersion,
 };
 
-use crate::cli::VcardVersion;
 use crate::model::{Contact, PartialDate, PhoneKind, Photo, Place};
+
+/// The vCard version written (`--vcard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VcardVersion {
+    /// vCard 3.0 (RFC 2426), what most address books read.
+    #[value(name = "3.0")]
+    V3,
+    /// vCard 4.0 (RFC 6350).
+    #[value(name = "4.0")]
+    V4,
+}
 
 /// Property carrying the API's marital status code (the API has no vCard equivalent).
 pub const MARITAL_STATUS_PROPERTY: &str = "X-ORANGE-MARITALSTATUS";

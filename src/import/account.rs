@@ -1,17 +1,18 @@
 //! What the import needs to know of the account before planning, read with as few calls as
 //! possible: one `findcontactlist` per distinct first letter of the input's names (not one per
-//! record), following pages; then `getcontact` (and `getpicture`) only for the contacts that
-//! records may merge into.
+//! record), following pages, whatever `--on-duplicate` says; then, for `merge`, `getcontact`
+//! (and `getpicture`) only for the contacts that records may merge into.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::cli::OnDuplicate;
-use crate::client::{ApiClient, ApiError, Matches};
+use crate::client::ApiError;
 use crate::dedup;
 use crate::import::plan::AccountSnapshot;
+use crate::import::plan::OnDuplicate;
 use crate::import::read::InputRecord;
+use crate::remote::{Matches, Remote};
 use crate::wire::search::{fold, quote_term};
 use crate::wire::{ContactSummary, NewContact};
 
@@ -28,91 +29,99 @@ fn crawl_prefix(contact: &NewContact) -> Option<String> {
     search_name(contact).and_then(|n| fold(n).chars().next()).map(String::from)
 }
 
-/// Reads the account contacts that share a person key with the input.
+/// Reads the account contacts that share a person key with the input: searches by initial,
+/// then by full name where a server capped its answer; for `merge`, the candidates' details.
+/// Even `--on-duplicate create` searches: an unanswered `addcontact` is resolved by what is new
+/// since (`GroupPlan::known_ids`), which needs what was there. Returns the snapshot and the
+/// problems met that do not stop the import.
 pub async fn snapshot(
-    client: &ApiClient,
+    remote: &impl Remote,
     records: &[InputRecord],
     on_duplicate: OnDuplicate,
     concurrency: usize,
 ) -> Result<(AccountSnapshot, Vec<String>), ApiError> {
-    // Problems met while reading the account that do not stop the import.
-    let mut warnings = Vec::new();
-    let mut snapshot = AccountSnapshot::default();
-    if on_duplicate == OnDuplicate::Create {
-        return Ok((snapshot, warnings));
-    }
     let valid: Vec<&NewContact> = records.iter().filter_map(|r| r.valid()).map(|m| &m.contact).collect();
     let wanted_keys: HashSet<String> = valid.iter().filter_map(|c| dedup::key_of_new(c)).collect();
+    let mut snapshot = AccountSnapshot::default();
     let prefixes: BTreeSet<String> = valid.iter().filter_map(|c| crawl_prefix(c)).collect();
-
-    let results: Vec<(String, Matches)> = stream::iter(prefixes)
-        .map(|p| async move { client.find_matches(&p).await.map(|m| (p, m)) })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    let mut incomplete_prefixes = Vec::new();
-    for (prefix, matches) in results {
+    let mut capped = BTreeSet::new();
+    for (prefix, matches) in search_all(remote, prefixes, concurrency).await? {
         if !matches.complete() {
-            incomplete_prefixes.push(prefix);
+            capped.insert(prefix);
         }
         index(&mut snapshot.by_key, &wanted_keys, matches.entries);
     }
-
     // A capped page the server would not turn: look each affected name up by its full text.
-    if !incomplete_prefixes.is_empty() {
-        let names: BTreeSet<String> = valid
-            .iter()
-            .filter(|c| crawl_prefix(c).is_some_and(|p| incomplete_prefixes.contains(&p)))
-            .filter_map(|c| search_name(c).map(|n| quote_term(n.trim())))
-            .collect();
-        let found: Vec<(String, Matches)> = stream::iter(names)
-            .map(|n| async move { client.find_matches(&n).await.map(|m| (n, m)) })
-            .buffer_unordered(concurrency.max(1))
-            .try_collect()
-            .await?;
-        for (name, matches) in found {
-            if !matches.complete() {
-                warnings.push(format!(
-                    "the server capped the search {name} and ignored paging: same-name contacts beyond the cap may be duplicated"
-                ));
-            }
-            index(&mut snapshot.by_key, &wanted_keys, matches.entries);
+    let names: BTreeSet<String> = valid
+        .iter()
+        .filter(|c| crawl_prefix(c).is_some_and(|p| capped.contains(&p)))
+        .filter_map(|c| search_name(c).map(|n| quote_term(n.trim())))
+        .collect();
+    let mut warnings = Vec::new();
+    for (name, matches) in search_all(remote, names, concurrency).await? {
+        if !matches.complete() {
+            warnings.push(format!(
+                "the server capped the search {name} and ignored paging: same-name contacts beyond the cap may be duplicated"
+            ));
         }
+        index(&mut snapshot.by_key, &wanted_keys, matches.entries);
     }
-
     if on_duplicate == OnDuplicate::Merge {
-        let photo_keys: HashSet<String> = records
-            .iter()
-            .filter(|r| r.photo.is_some())
-            .filter_map(|r| r.valid())
-            .filter_map(|m| m.person_key.clone())
-            .collect();
-        let candidates: Vec<(String, bool)> = snapshot
-            .by_key
-            .iter()
-            .flat_map(|(key, list)| {
-                let want_picture = photo_keys.contains(key);
-                list.iter().map(move |c| (c.id.clone(), want_picture))
-            })
-            .collect();
-        let fetched: Vec<_> = stream::iter(candidates)
-            .map(|(cid, want_picture)| async move {
-                let detail = client.get_contact(&cid).await?;
-                let picture =
-                    if want_picture { Some(client.get_picture(&cid).await?.is_some()) } else { None };
-                Ok::<_, ApiError>((cid, detail, picture))
-            })
-            .buffer_unordered(concurrency.max(1))
-            .try_collect()
-            .await?;
-        for (cid, detail, picture) in fetched {
-            if let Some(has) = picture {
-                snapshot.has_picture.insert(cid.clone(), has);
-            }
-            snapshot.details.insert(cid, detail);
-        }
+        read_candidates(remote, records, &mut snapshot, concurrency).await?;
     }
     Ok((snapshot, warnings))
+}
+
+/// Every match of each term, `concurrency` searches at a time.
+async fn search_all(
+    remote: &impl Remote,
+    terms: BTreeSet<String>,
+    concurrency: usize,
+) -> Result<Vec<(String, Matches)>, ApiError> {
+    stream::iter(terms)
+        .map(|t| async move { remote.find_matches(&t).await.map(|m| (t, m)) })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await
+}
+
+/// `getcontact` for every candidate, and `getpicture` where an input photo could go.
+async fn read_candidates(
+    remote: &impl Remote,
+    records: &[InputRecord],
+    snapshot: &mut AccountSnapshot,
+    concurrency: usize,
+) -> Result<(), ApiError> {
+    let photo_keys: HashSet<String> = records
+        .iter()
+        .filter(|r| r.photo.is_some())
+        .filter_map(|r| r.valid())
+        .filter_map(|m| m.person_key.clone())
+        .collect();
+    let candidates: Vec<(String, bool)> = snapshot
+        .by_key
+        .iter()
+        .flat_map(|(key, list)| {
+            let want_picture = photo_keys.contains(key);
+            list.iter().map(move |c| (c.id.clone(), want_picture))
+        })
+        .collect();
+    let fetched: Vec<_> = stream::iter(candidates)
+        .map(|(cid, want_picture)| async move {
+            let detail = remote.get_contact(&cid).await?;
+            let picture = if want_picture { Some(remote.get_picture(&cid).await?.is_some()) } else { None };
+            Ok::<_, ApiError>((cid, detail, picture))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    for (cid, detail, picture) in fetched {
+        if let Some(has) = picture {
+            snapshot.has_picture.insert(cid.clone(), has);
+        }
+        snapshot.details.insert(cid, detail);
+    }
+    Ok(())
 }
 
 /// Files the entries whose person key the input has; others are irrelevant to this import.

@@ -6,22 +6,24 @@
 //! (is there a new contact with this name? does the contact hold this device? this picture?).
 //! A fatal error (privacy refusal, bad token, endpoint gone) stops the run.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
-use indicatif::ProgressBar;
 
-use crate::client::{ApiClient, ApiError};
+use crate::client::ApiError;
 use crate::dedup;
 use crate::import::account::search_name;
 use crate::import::plan::{Action, GroupPlan, Plan, Target};
 use crate::import::read::{InputRecord, PhotoSpool, SpooledPhoto};
-use crate::import::ImportOptions;
+use crate::import::{Error, ImportOptions};
 use crate::mapping::PlannedDevice;
+use crate::progress::Progress;
+use crate::remote::Remote;
 use crate::report::Outcome;
 use crate::wire::search::quote_term;
-use crate::wire::NewContact;
+use crate::wire::{ContactSummary, NewContact};
 
 /// How many times an unanswered write is checked and re-sent before the record fails.
 const AMBIGUOUS_ATTEMPTS: u32 = 4;
@@ -55,25 +57,26 @@ impl Written {
 
 /// Runs the plan. Returns every planned record's result, and the fatal error that stopped the
 /// run, if any (records not reached then fail with that reason).
-pub async fn execute(
+pub async fn execute<R: Remote>(
     plan: &Plan,
     records: &[InputRecord],
     photos: &PhotoSpool,
-    client: &ApiClient,
+    remote: &R,
     opts: &ImportOptions,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
     written: &Written,
-) -> (Vec<StepResult>, Option<ApiError>) {
-    let fatal: Mutex<Option<ApiError>> = Mutex::new(None);
+) -> (Vec<StepResult>, Option<Error>) {
+    let fatal: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let region = opts.region.as_str();
-    let ctx = Ctx { records, photos, client, region, written, stop: &stop, fatal: &fatal };
+    let created = Mutex::new(HashSet::new());
+    let ctx = Ctx { records, photos, remote, region, written, created: &created, stop: &stop, fatal: &fatal };
     let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
         .map(|group| {
             let ctx = &ctx;
             async move {
                 let out = run_group(ctx, group).await;
-                progress.inc(group.steps.len() as u64);
+                progress.advance(group.steps.len() as u64);
                 out
             }
         })
@@ -84,19 +87,21 @@ pub async fn execute(
     (results.into_iter().flatten().collect(), fatal)
 }
 
-struct Ctx<'a> {
+struct Ctx<'a, R> {
     records: &'a [InputRecord],
     photos: &'a PhotoSpool,
-    client: &'a ApiClient,
+    remote: &'a R,
     region: &'a str,
     written: &'a Written,
+    /// Contacts this run created (or adopted): never the answer to another lost `addcontact`.
+    created: &'a Mutex<HashSet<String>>,
     stop: &'a AtomicBool,
-    fatal: &'a Mutex<Option<ApiError>>,
+    fatal: &'a Mutex<Option<Error>>,
 }
 
-impl Ctx<'_> {
+impl<R> Ctx<'_, R> {
     /// Turns an error into a step failure message, stopping the run when it is fatal.
-    fn fail(&self, error: ApiError) -> String {
+    fn fail(&self, error: Error) -> String {
         let message = error.to_string();
         if error.is_fatal() {
             self.stop.store(true, Ordering::SeqCst);
@@ -107,7 +112,7 @@ impl Ctx<'_> {
     }
 }
 
-async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
+async fn run_group(ctx: &Ctx<'_, impl Remote>, group: &GroupPlan) -> Vec<StepResult> {
     let mut cid = match &group.target {
         Target::Existing(cid) => Some(cid.clone()),
         Target::New => None,
@@ -145,7 +150,7 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
                         let photo = photo.then_some(record.photo.as_ref()).flatten();
                         add_all(ctx, &id, devices, photo, &mut result.added).await.map(|_| Outcome::Created)
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.into()),
                 }
             }
             Action::Add { fields, devices, photo } => {
@@ -172,12 +177,12 @@ async fn run_group(ctx: &Ctx<'_>, group: &GroupPlan) -> Vec<StepResult> {
 }
 
 async fn add_all(
-    ctx: &Ctx<'_>,
+    ctx: &Ctx<'_, impl Remote>,
     cid: &str,
     devices: &[PlannedDevice],
     photo: Option<&SpooledPhoto>,
     added: &mut Vec<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     for device in devices {
         add_device(ctx, cid, device).await?;
         added.push(format!("{}:{}", device.kind.as_str(), device.value));
@@ -192,32 +197,23 @@ async fn add_all(
     Ok(())
 }
 
-/// `addcontact`; after an unanswered attempt, adopts a contact with the same person key that was
-/// not in the account before the run, else sends again.
-async fn create_contact(
-    ctx: &Ctx<'_>,
-    contact: &NewContact,
-    known_ids: &[String],
-) -> Result<String, ApiError> {
-    let key = dedup::key_of_new(contact);
+/// Sends a write, which is not idempotent: after an unanswered attempt (ambiguous, it may have
+/// been applied), `landed` looks for it in the account — its result, if it did land — before it
+/// is sent again, at most [`AMBIGUOUS_ATTEMPTS`] times in all.
+async fn write_once<T>(
+    ctx: &Ctx<'_, impl Remote>,
+    send: impl AsyncFn() -> Result<T, ApiError>,
+    landed: impl AsyncFn() -> Result<Option<T>, ApiError>,
+) -> Result<T, ApiError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match ctx.client.add_contact(contact).await {
-            Ok(id) => {
-                ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
-                return Ok(id);
-            }
+        match send().await {
+            Ok(value) => return Ok(value),
             Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
-                let Some(name) = search_name(contact) else { return Err(e) };
-                let found = ctx.client.find_all_contacts(&quote_term(name.trim())).await?;
-                let adopted = found
-                    .into_iter()
-                    .find(|s| !known_ids.contains(&s.id) && key.is_some() && dedup::key_of_summary(s) == key);
-                if let Some(s) = adopted {
-                    ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
-                    return Ok(s.id);
+                if let Some(value) = landed().await? {
+                    return Ok(value);
                 }
             }
             Err(e) => return Err(e),
@@ -225,57 +221,348 @@ async fn create_contact(
     }
 }
 
-/// `adddevice`; after an unanswered attempt, checks the contact before sending again.
-async fn add_device(ctx: &Ctx<'_>, cid: &str, device: &PlannedDevice) -> Result<(), ApiError> {
+/// `addcontact`; an unanswered one landed if the account now has a contact with the same person
+/// key that it did not have before the run (`known_ids`) and that this run did not create for
+/// another record: that contact is adopted.
+async fn create_contact(
+    ctx: &Ctx<'_, impl Remote>,
+    contact: &NewContact,
+    known_ids: &[String],
+) -> Result<String, ApiError> {
+    let send = async || ctx.remote.add_contact(contact).await;
+    // A planned contact always has a name (its person key): no name, nothing to look for.
+    let id = match (search_name(contact), dedup::key_of_new(contact)) {
+        (Some(name), Some(key)) => {
+            let landed = async || {
+                let found = ctx.remote.find_all_contacts(&quote_term(name.trim())).await?;
+                let created = ctx.created.lock().unwrap_or_else(|p| p.into_inner());
+                let new = |s: &ContactSummary| !known_ids.contains(&s.id) && !created.contains(&s.id);
+                Ok(found
+                    .into_iter()
+                    .find(|s| new(s) && dedup::key_of_summary(s).as_ref() == Some(&key))
+                    .map(|s| s.id))
+            };
+            write_once(ctx, send, landed).await?
+        }
+        _ => send().await?,
+    };
+    ctx.created.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
+    ctx.written.contacts.fetch_add(1, Ordering::Relaxed);
+    Ok(id)
+}
+
+/// `adddevice`; an unanswered one landed if the contact now holds the device.
+async fn add_device(ctx: &Ctx<'_, impl Remote>, cid: &str, device: &PlannedDevice) -> Result<(), ApiError> {
     let request = device.to_new_device(cid);
     let wanted = dedup::device_identity(&device.kind, &device.value, ctx.region);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match ctx.client.add_device(&request).await {
-            Ok(()) => break,
-            Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
-                ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
-                let detail = ctx.client.get_contact(cid).await?;
-                if detail
-                    .devices
-                    .iter()
-                    .any(|d| dedup::device_identity(&d.kind, &d.value, ctx.region) == wanted)
-                {
-                    break;
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let landed = async || {
+        let detail = ctx.remote.get_contact(cid).await?;
+        let held =
+            detail.devices.iter().any(|d| dedup::device_identity(&d.kind, &d.value, ctx.region) == wanted);
+        Ok(held.then_some(()))
+    };
+    write_once(ctx, async || ctx.remote.add_device(&request).await, landed).await?;
     ctx.written.devices.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 
-/// `addpicture`; after an unanswered attempt, checks the contact's picture before sending again.
-async fn add_picture(ctx: &Ctx<'_>, cid: &str, photo: &SpooledPhoto) -> Result<(), ApiError> {
-    let bytes = match ctx.photos.read(photo) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            return Err(ApiError::Config(format!("cannot read the photo back from its temporary file: {e}")))
-        }
+/// `addpicture`; an unanswered one landed if the contact's picture is now these bytes.
+async fn add_picture(ctx: &Ctx<'_, impl Remote>, cid: &str, photo: &SpooledPhoto) -> Result<(), Error> {
+    let bytes = ctx.photos.read(photo).map_err(Error::Spool)?;
+    let landed = async || {
+        let picture = ctx.remote.get_picture(cid).await?;
+        Ok(picture.is_some_and(|p| p.content == bytes).then_some(()))
     };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match ctx.client.add_picture(cid, &bytes, photo.image_type).await {
-            Ok(()) => break,
-            Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
-                ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
-                if let Some(p) = ctx.client.get_picture(cid).await? {
-                    if p.content == bytes {
-                        break;
-                    }
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    write_once(ctx, async || ctx.remote.add_picture(cid, &bytes, photo.image_type).await, landed).await?;
     ctx.written.photos.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// The executor's recovery after unanswered writes, over an in-memory account whose fault hook
+/// loses answers (after applying the write, or before), refuses writes, or stops the run.
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::formats::Record;
+    use crate::import::plan::OnDuplicate;
+    use crate::import::read::Inputs;
+    use crate::import::{run, ImportRun};
+    use crate::mapping::MappingOptions;
+    use crate::model::{Contact, Email, Phone, PhoneKind, Photo, Place};
+    use crate::progress::Silent;
+    use crate::remote::memory::{lost_answer, privacy_refusal, Call, Fault, MemoryRemote};
+    use crate::wire::{Action, ContactDetail, ErrorCode, ServiceError};
+
+    fn jpeg() -> Vec<u8> {
+        let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 16, y as u8 * 16, 128]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
+    /// `Person<i> Martin`, a mobile and an email, and a photo if asked.
+    fn person(i: usize, photo: bool) -> InputRecord {
+        let contact = Contact {
+            given: Some(format!("Person{i}")),
+            family: Some("Martin".into()),
+            phones: vec![Phone {
+                value: format!("06 12 34 56 {i:02}"),
+                kind: PhoneKind::Mobile,
+                place: None,
+                preferred: false,
+                label: None,
+            }],
+            emails: vec![Email {
+                value: format!("person{i}@example.org"),
+                place: Some(Place::Work),
+                preferred: false,
+                label: None,
+            }],
+            photo: photo.then(|| Photo::Inline { bytes: jpeg(), media_type: Some("image/jpeg".into()) }),
+            ..Contact::default()
+        };
+        let record = Record { source: format!("test#{}", i + 1), contact: Ok(contact), warnings: vec![] };
+        InputRecord::from_record(record, &MappingOptions::default())
+    }
+
+    fn people(n: usize) -> Vec<InputRecord> {
+        (0..n).map(|i| person(i, false)).collect()
+    }
+
+    fn import(remote: &MemoryRemote, records: Vec<InputRecord>, on_duplicate: OnDuplicate) -> ImportRun {
+        let opts = ImportOptions { on_duplicate, dry_run: false, region: "FR".into(), concurrency: 4 };
+        let inputs = Inputs::new(records).unwrap();
+        futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now()))
+    }
+
+    fn calls(remote: &MemoryRemote, action: Action) -> u64 {
+        remote.stats().calls.get(action.name()).copied().unwrap_or(0)
+    }
+
+    /// The account's contacts named `Person<i> Martin`, with the values of their devices.
+    fn named(remote: &MemoryRemote, i: usize) -> Vec<ContactDetail> {
+        let first = format!("Person{i}");
+        remote.contacts().into_values().filter(|d| d.firstname.as_deref() == Some(&first)).collect()
+    }
+
+    fn values(d: &ContactDetail) -> Vec<&str> {
+        d.devices.iter().map(|d| d.value.as_str()).collect()
+    }
+
+    /// A hook that answers `fault` for the `n`-th call (1-based) `matching`, and nothing else.
+    fn nth(
+        n: usize,
+        matching: impl Fn(&Call<'_>) -> bool + Send + Sync + 'static,
+        fault: impl Fn() -> Fault + Send + Sync + 'static,
+    ) -> impl Fn(&Call<'_>) -> Option<Fault> + Send + Sync + 'static {
+        let seen = AtomicUsize::new(0);
+        move |call| (matching(call) && seen.fetch_add(1, Ordering::SeqCst) + 1 == n).then(&fault)
+    }
+
+    fn is(action: Action) -> impl Fn(&Call<'_>) -> bool + Send + Sync + 'static {
+        move |call| call.action() == action
+    }
+
+    #[test]
+    fn a_lost_addcontact_answer_adopts_the_contact_it_created() {
+        let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddContact), || Fault::LoseAnswer));
+        let run = import(&remote, people(1), OnDuplicate::Merge);
+        let record = &run.report.records[0];
+        assert_eq!(record.outcome, Outcome::Created, "{record:?}");
+        let created = named(&remote, 0);
+        assert_eq!(created.len(), 1, "created once: {created:?}");
+        assert_eq!(record.cid.as_deref(), Some(created[0].id.as_str()), "the contact found is adopted");
+        assert_eq!(values(&created[0]), ["person0@example.org", "06 12 34 56 00"], "then given its devices");
+        assert_eq!(calls(&remote, Action::AddContact), 1, "not sent again");
+        assert_eq!(run.report.summary.ambiguous_writes_checked, 1);
+    }
+
+    #[test]
+    fn a_lost_addcontact_that_did_not_land_is_sent_again() {
+        let lost = || Fault::Refuse(lost_answer(Action::AddContact));
+        let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddContact), lost));
+        let run = import(&remote, people(1), OnDuplicate::Merge);
+        assert_eq!(run.report.records[0].outcome, Outcome::Created);
+        assert_eq!(named(&remote, 0).len(), 1);
+        assert_eq!(calls(&remote, Action::AddContact), 2, "looked for, not found, sent again");
+        assert_eq!(run.report.summary.ambiguous_writes_checked, 1);
+    }
+
+    /// `--on-duplicate create` next to a namesake: the namesake is not the lost contact.
+    #[test]
+    fn a_lost_addcontact_does_not_adopt_a_namesake_that_was_there_before() {
+        let lost = || Fault::Refuse(lost_answer(Action::AddContact));
+        let remote = MemoryRemote::new().with_faults(nth(2, is(Action::AddContact), lost));
+        let first = import(&remote, people(1), OnDuplicate::Merge);
+        assert_eq!(first.report.records[0].outcome, Outcome::Created);
+        let run = import(&remote, people(1), OnDuplicate::Create);
+        assert_eq!(run.report.records[0].outcome, Outcome::Created);
+        let both = named(&remote, 0);
+        assert_eq!(both.len(), 2, "the new one was sent again, not confused with the old: {both:?}");
+        assert_ne!(run.report.records[0].cid, first.report.records[0].cid);
+    }
+
+    /// `--on-duplicate create` with the same person twice in the input: the second one's lost
+    /// `addcontact` is not the contact the first one just created.
+    #[test]
+    fn a_lost_addcontact_does_not_adopt_the_contact_another_record_created() {
+        let lost = || Fault::Refuse(lost_answer(Action::AddContact));
+        let remote = MemoryRemote::new().with_faults(nth(2, is(Action::AddContact), lost));
+        let run = import(&remote, vec![person(0, false), person(0, false)], OnDuplicate::Create);
+        let outcomes: Vec<Outcome> = run.report.records.iter().map(|r| r.outcome).collect();
+        assert_eq!(outcomes, [Outcome::Created, Outcome::Created]);
+        assert_eq!(named(&remote, 0).len(), 2, "two contacts, as asked");
+        assert_ne!(run.report.records[0].cid, run.report.records[1].cid);
+    }
+
+    #[test]
+    fn a_lost_adddevice_answer_is_not_sent_twice() {
+        let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddDevice), || Fault::LoseAnswer));
+        let run = import(&remote, people(1), OnDuplicate::Merge);
+        assert_eq!(run.report.records[0].outcome, Outcome::Created, "{:?}", run.report.records[0]);
+        assert_eq!(
+            values(&named(&remote, 0)[0]),
+            ["person0@example.org", "06 12 34 56 00"],
+            "the phone once"
+        );
+        // Two devices (the work email, the phone): the first one's answer was lost, and found.
+        assert_eq!(calls(&remote, Action::AddDevice), 2);
+        assert_eq!(calls(&remote, Action::GetContact), 1, "the contact was checked");
+    }
+
+    #[test]
+    fn a_lost_adddevice_that_did_not_land_is_sent_again() {
+        let lost = || Fault::Refuse(lost_answer(Action::AddDevice));
+        let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddDevice), lost));
+        let run = import(&remote, people(1), OnDuplicate::Merge);
+        assert_eq!(run.report.records[0].outcome, Outcome::Created);
+        assert_eq!(values(&named(&remote, 0)[0]), ["person0@example.org", "06 12 34 56 00"]);
+        assert_eq!(calls(&remote, Action::AddDevice), 3, "the lost one twice");
+    }
+
+    #[test]
+    fn a_lost_addpicture_answer_is_checked_by_its_bytes() {
+        let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddPicture), || Fault::LoseAnswer));
+        let run = import(&remote, vec![person(0, true)], OnDuplicate::Merge);
+        assert_eq!(run.report.records[0].outcome, Outcome::Created, "{:?}", run.report.records[0]);
+        assert!(run.report.records[0].added.iter().any(|a| a == "photo"));
+        assert_eq!((calls(&remote, Action::AddPicture), calls(&remote, Action::GetPicture)), (1, 1));
+    }
+
+    /// An answer that never comes, four times: the record fails, the run goes on.
+    #[test]
+    fn a_write_never_answered_fails_its_record_after_four_attempts() {
+        let remote = MemoryRemote::new().with_faults(|call| match call {
+            Call::AddDevice(d) if d.value.ends_with("01") => {
+                Some(Fault::Refuse(lost_answer(Action::AddDevice)))
+            }
+            _ => None,
+        });
+        let run = import(&remote, people(3), OnDuplicate::Merge);
+        let outcomes: Vec<Outcome> = run.report.records.iter().map(|r| r.outcome).collect();
+        assert_eq!(outcomes, [Outcome::Created, Outcome::Failed, Outcome::Created]);
+        assert!(run.report.records[1].error.as_deref().unwrap().contains("may have been applied"));
+        assert_eq!(calls(&remote, Action::AddDevice), 2 + (1 + AMBIGUOUS_ATTEMPTS as u64) + 2);
+        assert!(run.fatal.is_none());
+    }
+
+    /// A write the server refuses (it certainly did not apply it) is not looked for nor re-sent.
+    #[test]
+    fn a_refused_write_fails_its_record_only() {
+        let remote = MemoryRemote::new().with_faults(|call| match call {
+            Call::AddDevice(d) if d.value.ends_with("01") => Some(Fault::Refuse(ApiError::Service {
+                action: Action::AddDevice,
+                error: ServiceError {
+                    code: ErrorCode::InvalidParameter,
+                    subtype: "value".into(),
+                    message: "refused".into(),
+                },
+            })),
+            _ => None,
+        });
+        let run = import(&remote, people(3), OnDuplicate::Merge);
+        let outcomes: Vec<Outcome> = run.report.records.iter().map(|r| r.outcome).collect();
+        assert_eq!(outcomes, [Outcome::Created, Outcome::Failed, Outcome::Created]);
+        assert!(run.report.records[1].error.as_deref().unwrap().contains("refused"));
+        assert_eq!(calls(&remote, Action::AddDevice), 6, "sent once each");
+        assert_eq!((run.report.summary.ambiguous_writes_checked, calls(&remote, Action::GetContact)), (0, 0));
+        assert!(run.fatal.is_none());
+    }
+
+    /// A refusal no later call can pass (the privacy refusal) stops the run; the records not
+    /// reached fail with it.
+    #[test]
+    fn a_fatal_refusal_stops_the_run() {
+        let remote = MemoryRemote::new()
+            .with_faults(nth(2, is(Action::AddContact), || Fault::Refuse(privacy_refusal())));
+        let run = import(&remote, people(4), OnDuplicate::Merge);
+        assert!(matches!(run.fatal, Some(Error::Api(ApiError::Privacy(_)))), "{:?}", run.fatal);
+        assert_eq!(run.report.count(Outcome::Created), 1);
+        assert_eq!(run.report.count(Outcome::Failed), 3);
+        assert_eq!(calls(&remote, Action::AddContact), 2, "nothing sent after the refusal");
+    }
+
+    /// Killed after a contact was created but before its devices: the next run adds what is
+    /// missing and creates nobody twice.
+    #[test]
+    fn an_import_killed_midway_resumes_without_duplicates() {
+        let killed = Arc::new(AtomicUsize::new(0));
+        let dead = killed.clone();
+        let remote = MemoryRemote::new().with_faults(move |call| {
+            // The third addcontact lands, then the process is gone: nothing answers any more.
+            if dead.load(Ordering::SeqCst) >= 3 {
+                return Some(Fault::Refuse(ApiError::Unreachable {
+                    action: call.action(),
+                    message: "killed".into(),
+                }));
+            }
+            if call.action() == Action::AddContact {
+                dead.fetch_add(1, Ordering::SeqCst);
+            }
+            None
+        });
+        let first = import(&remote, people(5), OnDuplicate::Merge);
+        assert!(first.fatal.is_some());
+        assert_eq!(remote.contacts().len(), 3);
+        assert!(named(&remote, 2)[0].devices.is_empty(), "killed before its devices");
+
+        killed.store(0, Ordering::SeqCst); // a new process
+        let again = import(&remote, people(5), OnDuplicate::Merge);
+        let outcomes: Vec<Outcome> = again.report.records.iter().map(|r| r.outcome).collect();
+        assert!(again.fatal.is_none(), "{:?}", again.fatal);
+        assert_eq!(
+            outcomes,
+            [Outcome::Unchanged, Outcome::Unchanged, Outcome::Merged, Outcome::Created, Outcome::Created]
+        );
+        for i in 0..5 {
+            let found = named(&remote, i);
+            assert_eq!(found.len(), 1, "Person{i} once: {found:?}");
+            assert_eq!(values(&found[0]), [format!("person{i}@example.org"), format!("06 12 34 56 {i:02}")]);
+        }
+    }
+
+    /// A photo that cannot be read back from the run's spool stops the run, and says so (it used
+    /// to read "client configuration: …").
+    #[test]
+    fn an_unreadable_photo_spool_is_reported_as_such() {
+        let remote = MemoryRemote::new();
+        let opts = ImportOptions {
+            on_duplicate: OnDuplicate::Merge,
+            dry_run: false,
+            region: "FR".into(),
+            concurrency: 1,
+        };
+        let with_photo = Inputs::new(vec![person(0, true)]).unwrap();
+        // The record's photo points into another spool than the run's (empty) one.
+        let inputs = Inputs { records: with_photo.records, photos: Inputs::new([]).unwrap().photos };
+        let run = futures::executor::block_on(run(inputs, &remote, &opts, &Silent, Instant::now()));
+        assert!(matches!(run.fatal, Some(Error::Spool(_))), "{:?}", run.fatal);
+        let error = run.report.records[0].error.as_deref().unwrap();
+        assert!(error.starts_with("cannot read the photo back from its temporary file"), "{error}");
+        assert_eq!(run.report.records[0].outcome, Outcome::Failed);
+    }
 }

@@ -17,14 +17,13 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use indicatif::ProgressBar;
-
-use crate::cli::OnDuplicate;
-use crate::client::{ApiClient, ApiError};
+use crate::client::ApiError;
+use crate::progress::{in_phase, Phase, Progress};
+use crate::remote::Remote;
 use crate::report::{Outcome, RecordReport, Report};
 
 use execute::{StepResult, Written};
-use plan::{Action, Plan, PlanOptions};
+use plan::{Action, OnDuplicate, Plan, PlanOptions};
 use read::{InputRecord, Inputs};
 
 #[derive(Debug, Clone)]
@@ -35,43 +34,75 @@ pub struct ImportOptions {
     pub concurrency: usize,
 }
 
+/// What stopped an import run; the records it did not reach fail with it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A call no later call can get past: privacy refusal, bad token, endpoint gone or broken.
+    #[error(transparent)]
+    Api(ApiError),
+    /// A photo could not be read back from the run's temporary file ([`read::PhotoSpool`]).
+    #[error("cannot read the photo back from its temporary file: {0}")]
+    Spool(std::io::Error),
+}
+
+impl Error {
+    /// Whether the run stops: a spool that cannot be read fails every later photo too.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            Error::Api(e) => e.is_fatal(),
+            Error::Spool(_) => true,
+        }
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Error {
+        Error::Api(e)
+    }
+}
+
 /// What an import run produced.
 pub struct ImportRun {
     pub report: Report,
     /// The plan as `--dry-run` prints it.
     pub plan_listing: String,
-    /// The error that stopped the run (privacy refusal, bad token, endpoint gone).
-    pub fatal: Option<ApiError>,
+    /// The error that stopped the run.
+    pub fatal: Option<Error>,
     /// Non-fatal notes about reading the account.
     pub warnings: Vec<String>,
 }
 
-/// Imports `records` into the account behind `client`.
-pub async fn run(
+/// Imports `records` into the account behind `remote`: the records are one
+/// [`Phase::Importing`] of `progress`.
+pub async fn run<R: Remote>(
     inputs: Inputs,
-    client: &ApiClient,
+    remote: &R,
     opts: &ImportOptions,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
+    started: Instant,
+) -> ImportRun {
+    let total = Some(inputs.records.len() as u64);
+    in_phase(
+        progress,
+        Phase::Importing,
+        total,
+        snapshot_plan_execute(inputs, remote, opts, progress, started),
+    )
+    .await
+}
+
+async fn snapshot_plan_execute<R: Remote>(
+    inputs: Inputs,
+    remote: &R,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
     started: Instant,
 ) -> ImportRun {
     let Inputs { records, photos } = inputs;
     let (snapshot, warnings) =
-        match account::snapshot(client, &records, opts.on_duplicate, opts.concurrency).await {
+        match account::snapshot(remote, &records, opts.on_duplicate, opts.concurrency).await {
             Ok(found) => found,
-            Err(e) => {
-                let message = format!("not attempted: reading the account failed: {e}");
-                let results = all_failed(&records, &message);
-                let report = build_report(
-                    &records,
-                    &Plan::default(),
-                    &results,
-                    None,
-                    client,
-                    &Written::default(),
-                    started,
-                );
-                return ImportRun { report, plan_listing: String::new(), fatal: Some(e), warnings: vec![] };
-            }
+            Err(e) => return not_attempted(&records, Error::Api(e), remote, started),
         };
     let plan = Plan::build(
         &records,
@@ -83,17 +114,25 @@ pub async fn run(
     let (results, fatal) = if opts.dry_run {
         (planned_results(&plan), None)
     } else {
-        progress.set_length(records.len() as u64);
-        progress.inc(plan.invalid.len() as u64);
-        execute::execute(&plan, &records, &photos, client, opts, progress, &written).await
+        progress.advance(plan.invalid.len() as u64);
+        execute::execute(&plan, &records, &photos, remote, opts, progress, &written).await
     };
-    let mut report = build_report(&records, &plan, &results, fatal.as_ref(), client, &written, started);
+    let mut report = build_report(&records, &plan, &results, fatal.as_ref(), remote, &written, started);
     report.summary.dry_run = opts.dry_run;
     if opts.dry_run {
         report.summary.minimum_calls = plan.calls() as u64;
     }
     report.tally();
     ImportRun { report, plan_listing, fatal, warnings }
+}
+
+/// The run when reading the account failed: nothing planned, every valid record failed.
+fn not_attempted(records: &[InputRecord], error: Error, remote: &impl Remote, started: Instant) -> ImportRun {
+    let message = format!("not attempted: reading the account failed: {error}");
+    let results = all_failed(records, &message);
+    let report =
+        build_report(records, &Plan::default(), &results, None, remote, &Written::default(), started);
+    ImportRun { report, plan_listing: String::new(), fatal: Some(error), warnings: vec![] }
 }
 
 /// Every record failed before anything was planned.
@@ -149,8 +188,8 @@ fn build_report(
     records: &[InputRecord],
     plan: &Plan,
     results: &[StepResult],
-    fatal: Option<&ApiError>,
-    client: &ApiClient,
+    fatal: Option<&Error>,
+    remote: &impl Remote,
     written: &Written,
     started: Instant,
 ) -> Report {
@@ -198,7 +237,7 @@ fn build_report(
         };
         report.records.push(line);
     }
-    let stats = client.stats();
+    let stats = remote.stats();
     let s = &mut report.summary;
     s.api_calls = stats.calls.values().sum();
     s.calls_by_action = stats.calls.iter().map(|(k, v)| (k.to_string(), *v)).collect();

@@ -9,12 +9,22 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use crate::cli::OnDuplicate;
 use crate::dedup;
 use crate::import::read::InputRecord;
 use crate::mapping::{Dropped, PlannedDevice};
 use crate::wire::search::fold;
 use crate::wire::{ContactDetail, ContactSummary, DeviceSubtype, DeviceType, NewContact};
+
+/// What to do with a record whose person is already in the account (`--on-duplicate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnDuplicate {
+    /// Add only the devices and photo the existing contact lacks.
+    Merge,
+    /// Leave the existing contact alone.
+    Skip,
+    /// Create a new contact anyway.
+    Create,
+}
 
 /// What the account holds, as far as the plan needs it.
 #[derive(Debug, Clone, Default)]
@@ -232,8 +242,8 @@ fn plan_group(
     GroupPlan { key, target, known_ids, steps }
 }
 
-/// Among same-name contacts, the one sharing the most emails/phones with the group's records;
-/// on a tie, the first the account listed.
+/// The existing contact a group merges into: among its same-name contacts, the one sharing the
+/// most emails/phones with the group's records ([`dedup::best_candidate`]).
 fn choose_candidate<'a>(
     candidates: &'a [ContactSummary],
     records: &[InputRecord],
@@ -250,16 +260,8 @@ fn choose_candidate<'a>(
         .flat_map(|m| all_devices(&m.contact, &m.devices))
         .map(|d| dedup::device_identity(&d.kind, &d.value, region))
         .collect();
-    let shared = |c: &ContactSummary| {
-        snapshot.details.get(&c.id).map_or(0, |d| {
-            d.devices
-                .iter()
-                .filter(|dev| wanted.contains(&dedup::device_identity(&dev.kind, &dev.value, region)))
-                .count()
-        })
-    };
-    let best = candidates.iter().map(shared).max().unwrap_or(0);
-    candidates.iter().find(|c| shared(c) == best).map(|c| c.id.as_str())
+    let detail = |c: &ContactSummary| snapshot.details.get(&c.id);
+    dedup::best_candidate(candidates, &wanted, detail, region).map(|c| c.id.as_str())
 }
 
 /// The record's devices including its `emailperso` as an email device (for merging into a
@@ -594,6 +596,33 @@ mod tests {
         let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
         assert_eq!(plan.groups[0].target, Target::Existing("2".into()));
         assert_eq!(plan.groups[0].known_ids, vec!["1".to_string(), "2".to_string()]);
+    }
+
+    /// Issue 10, item 6: import and `check` pick a namesake by one rule, each shared phone or
+    /// email counted once (import used to count a device the account holds twice, twice).
+    #[test]
+    fn among_namesakes_a_device_held_twice_counts_once() {
+        let records = vec![record("Jean", "Martin", &["06 98 76 54 32"], &["jean@example.org"])];
+        let snapshot = snapshot_of(vec![
+            existing(
+                "1",
+                "Jean",
+                "Martin",
+                &[("0698765432", DeviceType::Phone, 1), ("+33 6 98 76 54 32", DeviceType::Phone, 2)],
+            ),
+            existing(
+                "2",
+                "Jean",
+                "Martin",
+                &[("+33698765432", DeviceType::Phone, 1), ("jean@example.org", DeviceType::Email, 1)],
+            ),
+        ]);
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
+        assert_eq!(
+            plan.groups[0].target,
+            Target::Existing("2".into()),
+            "two devices shared beat one held twice"
+        );
     }
 
     #[test]

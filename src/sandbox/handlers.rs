@@ -87,11 +87,7 @@ enum Refusal {
 
 impl From<RequestError> for Refusal {
     fn from(e: RequestError) -> Refusal {
-        let subtype = match &e {
-            RequestError::Missing(p) => p.to_string(),
-            RequestError::Invalid { param, .. } => param.to_string(),
-        };
-        Refusal::Service(ServiceError { code: e.code(), subtype, message: e.to_string() })
+        Refusal::Service(e.into())
     }
 }
 
@@ -100,7 +96,7 @@ fn service(code: ErrorCode, subtype: &str, message: impl Into<String>) -> Refusa
 }
 
 fn not_found(cid: &str) -> Refusal {
-    service(ErrorCode::DataNotFound, param::CID, format!("Data not found: no contact '{}'.", clip(cid)))
+    Refusal::Service(ServiceError::not_found(cid))
 }
 
 fn clip(s: &str) -> String {
@@ -248,11 +244,7 @@ fn add_contact(store: &Store, user: User, params: &HashMap<String, String>) -> a
     // parameters do in every other method.
     let present = |name: &str| params.get(name).is_some_and(|v| !v.trim().is_empty());
     if ![param::LASTNAME, param::FIRSTNAME, param::NICKNAME, param::COMPANY].into_iter().any(present) {
-        return Ok(Err(service(
-            ErrorCode::MissingParameter,
-            "lastname|firstname|nickname|company",
-            "One of 'lastname', 'firstname', 'nickname', 'company' is missing.",
-        )));
+        return Ok(Err(Refusal::Service(ServiceError::missing_identity())));
     }
     let contact = match NewContact::from_query(params) {
         Ok(c) => c,

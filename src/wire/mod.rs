@@ -168,6 +168,37 @@ pub struct ServiceError {
     pub message: String,
 }
 
+impl ServiceError {
+    /// Code 100 for a contact id the user does not have (another user's included).
+    pub fn not_found(cid: &str) -> ServiceError {
+        let cid: String = cid.chars().take(80).collect();
+        ServiceError {
+            code: ErrorCode::DataNotFound,
+            subtype: param::CID.to_string(),
+            message: format!("Data not found: no contact '{cid}'."),
+        }
+    }
+
+    /// Code 2 for an `addcontact` with none of its four identifying fields.
+    pub fn missing_identity() -> ServiceError {
+        ServiceError {
+            code: ErrorCode::MissingParameter,
+            subtype: "lastname|firstname|nickname|company".to_string(),
+            message: "One of 'lastname', 'firstname', 'nickname', 'company' is missing.".to_string(),
+        }
+    }
+}
+
+impl From<RequestError> for ServiceError {
+    fn from(e: RequestError) -> ServiceError {
+        let subtype = match &e {
+            RequestError::Missing(p) => p.to_string(),
+            RequestError::Invalid { param, .. } => param.to_string(),
+        };
+        ServiceError { code: e.code(), subtype, message: e.to_string() }
+    }
+}
+
 /// The gateway's bare `<error><code>-3</code>…` refusal when the user has not granted access.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivacyRefusal {

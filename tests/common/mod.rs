@@ -9,6 +9,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use orange_contacts::remote::Remote as _;
+
 /// The corpus of public vCard/CSV files the tests read, carried by the repository
 /// (`tests/fixtures/corpus`, provenance in its `PROVENANCE.md`): a fresh clone tests alone.
 pub fn corpus_dir() -> PathBuf {

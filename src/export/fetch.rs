@@ -1,0 +1,83 @@
+//! Reading every listed contact (`getcontact`, then `getpicture`), for export and `check`.
+
+use futures::stream::{self, StreamExt};
+
+use crate::client::{ApiError, WithWarnings};
+use crate::progress::{in_phase, Phase, Progress};
+use crate::remote::Remote;
+use crate::wire::{ContactDetail, ErrorCode, Picture};
+
+/// One contact as read from the account.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub id: String,
+    pub detail: ContactDetail,
+    pub picture: Option<Picture>,
+    /// What reading it had to repair (an answer not valid in its encoding, …): exported, but the
+    /// user is told.
+    pub warnings: Vec<String>,
+}
+
+/// Why a listed contact was not read.
+#[derive(Debug, Clone)]
+pub struct FetchProblem {
+    pub id: String,
+    pub message: String,
+    /// The read answered "data not found". Export still counts it as an error and keeps the
+    /// contact's card (listed yet unreadable is conflicting evidence); `check` skips it.
+    pub gone: bool,
+}
+
+impl FetchProblem {
+    fn new(id: String, error: &ApiError) -> FetchProblem {
+        let gone = error.service_code() == Some(ErrorCode::DataNotFound);
+        FetchProblem { id, message: super::describe(error), gone }
+    }
+}
+
+/// Reads every id (getcontact, then getpicture when `photos`), `concurrency` at a time, each a
+/// step of the [`Phase::Fetching`] reported to `progress`. A fatal error stops everything; others
+/// are returned per contact.
+pub async fn fetch_all<R: Remote>(
+    remote: &R,
+    ids: Vec<String>,
+    photos: bool,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<(Vec<Fetched>, Vec<FetchProblem>), ApiError> {
+    let total = Some(ids.len() as u64);
+    in_phase(progress, Phase::Fetching, total, async move {
+        let reads = ids.into_iter().map(|id| async move {
+            let read = read_one(remote, &id, photos).await;
+            progress.advance(1);
+            (id, read)
+        });
+        let mut results = stream::iter(reads).buffer_unordered(concurrency.max(1));
+        let mut fetched = Vec::new();
+        let mut problems = Vec::new();
+        while let Some((id, read)) = results.next().await {
+            match read {
+                Ok((WithWarnings { value: mut detail, warnings }, picture)) => {
+                    if detail.id.is_empty() {
+                        detail.id = id.clone();
+                    }
+                    fetched.push(Fetched { id, detail, picture, warnings });
+                }
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => problems.push(FetchProblem::new(id, &e)),
+            }
+        }
+        Ok((fetched, problems))
+    })
+    .await
+}
+
+async fn read_one<R: Remote>(
+    remote: &R,
+    id: &str,
+    photos: bool,
+) -> Result<(WithWarnings<ContactDetail>, Option<Picture>), ApiError> {
+    let detail = remote.read_contact(id).await?;
+    let picture = if photos { remote.get_picture(id).await? } else { None };
+    Ok((detail, picture))
+}

@@ -1,0 +1,157 @@
+//! The export's JSON report (`--report`) and the lines printed at the end of a run.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::enumerate;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExportSummary {
+    pub contacts: usize,
+    pub written: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+    pub errors: usize,
+    pub photos: usize,
+    pub searches: usize,
+    pub pages_followed: usize,
+    pub truncated_resolved: usize,
+    pub incomplete_prefixes: usize,
+    pub api_calls: u64,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactEntry {
+    pub id: String,
+    pub uid: String,
+    pub name: String,
+    /// `written`, `unchanged`, `refused` (read, but the update was refused) or `error` (listed
+    /// but not read, "data not found" included; its previous card is kept).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub photo: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Exported, but reading it had to repair something (see [`super::Fetched::warnings`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnumerationReport {
+    pub complete: bool,
+    /// `--quick`: CJK ideographs were searched only as the initials of the names already backed
+    /// up, so a new contact whose name starts with another one is not listed.
+    pub quick: bool,
+    pub paging: enumerate::Paging,
+    #[serde(flatten)]
+    pub stats: enumerate::EnumStats,
+    pub incomplete: Vec<enumerate::IncompletePrefix>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub path: String,
+    pub layout: &'static str,
+    pub version: &'static str,
+    /// Where the cards came from, as the backup records it (no token).
+    pub source: String,
+    pub summary: ExportSummary,
+    pub enumeration: EnumerationReport,
+    /// Why the update was refused (then nothing was written or deleted), if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// What the user should know about the backup itself (its source recorded or changed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub deleted: Vec<String>,
+    /// Cards of contacts not read this time (unreadable, not listed, or deletion refused), kept
+    /// as they were.
+    pub kept: Vec<String>,
+    pub contacts: Vec<ContactEntry>,
+}
+
+impl ExportReport {
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        crate::report::write_json_atomic(path, self)
+    }
+
+    /// The lines printed at the end of a run (stderr).
+    pub fn human(&self) -> String {
+        let s = &self.summary;
+        let mut out = format!(
+            "exported {} contact(s) to {} ({} written, {} unchanged, {} deleted, {} error(s)); \
+             {} API calls in {:.1}s\n",
+            s.contacts,
+            self.path,
+            s.written,
+            s.unchanged,
+            s.deleted,
+            s.errors,
+            s.api_calls,
+            s.elapsed_ms as f64 / 1000.0
+        );
+        let e = &self.enumeration;
+        out.push_str(&format!(
+            "listing: {} searches over {} alphabet entries, {} page(s) followed, {} refinement(s), \
+             {}/{} truncated answer(s) resolved, paging {:?}: {}\n",
+            e.stats.searches,
+            e.stats.alphabet,
+            e.stats.pages_followed,
+            e.stats.refinements,
+            e.stats.truncated_resolved,
+            e.stats.truncated,
+            e.paging,
+            if e.complete {
+                "complete".to_string()
+            } else {
+                format!("{} prefix(es) INCOMPLETE", e.incomplete.len())
+            }
+        ));
+        if e.quick {
+            out.push_str(
+                "quick listing: CJK ideographs searched only as initials of names already backed up; \
+                 run without --quick now and then to find new ones\n",
+            );
+        }
+        for p in &e.incomplete {
+            out.push_str(&format!(
+                "  incomplete prefix {:?}: {} of {} found ({})\n",
+                p.prefix,
+                p.found,
+                p.expected.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
+                p.reason
+            ));
+        }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
+        if let Some(r) = &self.refused {
+            out.push_str(&format!("refused: {r}\n"));
+        }
+        for c in self.contacts.iter().filter(|c| c.status == "error") {
+            out.push_str(&format!(
+                "  error: contact {} ({}): {}\n",
+                c.id,
+                c.name,
+                c.error.as_deref().unwrap_or("")
+            ));
+        }
+        out.push_str(&self.warning_lines());
+        out
+    }
+
+    /// One line per contact warning (also shown by a quiet run).
+    pub fn warning_lines(&self) -> String {
+        let mut out = String::new();
+        for c in &self.contacts {
+            for w in &c.warnings {
+                out.push_str(&format!("  warning: contact {} ({}): {w}\n", c.id, c.name));
+            }
+        }
+        out
+    }
+}
