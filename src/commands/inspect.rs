@@ -1,12 +1,15 @@
 //! `orange-contacts inspect`: the import's reading and mapping, with no network.
 
 use crate::cli::InspectArgs;
+use crate::commands::settings::{self, Layer};
 use crate::commands::{EXIT_OK, EXIT_PARTIAL};
 use crate::import::inspect::inspect;
 use crate::mapping::MappingOptions;
 
 pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
-    let mapping = MappingOptions { region: args.region.clone(), ..MappingOptions::default() };
+    // The profile's region too: inspect maps exactly as import would.
+    let settings = settings::resolve(&args.profile, Layer::default().with_mapping(&args.mapping), false)?;
+    let mapping = MappingOptions { region: settings.region.value, ..MappingOptions::default() };
     let progress = crate::progress::counter(args.verbosity.quiet, "", "records");
     let verbose = args.verbosity.verbose;
     let summary = inspect(&args.files, args.format, &mapping, args.report.as_deref(), |record| {
