@@ -64,16 +64,18 @@ pub enum Command {
 }
 
 /// Which configuration file and profile give the settings the command line and the environment
-/// do not (see `docs/config.md`).
+/// do not (see `docs/config.md`). Their variables are read with the connection's, in
+/// `commands::settings`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ProfileArgs {
-    /// The configuration file [default: $XDG_CONFIG_HOME/orange-contacts/config.toml, i.e.
-    /// ~/.config/orange-contacts/config.toml, if it exists].
-    #[arg(long, env = "ORANGE_CONTACTS_CONFIG", value_name = "FILE")]
+    /// The configuration file [env: ORANGE_CONTACTS_CONFIG] [default:
+    /// $XDG_CONFIG_HOME/orange-contacts/config.toml, i.e. ~/.config/orange-contacts/config.toml,
+    /// if it exists].
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The profile of the configuration file to use ([profile.NAME]) [default: `default`, if the
-    /// file has it].
-    #[arg(long, env = "ORANGE_CONTACTS_PROFILE", value_name = "NAME")]
+    /// The profile of the configuration file to use, [profile.NAME] [env: ORANGE_CONTACTS_PROFILE]
+    /// [default: `default`, if the file has it].
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 }
 

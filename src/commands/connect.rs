@@ -210,3 +210,80 @@ pub async fn connect(target: Target, settings: &Settings, quiet: bool) -> anyhow
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{ConnectionArgs, ProfileArgs};
+    use crate::commands::settings::{self, Layer, Origin};
+
+    fn settings(connection: ConnectionArgs) -> Settings {
+        let none = ProfileArgs { config: Some("/dev/null".into()), profile: None };
+        settings::resolve(&none, Layer::default().with_connection(&connection), false).unwrap()
+    }
+
+    #[test]
+    fn a_secret_is_the_first_line_of_its_file_trimmed() {
+        assert_eq!(first_line("\u{feff}  B64x+y/z=|ted=1 \r\nsecond line\n"), "B64x+y/z=|ted=1");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token.txt");
+        let s = settings(ConnectionArgs::default());
+        let secret = |path: &Path| Setting {
+            value: Secret::File(path.to_path_buf()),
+            origin: Origin::Flag("--token-file"),
+        };
+        std::fs::write(&file, "  B64x+y/z=|ted=1 \n").unwrap();
+        let read = read_secret(&s, &secret(&file), "token", |t| Ok(t.to_string())).unwrap();
+        assert_eq!(read, "B64x+y/z=|ted=1");
+        std::fs::write(&file, "\n\nB64late\n").unwrap();
+        let err = read_secret(&s, &secret(&file), "token", |t| Ok(t.to_string())).unwrap_err().to_string();
+        assert!(err.contains("token.txt") && err.contains("first line") && !err.contains("B64late"), "{err}");
+        let err = format!(
+            "{:#}",
+            read_secret(&s, &secret(&dir.path().join("nope")), "token", |t| Ok(t.to_string())).unwrap_err()
+        );
+        assert!(err.contains("nope"), "{err}");
+        // Credentials from a file pass the flag's parser, which never quotes them.
+        std::fs::write(&file, "no-colon-secret\n").unwrap();
+        let auth = Setting { value: Secret::File(file.clone()), origin: Origin::Flag("--service-auth") };
+        let err = read_secret(&s, &auth, "service credentials", parse_service_auth).unwrap_err().to_string();
+        assert!(err.contains("SERVICE_ID:SERVICE_PWD") && !err.contains("no-colon-secret"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_given_token_is_refused() {
+        let s = settings(ConnectionArgs {
+            endpoint: Some("http://127.0.0.1:1/V1".into()),
+            token: Some("  ".into()),
+            ..ConnectionArgs::default()
+        });
+        let err = target(&s).err().unwrap().to_string();
+        assert!(err.contains("--token") && err.contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn client_config_rates() {
+        let mut args = ConnectionArgs {
+            service_auth: Some(parse_service_auth("SVC:pa:ss").unwrap()),
+            ..Default::default()
+        };
+        let config = |args: &ConnectionArgs, default| {
+            let s = settings(args.clone());
+            let auth = s.service_auth.as_ref().map(|a| match &a.value {
+                Secret::Given(auth) => auth.clone(),
+                _ => unreachable!(),
+            });
+            client_config(&s, "e".into(), "t".into(), auth, default)
+        };
+        let c = config(&args, Some(10.0));
+        assert_eq!(c.service_auth, Some(("SVC".into(), "pa:ss".into())));
+        assert_eq!((c.rate, c.concurrency, c.retries), (Some(10.0), 4, 5));
+        assert_eq!(c.timeout, std::time::Duration::from_secs(30));
+        args.rate = Some(0.0);
+        assert_eq!(config(&args, Some(10.0)).rate, None, "0 = unlimited");
+        args.rate = None;
+        assert_eq!(config(&args, None).rate, None);
+        args.rate = Some(2.0);
+        assert_eq!(config(&args, Some(10.0)).rate, Some(2.0));
+    }
+}

@@ -357,3 +357,37 @@ fn unknown_profile(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&'static str) -> Result<Option<String>, UsageError> {
+        move |name| Ok(vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn the_environment_is_checked_as_the_flags_are() {
+        let err = Layer::from_env(&env(&[(ENV_TOKEN, "a"), (ENV_TOKEN_FILE, "b")])).unwrap_err().0;
+        assert!(err.contains(ENV_TOKEN) && err.contains(ENV_TOKEN_FILE), "{err}");
+        let err = Layer::from_env(&env(&[(ENV_SERVICE_AUTH, "no-colon-secret")])).unwrap_err().0;
+        assert!(err.contains("--service-auth") && !err.contains("no-colon-secret"), "{err}");
+        let err = Layer::from_env(&env(&[(ENV_ENDPOINT, "ftp://h/V1?token=B64secret")])).unwrap_err().0;
+        assert!(err.contains(ENV_ENDPOINT) && !err.contains("B64secret"), "{err}");
+    }
+
+    #[test]
+    fn the_environment_is_read_only_for_a_connection() {
+        let none = ProfileArgs { config: Some("/dev/null".into()), profile: None };
+        let vars = env(&[(ENV_ENDPOINT, "http://127.0.0.1:1/V1"), (ENV_PROFILE, "nope")]);
+        // `inspect` connects to nothing: the endpoint variable is not its business. The profile's is.
+        let err = resolve_with(&none, Layer::default(), false, &vars).unwrap_err().to_string();
+        assert!(err.contains("no profile 'nope' (ORANGE_CONTACTS_PROFILE)"), "{err}");
+        let vars = env(&[(ENV_ENDPOINT, "http://127.0.0.1:1/V1")]);
+        assert_eq!(resolve_with(&none, Layer::default(), false, &vars).unwrap().endpoint, None);
+        let s = resolve_with(&none, Layer::default(), true, &vars).unwrap();
+        assert_eq!(s.endpoint.unwrap().origin, Origin::Env(ENV_ENDPOINT));
+    }
+}

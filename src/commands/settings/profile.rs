@@ -217,8 +217,9 @@ impl Reader<'_> {
             (token_keys, "token_file or token_command"),
             (auth_keys, "service_auth_file or service_auth_command"),
         ] {
-            if keys.len() > 1 {
-                self.problem(keys[1], format!("give {what}, not both"));
+            // Keys come in name order: the problem is on the later line.
+            if let Some(second) = keys.iter().max_by_key(|at| at.span().start).filter(|_| keys.len() > 1) {
+                self.problem(second, format!("give {what}, not both"));
             }
         }
         layer
