@@ -14,8 +14,8 @@ use crate::formats::vcard_write::VcardVersion;
 use crate::formats::Format;
 use crate::import::plan::OnDuplicate;
 use values::{
-    parse_concurrency, parse_endpoint, parse_probability, parse_rate, parse_region, parse_service_auth,
-    parse_timeout, secret_value_parser, ServiceAuth,
+    parse_concurrency, parse_endpoint, parse_max_delete_percent, parse_probability, parse_rate, parse_region,
+    parse_service_auth, parse_timeout, parse_whole, secret_value_parser, ServiceAuth,
 };
 
 /// `--version`: the crate's version and the commit it was built from (`unknown` outside a git
@@ -61,61 +61,75 @@ pub enum Command {
     /// Print a man page (roff): the tool's, or a command's.
     #[command(after_long_help = help::MAN)]
     Man(ManArgs),
+    /// Show the settings a command would use, and where each comes from (secrets never shown).
+    #[command(after_long_help = help::CONFIG)]
+    Config(ConfigArgs),
 }
 
-/// How to reach the API. With neither an endpoint nor a token, commands use the embedded sandbox;
-/// a token (or service credentials) without an endpoint is a usage error.
-#[derive(Clone, Args)]
+/// Which configuration file and profile give the settings the command line and the environment
+/// do not (see `docs/config.md`). Their variables are read with the connection's, in
+/// `commands::settings`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProfileArgs {
+    /// The configuration file [env: ORANGE_CONTACTS_CONFIG] [default:
+    /// $XDG_CONFIG_HOME/orange-contacts/config.toml, i.e. ~/.config/orange-contacts/config.toml,
+    /// if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The profile of the configuration file to use, [profile.NAME] [env: ORANGE_CONTACTS_PROFILE]
+    /// [default: `default`, if the file has it].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// How records are mapped to the API.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MappingArgs {
+    /// Region for phone numbers written without a country code (ISO 3166 alpha-2 code, e.g. FR, BE)
+    /// [default: the profile's `region`, else FR].
+    #[arg(long, value_name = "CC", value_parser = parse_region)]
+    pub region: Option<String>,
+}
+
+/// How to reach the API. Each setting comes from its flag, else its environment variable, else
+/// the profile, else its default (the environment is read in `commands::settings`, so that each
+/// value's origin is known). With neither an endpoint nor a token, commands use the embedded
+/// sandbox; a token (or service credentials) without an endpoint is a usage error.
+#[derive(Clone, Default, Args)]
 pub struct ConnectionArgs {
     /// The PersonalContactsV1URL, e.g. http://127.0.0.1:8080/PersonalContacts/V1 (http:// or
-    /// https://). Without it, the embedded sandbox in $ORANGE_CONTACTS_DATA_DIR is used.
-    #[arg(
-        long,
-        env = "ORANGE_CONTACTS_ENDPOINT",
-        value_name = "URL",
-        value_parser = secret_value_parser(parse_endpoint)
-    )]
+    /// https://) [env: ORANGE_CONTACTS_ENDPOINT; else the profile's `endpoint`]. With none, the
+    /// embedded sandbox in $ORANGE_CONTACTS_DATA_DIR is used.
+    #[arg(long, value_name = "URL", value_parser = secret_value_parser(parse_endpoint))]
     pub endpoint: Option<String>,
-    /// The user token (prefer --token-file or the environment: a command line is visible to others).
-    #[arg(long, env = "ORANGE_CONTACTS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    /// The user token [env: ORANGE_CONTACTS_TOKEN] (prefer a token file or the profile's
+    /// `token_command`: a command line is visible to others).
+    #[arg(long, conflicts_with = "token_file", value_name = "TOKEN")]
     pub token: Option<String>,
-    /// Read the user token from this file (first line).
-    #[arg(long, conflicts_with = "token", value_name = "FILE")]
+    /// Read the user token from this file (first line) [env: ORANGE_CONTACTS_TOKEN_FILE; else the
+    /// profile's `token_file` or `token_command`].
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// HTTP Basic service credentials SERVICE_ID:SERVICE_PWD, if the endpoint requires them.
-    #[arg(
-        long,
-        env = "ORANGE_CONTACTS_SERVICE_AUTH",
-        hide_env_values = true,
-        value_name = "ID:PASSWORD",
-        value_parser = secret_value_parser(parse_service_auth)
-    )]
+    /// HTTP Basic service credentials SERVICE_ID:SERVICE_PWD, if the endpoint requires them [env:
+    /// ORANGE_CONTACTS_SERVICE_AUTH; else the profile's `service_auth_file` or
+    /// `service_auth_command`].
+    #[arg(long, value_name = "ID:PASSWORD", value_parser = secret_value_parser(parse_service_auth))]
     pub service_auth: Option<ServiceAuth>,
-    /// Maximum API calls per second, all calls together; 0 = unlimited [default: 10; unlimited on
-    /// the embedded sandbox].
+    /// Maximum API calls per second, all calls together; 0 = unlimited [default: the profile's
+    /// `rate`, else 10; unlimited on the embedded sandbox].
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate, allow_negative_numbers = true)]
     pub rate: Option<f64>,
-    /// Maximum calls in flight at once (1 to 1024).
-    #[arg(
-        long,
-        default_value = "4",
-        value_name = "N",
-        value_parser = parse_concurrency,
-        allow_negative_numbers = true
-    )]
-    pub concurrency: usize,
-    /// Per-call timeout in seconds (decimals allowed, at most a day).
-    #[arg(
-        long,
-        default_value = "30",
-        value_name = "SECONDS",
-        value_parser = parse_timeout,
-        allow_negative_numbers = true
-    )]
-    pub timeout: Duration,
-    /// Retries of a failed read (and of a write refused before it was applied).
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
+    /// Maximum calls in flight at once (1 to 1024) [default: the profile's `concurrency`, else 4].
+    #[arg(long, value_name = "N", value_parser = parse_concurrency, allow_negative_numbers = true)]
+    pub concurrency: Option<usize>,
+    /// Per-call timeout in seconds (decimals allowed, at most a day) [default: the profile's
+    /// `timeout`, else 30].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout, allow_negative_numbers = true)]
+    pub timeout: Option<Duration>,
+    /// Retries of a failed read (and of a write refused before it was applied) [default: the
+    /// profile's `retries`, else 5].
+    #[arg(long, value_name = "N", value_parser = parse_whole::<u32>)]
+    pub retries: Option<u32>,
 }
 
 /// Secrets stay out of `{:?}`: a debug print of the arguments must not leak the token.
@@ -163,9 +177,10 @@ pub struct ImportArgs {
     /// Write the reconcile report (JSON) here (`-`: standard output).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// Region for phone numbers written without a country code (ISO 3166 alpha-2 code, e.g. FR, BE).
-    #[arg(long, default_value = "FR", value_name = "CC", value_parser = parse_region)]
-    pub region: String,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
@@ -183,35 +198,41 @@ pub struct InspectArgs {
     /// Write the inspection report (JSON) here (`-`: standard output).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// Region for phone numbers written without a country code (ISO 3166 alpha-2 code, e.g. FR, BE).
-    #[arg(long, default_value = "FR", value_name = "CC", value_parser = parse_region)]
-    pub region: String,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub verbosity: Verbosity,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// A path ending in .vcf (one file), `-` (one file to standard output) or a folder (vdir).
-    pub path: PathBuf,
-    /// One file or a vdir [default: a file when PATH ends in .vcf or is `-`, else a vdir].
+    /// A path ending in .vcf (one file), `-` (one file to standard output) or a folder (vdir)
+    /// [default: the profile's export `path`].
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// One file or a vdir [default: the profile's export `layout`, else a file when PATH ends in
+    /// .vcf or is `-`, else a vdir].
     #[arg(long, value_enum)]
     pub layout: Option<Layout>,
-    /// The vCard version written.
-    #[arg(long = "vcard", value_enum, default_value_t = VcardVersion::V3)]
-    pub version: VcardVersion,
-    /// Leave photos out of the cards (no getpicture calls).
+    /// The vCard version written [default: the profile's export `vcard`, else 3.0].
+    #[arg(long = "vcard", value_enum)]
+    pub version: Option<VcardVersion>,
+    /// Leave photos out of the cards (no getpicture calls) [default: the profile's export
+    /// `photos`, else photos are written].
     #[arg(long)]
     pub no_photos: bool,
     /// Delete at most this many cards of contacts that disappeared (vdir files or cards of the
-    /// single file); beyond it the whole update is refused and nothing is written.
-    #[arg(long, default_value_t = 50)]
-    pub max_delete: usize,
+    /// single file); beyond it the whole update is refused and nothing is written [default: the
+    /// profile's export `max_delete`, else 50].
+    #[arg(long, value_name = "N", value_parser = parse_whole::<usize>)]
+    pub max_delete: Option<usize>,
     /// Delete at most this share (0-100) of the backup's cards in one run; beyond it the whole
     /// update is refused (most of a backup vanishing usually means the wrong account); 100 turns
-    /// this check off.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
-    pub max_delete_percent: u8,
+    /// this check off [default: the profile's export `max_delete_percent`, else 50].
+    #[arg(long, value_name = "P", value_parser = parse_max_delete_percent)]
+    pub max_delete_percent: Option<u8>,
     /// Write over a backup of another source (another endpoint, account or token, or the embedded
     /// sandbox); the backup then records this run's source.
     #[arg(long)]
@@ -225,9 +246,12 @@ pub struct ExportArgs {
     /// ideograph is missed until a run without --quick.
     #[arg(long)]
     pub quick: bool,
-    /// Write the export report (JSON) here (`-`: standard output).
-    #[arg(long)]
+    /// Write the export report (JSON) here (`-`: standard output) [default: the profile's export
+    /// `report`].
+    #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
@@ -236,8 +260,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// vCard files or vdir folders.
-    #[arg(required = true, value_name = "PATH")]
+    /// vCard files or vdir folders [default: the profile's export `path`].
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The files' format; `auto` tells vCard from CSV by their content.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
@@ -245,9 +269,10 @@ pub struct CheckArgs {
     /// Write the check report (JSON) here (`-`: standard output; the listing then goes to stderr).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// Region for phone numbers written without a country code (ISO 3166 alpha-2 code, e.g. FR, BE).
-    #[arg(long, default_value = "FR", value_name = "CC", value_parser = parse_region)]
-    pub region: String,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
@@ -340,6 +365,30 @@ pub struct SandboxUserArgs {
     /// The sandbox user (any name; created on first use).
     #[arg(long, value_name = "NAME")]
     pub user: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the resolved settings, each with where it comes from (flag, environment, profile or
+    /// default), without connecting, reading a token or running a command; secrets are never shown.
+    #[command(after_long_help = help::CONFIG)]
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigShowArgs {
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Clone, Args)]

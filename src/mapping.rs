@@ -5,6 +5,8 @@
 //! cannot carry. [`from_api`] reads a `getcontact` (+ `getpicture`) answer back into a
 //! [`Contact`] for export. Both are pure; the rules, with their reasons, are in `docs/mapping.md`.
 
+mod stored;
+
 use std::borrow::Cow;
 use std::collections::HashSet;
 
@@ -19,6 +21,7 @@ use crate::wire::{
     Address, Civility, ContactDetail, Device, DeviceSubtype, DeviceType, ImageType, NewContact, NewDevice,
     Picture,
 };
+pub use stored::{to_stored, StoredPicture};
 
 /// Largest picture sent by default (the sandbox's default limit too).
 pub const DEFAULT_MAX_PICTURE_BYTES: usize = 1024 * 1024;
@@ -473,7 +476,7 @@ fn compact(s: &str) -> String {
 
 /// Reads a name prefix into a civility code. Returns the code of the first recognised word and
 /// the words that are not civilities (`Dr`, `Prof`), which the API cannot keep.
-fn parse_civility(prefix: &str) -> (Option<Civility>, Option<String>) {
+pub(crate) fn parse_civility(prefix: &str) -> (Option<Civility>, Option<String>) {
     let mut civility = None;
     let mut rest = Vec::new();
     for word in prefix.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
@@ -486,20 +489,45 @@ fn parse_civility(prefix: &str) -> (Option<Civility>, Option<String>) {
     (civility, (!rest.is_empty()).then(|| rest.join(" ")))
 }
 
-/// One prefix word, case-, accent- and dot-insensitive.
+/// The prefix words that name a civility, folded (lower case, no accents) and without dots: the
+/// one table import, `check` and `sandbox seed` read prefixes with. English, French, German,
+/// Spanish, Italian and Dutch forms.
+pub const CIVILITY_WORDS: &[(&str, Civility)] = &[
+    ("mr", Civility::Mr),
+    ("m", Civility::Mr),
+    ("mister", Civility::Mr),
+    ("monsieur", Civility::Mr),
+    ("herr", Civility::Mr),
+    ("sr", Civility::Mr),
+    ("senor", Civility::Mr),
+    ("sig", Civility::Mr),
+    ("signor", Civility::Mr),
+    ("signore", Civility::Mr),
+    ("dhr", Civility::Mr),
+    ("mrs", Civility::Mrs),
+    ("ms", Civility::Mrs),
+    ("mme", Civility::Mrs),
+    ("madame", Civility::Mrs),
+    ("frau", Civility::Mrs),
+    ("sra", Civility::Mrs),
+    ("senora", Civility::Mrs),
+    ("sigra", Civility::Mrs),
+    ("signora", Civility::Mrs),
+    ("mevr", Civility::Mrs),
+    ("miss", Civility::Miss),
+    ("mlle", Civility::Miss),
+    ("mademoiselle", Civility::Miss),
+    ("srta", Civility::Miss),
+    ("senorita", Civility::Miss),
+    ("signorina", Civility::Miss),
+    ("fraulein", Civility::Miss),
+    ("frl", Civility::Miss),
+];
+
+/// One prefix word, case-, accent- and dot-insensitive ([`CIVILITY_WORDS`]).
 fn civility_of(word: &str) -> Option<Civility> {
     let w: String = fold(word).chars().filter(|c| *c != '.').collect();
-    match w.as_str() {
-        "mr" | "m" | "mister" | "monsieur" | "herr" | "sr" | "senor" | "sig" | "signor" | "signore"
-        | "dhr" => Some(Civility::Mr),
-        "mrs" | "ms" | "mme" | "madame" | "frau" | "sra" | "senora" | "sigra" | "signora" | "mevr" => {
-            Some(Civility::Mrs)
-        }
-        "miss" | "mlle" | "mademoiselle" | "srta" | "senorita" | "signorina" | "fraulein" | "frl" => {
-            Some(Civility::Miss)
-        }
-        _ => None,
-    }
+    CIVILITY_WORDS.iter().find(|(known, _)| *known == w).map(|(_, civility)| *civility)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -630,19 +658,24 @@ fn map_phones(c: &Contact, region: &str, m: &mut Mapped) {
             m.notes.push(format!("duplicate phone {value} collapsed"));
             continue;
         }
-        let subtype = match p.kind {
-            PhoneKind::Mobile => DeviceSubtype::Mobile,
-            PhoneKind::Fax => DeviceSubtype::Fax,
-            PhoneKind::Video => DeviceSubtype::Video,
-            PhoneKind::Voice | PhoneKind::Other => DeviceSubtype::Voice,
-            PhoneKind::Pager => {
-                m.dropped.push(Dropped::new("TEL;TYPE=PAGER", value.clone(), reason::PAGER));
-                DeviceSubtype::Voice
-            }
-        };
+        if p.kind == PhoneKind::Pager {
+            m.dropped.push(Dropped::new("TEL;TYPE=PAGER", value.clone(), reason::PAGER));
+        }
+        let subtype = phone_subtype(p.kind);
         drop_place_and_label(m, "TEL", p.place, &p.label, &value);
         m.devices.push(PlannedDevice { kind: DeviceType::Phone, subtype, order, value });
         order += 1;
+    }
+}
+
+/// The API's subtype for a kind of phone line: the one rule import and `sandbox seed` follow.
+/// The API has no pager or other subtype: those are voice numbers (import reports the pager).
+pub(crate) fn phone_subtype(kind: PhoneKind) -> DeviceSubtype {
+    match kind {
+        PhoneKind::Mobile => DeviceSubtype::Mobile,
+        PhoneKind::Fax => DeviceSubtype::Fax,
+        PhoneKind::Video => DeviceSubtype::Video,
+        PhoneKind::Voice | PhoneKind::Pager | PhoneKind::Other => DeviceSubtype::Voice,
     }
 }
 
@@ -721,7 +754,7 @@ fn drop_unsendable(c: &Contact, m: &mut Mapped) {
 
 /// A value as sent: control characters removed (newlines and tabs become spaces), whitespace
 /// runs collapsed, trimmed; `None` when nothing is left.
-fn clean(s: &str) -> Option<String> {
+pub(crate) fn clean(s: &str) -> Option<String> {
     // Most values are already clean: copy them as they are rather than character by character.
     if is_clean(s) {
         Some(s.to_string())
@@ -765,7 +798,7 @@ fn clean_chars(s: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
-fn clean_opt(s: &Option<String>) -> Option<String> {
+pub(crate) fn clean_opt(s: &Option<String>) -> Option<String> {
     s.as_deref().and_then(clean)
 }
 

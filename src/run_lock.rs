@@ -40,14 +40,12 @@ pub fn acquire(dir: &Path, source: &Source, command: &str) -> anyhow::Result<Run
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
+                let holder = holder_of(&mut file);
                 bail!(
                     "another orange-contacts run is using the account {} ({}): wait until it ends, then \
                      run again (the lock {} is released when that process ends, even if it is killed)",
                     source.describe(),
-                    if holder.is_empty() { "just starting" } else { holder },
+                    if holder.is_empty() { "just starting" } else { &holder },
                     path.display()
                 );
             }
@@ -60,9 +58,25 @@ pub fn acquire(dir: &Path, source: &Source, command: &str) -> anyhow::Result<Run
             continue;
         }
         file.set_len(0)?;
-        let _ = write!(file, "{command} (process {})", std::process::id());
+        // One write, so that a reader sees all of it or nothing.
+        let _ = file.write_all(format!("{command} (process {})", std::process::id()).as_bytes());
         return Ok(RunLock { file, path });
     }
+}
+
+/// What the run holding `file` says it is. Its holder writes that just after taking the lock, so
+/// an empty file is read again for a moment before the run is called "just starting".
+fn holder_of(file: &mut File) -> String {
+    use std::io::Seek;
+    for _ in 0..50 {
+        let mut holder = String::new();
+        let _ = file.rewind().and_then(|()| file.read_to_string(&mut holder));
+        if !holder.trim().is_empty() {
+            return holder.trim().to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    String::new()
 }
 
 /// The open `file` is the one `path` names now (not a file removed by the previous holder).

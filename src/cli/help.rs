@@ -12,6 +12,18 @@ $ORANGE_CONTACTS_DATA_DIR/sandbox.db (by default the platform data folder, e.g.
     };
 }
 
+/// Where settings come from (said by every command that reads the configuration file).
+macro_rules! config_file {
+    () => {
+        "Settings come from a flag, else its environment variable, else the profile of the
+configuration file ($XDG_CONFIG_HOME/orange-contacts/config.toml, i.e.
+~/.config/orange-contacts/config.toml, or --config FILE; the profile named by --profile or
+$ORANGE_CONTACTS_PROFILE, else [profile.default]), else the built-in default. See docs/config.md;
+`orange-contacts config show` prints what a command would use.
+"
+    };
+}
+
 /// The exit code every command shares.
 macro_rules! exit_usage {
     () => {
@@ -33,6 +45,8 @@ pub const MAIN: &str = concat!(
   orange-contacts import phone.vcf contacts.csv --report report.json
   orange-contacts export ~/backup/contacts/
   orange-contacts check ~/backup/contacts/
+  orange-contacts export --profile work -q            # endpoint, token and backup path from the profile
+  orange-contacts config show --profile work
   orange-contacts serve --db /tmp/sandbox.db --listen 127.0.0.1:0
   orange-contacts completions bash > ~/.local/share/bash-completion/completions/orange-contacts
   orange-contacts man > orange-contacts.1
@@ -40,16 +54,22 @@ pub const MAIN: &str = concat!(
 ",
     data_dir!(),
     "
+",
+    config_file!(),
+    "
 Environment:
   ORANGE_CONTACTS_ENDPOINT      the PersonalContactsV1URL (--endpoint)
   ORANGE_CONTACTS_TOKEN         the user token (--token)
+  ORANGE_CONTACTS_TOKEN_FILE    a file holding the user token (--token-file)
   ORANGE_CONTACTS_SERVICE_AUTH  SERVICE_ID:SERVICE_PWD (--service-auth)
+  ORANGE_CONTACTS_CONFIG        the configuration file (--config)
+  ORANGE_CONTACTS_PROFILE       the profile (--profile)
   ORANGE_CONTACTS_DATA_DIR      the embedded sandbox's folder
 
 Exit codes:
   0  success
   1  fatal: endpoint unreachable or answering garbage, token refused, privacy refusal, unreadable
-     file, export guard tripped
+     file, a token command that failed, export guard tripped
 ",
     exit_usage!(),
     "  3  partial: some records invalid or failed (all in the report); check found differences
@@ -62,9 +82,11 @@ pub const IMPORT: &str = concat!(
   orange-contacts import phone.vcf                      # into the embedded sandbox
   orange-contacts import --dry-run contacts.csv         # the plan, nothing written
   orange-contacts import --endpoint URL --token-file ~/.orange-token phone.vcf --report report.json
+  orange-contacts import --profile work phone.vcf       # endpoint and token from the profile
 
 ",
     data_dir!(),
+    config_file!(),
     "Running the same import twice creates nothing the second time (every record 'unchanged').
 
 Exit codes:
@@ -83,7 +105,8 @@ pub const INSPECT: &str = concat!(
   orange-contacts inspect phone.vcf
   orange-contacts inspect --report - contacts.csv | jq '.records[] | select(.dropped != [])'
 
-Reads no network and no sandbox (ORANGE_CONTACTS_DATA_DIR is not used).
+Reads no network and no sandbox (ORANGE_CONTACTS_DATA_DIR is not used). The profile's `region`
+applies, as for import (--config, --profile; see docs/config.md).
 
 Exit codes:
   0  every record readable and mapped
@@ -101,9 +124,11 @@ pub const EXPORT: &str = concat!(
   orange-contacts export ~/backup/contacts/                # a vdir: one .vcf per contact
   orange-contacts export - | gzip > contacts.vcf.gz         # one file to standard output
   orange-contacts export --endpoint URL --token-file ~/.orange-token ~/backup/contacts/ -q
+  orange-contacts export --profile work --quick -q        # PATH, endpoint and token from the profile
 
 ",
     data_dir!(),
+    config_file!(),
     "
 Exit codes:
   0  every contact listed and written
@@ -121,10 +146,12 @@ pub const CHECK: &str = concat!(
   orange-contacts check -q ~/backup/contacts/               # differences only
   orange-contacts check phone.vcf --report - | jq .summary
 
-Listing: = same, + only local, - only in the account, * differ, ! unreadable.
+Listing: = same, + only local, - only in the account, * differ, ! unreadable. With no PATH, the
+profile's export path is checked.
 
 ",
     data_dir!(),
+    config_file!(),
     "
 Exit codes:
   0  in sync (only '=')
@@ -197,5 +224,31 @@ Exit codes:
   1  it could not be written
 ",
     exit_usage!(),
+    closed_output!()
+);
+
+pub const CONFIG: &str = concat!(
+    "Examples:
+  orange-contacts config show                            # the default profile, if any
+  orange-contacts config show --profile work
+  orange-contacts config show --config ./test.toml --rate 2
+
+Each line is `name: value (origin)`: the origin is the flag, the environment variable, the key of
+the profile, or `default`. Nothing is connected, no token file is read and no token command is
+run; a token is never shown (`[REDACTED]`, or the file or command it comes from).
+
+",
+    config_file!(),
+    "
+",
+    data_dir!(),
+    "
+Exit codes:
+  0  the settings were printed
+  1  the configuration file could not be read
+",
+    exit_usage!(),
+    "     (also: an unknown key or profile, a bad value, a token without an endpoint)
+",
     closed_output!()
 );

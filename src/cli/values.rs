@@ -90,6 +90,32 @@ pub fn parse_region(s: &str) -> Result<String, String> {
     })
 }
 
+/// A whole number, 0 or more, that fits `T` (`--retries`, `--max-delete`).
+pub fn parse_whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.trim().parse::<T>().map_err(|_| "must be a whole number, 0 or more".to_string())
+}
+
+/// A share of a backup, in percent: 0 to 100.
+pub fn parse_max_delete_percent(s: &str) -> Result<u8, String> {
+    match s.trim().parse::<u8>() {
+        Ok(p) if p <= 100 => Ok(p),
+        _ => Err("must be a whole number from 0 to 100".into()),
+    }
+}
+
+/// One of the names an option of `T` takes on the command line (`--layout dir`, `--vcard 4.0`),
+/// for the same value read from elsewhere.
+pub fn parse_choice<T: clap::ValueEnum>(s: &str) -> Result<T, String> {
+    T::from_str(s.trim(), false).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        format!("must be one of: {}", names.join(", "))
+    })
+}
+
 /// A finite decimal number.
 fn parse_number(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
@@ -182,6 +208,19 @@ mod tests {
         }
         let err = parse_endpoint("h/V1?token=B64secret").unwrap_err();
         assert!(!err.contains("B64secret"), "{err}");
+    }
+
+    #[test]
+    fn whole_numbers_shares_and_choices() {
+        assert_eq!(parse_whole::<u32>(" 7 "), Ok(7));
+        for bad in ["-1", "1.5", "x", "99999999999"] {
+            assert!(parse_whole::<u32>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_max_delete_percent("100"), Ok(100));
+        assert!(parse_max_delete_percent("101").is_err());
+        use crate::formats::Format;
+        assert_eq!(parse_choice::<Format>(" csv"), Ok(Format::Csv));
+        assert_eq!(parse_choice::<Format>("vcf").unwrap_err(), "must be one of: auto, vcard, csv");
     }
 
     #[test]

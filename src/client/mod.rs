@@ -25,7 +25,6 @@
 //! at once with one fatal [`ApiError::Broken`]. Answers the server itself marks as failed (5xx,
 //! 429) are the retry policy's business and neither count nor reset.
 
-pub mod config;
 pub mod limits;
 mod pacer;
 mod redact;
@@ -45,7 +44,6 @@ use crate::wire::{
     PrivacyRefusal, ServiceError,
 };
 
-pub use config::{client_config_from_args, resolve_token};
 pub use limits::AnswerLimits;
 pub use pacer::{rate_period, BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP};
 pub use redact::{redact, REDACTED};

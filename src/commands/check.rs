@@ -6,21 +6,37 @@
 use std::io::Write as _;
 
 use crate::cli::CheckArgs;
-use crate::commands::connect::connect;
+use crate::commands::connect::{connect, target};
+use crate::commands::settings::{self, Layer};
+use crate::commands::UsageError;
 use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::export::check::{check, CheckOptions, Status};
 use crate::progress::Terminal;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let quiet = args.verbosity.quiet;
-    let opts = CheckOptions {
-        paths: args.paths.clone(),
-        format: args.format,
-        region: args.region.clone(),
-        concurrency: args.connection.concurrency.max(1),
+    let flags = Layer::default().with_mapping(&args.mapping).with_connection(&args.connection);
+    let settings = settings::resolve(&args.profile, flags, true)?;
+    // No PATH: the backup the profile's export writes.
+    let paths = match (&args.paths[..], &settings.export.path) {
+        ([], Some(path)) => vec![path.value.clone()],
+        ([], None) => {
+            return Err(UsageError(
+                "give the vCard files or folders to check (or `path` in the profile's export table)".into(),
+            )
+            .into())
+        }
+        (paths, _) => paths.to_vec(),
     };
+    let opts = CheckOptions {
+        paths,
+        format: args.format,
+        region: settings.region.value.clone(),
+        concurrency: settings.concurrency.value.max(1),
+    };
+    let target = target(&settings)?;
     runtime()?.block_on(async {
-        let connection = connect(&args.connection, quiet).await?;
+        let connection = connect(target, &settings, quiet).await?;
         let result = check(&connection.client, &opts, &Terminal::new(quiet)).await;
         connection.close().await;
         let report = match result {

@@ -1,16 +1,22 @@
-//! Where the API calls go: the endpoint and token given (flags, environment, token file), or,
-//! with neither, the embedded sandbox — an in-process sandbox server over a SQLite file in the
-//! user's data directory, with a local user — so a first run needs no account. A token (or service
-//! credentials) without an endpoint is a usage error: it means an endpoint setting was lost, and
-//! the sandbox would silently stand in for the real account.
+//! Where the API calls go: the endpoint and token resolved from flags, environment and profile
+//! ([`super::settings`]), or, with neither, the embedded sandbox — an in-process sandbox server
+//! over a SQLite file in the user's data directory, with a local user — so a first run needs no
+//! account. A token (or service credentials) without an endpoint is a usage error, wherever each
+//! came from: it means an endpoint setting was lost, and the sandbox would silently stand in for
+//! the real account.
+//!
+//! Secrets are read here, once, at start-up ([`target`]): a token file's first line, or a token
+//! command's first line of output. Neither is ever printed; a failing command's error says which
+//! command failed and how, not what it printed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 
-use crate::cli::ConnectionArgs;
-use crate::client::config::{client_config_from_args, resolve_token};
-use crate::client::ApiClient;
+use crate::cli::values::{parse_service_auth, ServiceAuth};
+use crate::client::{ApiClient, ClientConfig};
+use crate::commands::settings::{Secret, Setting, Settings};
 use crate::commands::UsageError;
 use crate::sandbox::{self, SandboxConfig, SandboxHandle};
 use crate::source::Source;
@@ -19,6 +25,12 @@ use crate::source::Source;
 pub const DEFAULT_RATE: f64 = 10.0;
 /// The embedded sandbox's user.
 pub const EMBEDDED_USER: &str = "local";
+
+/// Where a run's calls go, its secrets read.
+pub enum Target {
+    Remote { endpoint: String, token: String, service_auth: Option<ServiceAuth> },
+    Embedded,
+}
 
 pub struct Connection {
     pub client: ApiClient,
@@ -58,39 +70,124 @@ pub fn state_dir() -> anyhow::Result<PathBuf> {
         .context("no state directory for the run lock: set ORANGE_CONTACTS_STATE_DIR")
 }
 
-/// A token or service credentials given with no endpoint.
-fn credentials_without_endpoint(args: &ConnectionArgs) -> Option<&'static str> {
-    if args.endpoint.is_some() {
-        return None;
+/// The endpoint, or `None` for the embedded sandbox; a token or service credentials with no
+/// endpoint is a usage error naming where they came from.
+pub fn endpoint(settings: &Settings) -> Result<Option<&Setting<String>>, UsageError> {
+    if let Some(endpoint) = &settings.endpoint {
+        return Ok(Some(endpoint));
     }
-    if args.token_file.is_some() {
-        Some("--token-file")
-    } else if args.token.is_some() {
-        Some("a token (--token or ORANGE_CONTACTS_TOKEN)")
-    } else if args.service_auth.is_some() {
-        Some("service credentials (--service-auth or ORANGE_CONTACTS_SERVICE_AUTH)")
-    } else {
-        None
+    let given = match (&settings.token, &settings.service_auth) {
+        (Some(token), _) => format!("a token ({})", settings.describe(&token.origin)),
+        (None, Some(auth)) => format!("service credentials ({})", settings.describe(&auth.origin)),
+        (None, None) => return Ok(None),
+    };
+    Err(UsageError(format!(
+        "{given} given without an endpoint: give --endpoint URL (or ORANGE_CONTACTS_ENDPOINT, or \
+         `endpoint` in the profile) too. The embedded sandbox is used only when neither a token \
+         nor an endpoint is given"
+    )))
+}
+
+/// Where the run goes, with its token and service credentials read (a file, a command): called
+/// at start-up, before any other work.
+pub fn target(settings: &Settings) -> anyhow::Result<Target> {
+    let Some(endpoint) = endpoint(settings)? else { return Ok(Target::Embedded) };
+    let token = settings.token.as_ref().context(
+        "no token: give --token-file FILE (or ORANGE_CONTACTS_TOKEN_FILE, ORANGE_CONTACTS_TOKEN, or \
+         token_file or token_command in the profile) with the endpoint",
+    )?;
+    let token = match read_secret(settings, token, "token", |text| Ok(text.to_string()))?.trim() {
+        "" => bail!("the token given with {} is empty", settings.describe(&token.origin)),
+        text => text.to_string(),
+    };
+    let service_auth = match &settings.service_auth {
+        Some(auth) => Some(read_secret(settings, auth, "service credentials", parse_service_auth)?),
+        None => None,
+    };
+    Ok(Target::Remote { endpoint: endpoint.value.clone(), token, service_auth })
+}
+
+/// A secret's value: as given (checked by the flag's parser), or the first line of its file or of
+/// its command's output, through `parse`. Errors name the source, never the value.
+fn read_secret<T: Clone>(
+    settings: &Settings,
+    secret: &Setting<Secret<T>>,
+    what: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> anyhow::Result<T> {
+    let origin = settings.describe(&secret.origin);
+    let (text, from) = match &secret.value {
+        Secret::Given(value) => return Ok(value.clone()),
+        Secret::File(path) => {
+            (read_file(path, what)?, format!("the {what} file {} ({origin})", path.display()))
+        }
+        Secret::Command(argv) => {
+            (run_command(argv, what, &origin)?, format!("the {what} command {argv:?} ({origin})"))
+        }
+    };
+    match first_line(&text) {
+        "" => bail!("{from} gave nothing: the {what} must be on its first line"),
+        line => parse(line).map_err(|why| anyhow::anyhow!("{from}: {why}")),
     }
 }
 
-pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Connection> {
-    if let Some(given) = credentials_without_endpoint(args) {
-        return Err(UsageError(format!(
-            "{given} given without an endpoint: give --endpoint URL (or ORANGE_CONTACTS_ENDPOINT) too. \
-             The embedded sandbox is used only when neither a token nor an endpoint is given"
-        ))
-        .into());
+fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} file {}", path.display()))
+}
+
+/// The command's standard output. It runs without a shell, with no standard input (it must not
+/// eat an import's `-`) and the terminal's stderr (a password manager's own messages). A failure
+/// says the command and its exit status, never its output.
+fn run_command(argv: &[String], what: &str, origin: &str) -> anyhow::Result<String> {
+    let (program, args) = argv.split_first().context("empty command")?;
+    let output = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .output()
+        .with_context(|| format!("cannot run the {what} command {argv:?} ({origin})"))?;
+    if !output.status.success() {
+        bail!("the {what} command {argv:?} ({origin}) failed: {} (its output is not shown)", output.status);
     }
-    match &args.endpoint {
-        Some(endpoint) => {
-            let token = resolve_token(args.token.clone(), args.token_file.clone())?
-                .context("no token: give --token-file FILE (or ORANGE_CONTACTS_TOKEN) with --endpoint")?;
-            let source = Source::endpoint(endpoint, &token);
-            let config = client_config_from_args(args, endpoint.clone(), token, Some(DEFAULT_RATE));
+    String::from_utf8(output.stdout)
+        .map_err(|_| anyhow::anyhow!("the {what} command {argv:?} ({origin}) printed text that is not UTF-8"))
+}
+
+/// A secret's line: the first, trimmed, without a byte-order mark.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim().trim_start_matches('\u{feff}').trim()
+}
+
+/// The client configuration for `endpoint` and `token` from the resolved settings, whose values
+/// the flags' parsers have already checked. `default_rate` applies when no layer gives a rate
+/// (10/s for a remote endpoint, `None` for the embedded sandbox); a rate of 0 means unlimited.
+pub fn client_config(
+    settings: &Settings,
+    endpoint: String,
+    token: String,
+    service_auth: Option<ServiceAuth>,
+    default_rate: Option<f64>,
+) -> ClientConfig {
+    ClientConfig {
+        endpoint,
+        token,
+        service_auth: service_auth.map(|auth| (auth.id, auth.password)),
+        rate: settings.rate.as_ref().map(|r| r.value).or(default_rate).filter(|r| *r != 0.0),
+        concurrency: settings.concurrency.value,
+        timeout: settings.timeout.value,
+        retries: settings.retries.value,
+    }
+}
+
+pub async fn connect(target: Target, settings: &Settings, quiet: bool) -> anyhow::Result<Connection> {
+    match target {
+        Target::Remote { endpoint, token, service_auth } => {
+            let source = Source::endpoint(&endpoint, &token);
+            let config = client_config(settings, endpoint, token, service_auth, Some(DEFAULT_RATE));
             Ok(Connection { client: ApiClient::new(config)?, source, embedded: None })
         }
-        None => {
+        Target::Embedded => {
             let dir = data_dir()?;
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             let db = dir.join("sandbox.db");
@@ -107,9 +204,86 @@ pub async fn connect(args: &ConnectionArgs, quiet: bool) -> anyhow::Result<Conne
                     db.display()
                 );
             }
-            let config = client_config_from_args(args, handle.endpoint.clone(), token, None);
+            let config = client_config(settings, handle.endpoint.clone(), token, None, None);
             let source = Source::embedded(&db, EMBEDDED_USER);
             Ok(Connection { client: ApiClient::new(config)?, source, embedded: Some(handle) })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{ConnectionArgs, ProfileArgs};
+    use crate::commands::settings::{self, Layer, Origin};
+
+    fn settings(connection: ConnectionArgs) -> Settings {
+        let none = ProfileArgs { config: Some("/dev/null".into()), profile: None };
+        settings::resolve(&none, Layer::default().with_connection(&connection), false).unwrap()
+    }
+
+    #[test]
+    fn a_secret_is_the_first_line_of_its_file_trimmed() {
+        assert_eq!(first_line("\u{feff}  B64x+y/z=|ted=1 \r\nsecond line\n"), "B64x+y/z=|ted=1");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token.txt");
+        let s = settings(ConnectionArgs::default());
+        let secret = |path: &Path| Setting {
+            value: Secret::File(path.to_path_buf()),
+            origin: Origin::Flag("--token-file"),
+        };
+        std::fs::write(&file, "  B64x+y/z=|ted=1 \n").unwrap();
+        let read = read_secret(&s, &secret(&file), "token", |t| Ok(t.to_string())).unwrap();
+        assert_eq!(read, "B64x+y/z=|ted=1");
+        std::fs::write(&file, "\n\nB64late\n").unwrap();
+        let err = read_secret(&s, &secret(&file), "token", |t| Ok(t.to_string())).unwrap_err().to_string();
+        assert!(err.contains("token.txt") && err.contains("first line") && !err.contains("B64late"), "{err}");
+        let err = format!(
+            "{:#}",
+            read_secret(&s, &secret(&dir.path().join("nope")), "token", |t| Ok(t.to_string())).unwrap_err()
+        );
+        assert!(err.contains("nope"), "{err}");
+        // Credentials from a file pass the flag's parser, which never quotes them.
+        std::fs::write(&file, "no-colon-secret\n").unwrap();
+        let auth = Setting { value: Secret::File(file.clone()), origin: Origin::Flag("--service-auth") };
+        let err = read_secret(&s, &auth, "service credentials", parse_service_auth).unwrap_err().to_string();
+        assert!(err.contains("SERVICE_ID:SERVICE_PWD") && !err.contains("no-colon-secret"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_given_token_is_refused() {
+        let s = settings(ConnectionArgs {
+            endpoint: Some("http://127.0.0.1:1/V1".into()),
+            token: Some("  ".into()),
+            ..ConnectionArgs::default()
+        });
+        let err = target(&s).err().unwrap().to_string();
+        assert!(err.contains("--token") && err.contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn client_config_rates() {
+        let mut args = ConnectionArgs {
+            service_auth: Some(parse_service_auth("SVC:pa:ss").unwrap()),
+            ..Default::default()
+        };
+        let config = |args: &ConnectionArgs, default| {
+            let s = settings(args.clone());
+            let auth = s.service_auth.as_ref().map(|a| match &a.value {
+                Secret::Given(auth) => auth.clone(),
+                _ => unreachable!(),
+            });
+            client_config(&s, "e".into(), "t".into(), auth, default)
+        };
+        let c = config(&args, Some(10.0));
+        assert_eq!(c.service_auth, Some(("SVC".into(), "pa:ss".into())));
+        assert_eq!((c.rate, c.concurrency, c.retries), (Some(10.0), 4, 5));
+        assert_eq!(c.timeout, std::time::Duration::from_secs(30));
+        args.rate = Some(0.0);
+        assert_eq!(config(&args, Some(10.0)).rate, None, "0 = unlimited");
+        args.rate = None;
+        assert_eq!(config(&args, None).rate, None);
+        args.rate = Some(2.0);
+        assert_eq!(config(&args, Some(10.0)).rate, Some(2.0));
     }
 }

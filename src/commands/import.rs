@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::cli::ImportArgs;
 use crate::client::ApiError;
-use crate::commands::connect::{connect, state_dir};
+use crate::commands::connect::{connect, state_dir, target};
+use crate::commands::settings::{self, Layer};
 use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::import::{self, read::read_all, ImportOptions};
 use crate::mapping::MappingOptions;
@@ -14,10 +15,15 @@ use crate::progress::Terminal;
 pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let quiet = args.verbosity.quiet;
-    let mapping = MappingOptions { region: args.region.clone(), ..MappingOptions::default() };
+    let flags = Layer::default().with_mapping(&args.mapping).with_connection(&args.connection);
+    let settings = settings::resolve(&args.profile, flags, true)?;
+    // The token (a file, a command) before the files are read: a wrong one stops the run at once.
+    let target = target(&settings)?;
+    let region = settings.region.value.clone();
+    let mapping = MappingOptions { region: region.clone(), ..MappingOptions::default() };
     let inputs = read_all(&args.files, args.format, &mapping)?;
     runtime()?.block_on(async {
-        let connection = connect(&args.connection, quiet).await?;
+        let connection = connect(target, &settings, quiet).await?;
         // Two imports at once would both create what is missing: one run per account. A dry run
         // writes nothing and needs no lock.
         let _lock = match args.dry_run {
@@ -28,8 +34,8 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
         let opts = ImportOptions {
             on_duplicate: args.on_duplicate,
             dry_run: args.dry_run,
-            region: args.region.clone(),
-            concurrency: args.connection.concurrency,
+            region,
+            concurrency: settings.concurrency.value,
         };
         let run = import::run(inputs, &connection.client, &opts, &progress, started).await;
         connection.close().await;

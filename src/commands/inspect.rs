@@ -1,13 +1,16 @@
 //! `orange-contacts inspect`: the import's reading and mapping, with no network.
 
 use crate::cli::InspectArgs;
+use crate::commands::settings::{self, Layer};
 use crate::commands::{EXIT_OK, EXIT_PARTIAL};
 use crate::import::inspect::inspect;
 use crate::mapping::MappingOptions;
 use crate::progress::{Phase, Progress, Terminal};
 
 pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
-    let mapping = MappingOptions { region: args.region.clone(), ..MappingOptions::default() };
+    // The profile's region too: inspect maps exactly as import would.
+    let settings = settings::resolve(&args.profile, Layer::default().with_mapping(&args.mapping), false)?;
+    let mapping = MappingOptions { region: settings.region.value, ..MappingOptions::default() };
     let progress = Terminal::new(args.verbosity.quiet);
     progress.start(Phase::Reading, None);
     let verbose = args.verbosity.verbose;

@@ -2,12 +2,14 @@
 //!
 //! Exit codes: 0 success; 1 fatal (endpoint unreachable or broken, token refused, privacy refusal, bad
 //! file, another run on the account, export guard); 2 usage (clap, whose value parsers in
-//! `cli::values` check every value before any work, or a token without an endpoint); 3 partial
+//! `cli::values` check every value before any work, whichever layer gave it — flag, environment
+//! or profile, see `settings` — or a token without an endpoint); 3 partial
 //! (records invalid or failed, or `check` found differences). A closed standard output (`| head`)
 //! is 0, quietly.
 
 pub mod check;
 pub mod completions;
+pub mod config;
 pub mod connect;
 pub mod export;
 pub mod import;
@@ -15,6 +17,7 @@ pub mod inspect;
 pub mod man;
 pub mod sandbox;
 pub mod serve;
+pub mod settings;
 
 use std::process::ExitCode;
 
@@ -35,6 +38,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sandbox(args) => sandbox::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+        Command::Config(args) => config::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

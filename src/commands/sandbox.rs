@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::cli::{SandboxArgs, SandboxCommand};
 use crate::commands::{EXIT_OK, EXIT_PARTIAL};
 use crate::formats::{self, Format};
-use crate::sandbox::seed::{to_stored, StoredPicture};
+use crate::mapping::{to_stored, StoredPicture};
 use crate::sandbox::store::Store;
 use crate::wire::ContactDetail;
 

@@ -9,7 +9,6 @@
 
 pub mod faults;
 pub mod handlers;
-pub mod seed;
 pub mod store;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,23 +1,25 @@
-//! `sandbox seed`: turns a contact read from a vCard into what the store keeps, with every field
-//! the API can show, including those the API itself cannot write (addresses, marital status).
+//! `sandbox seed`: a contact read from a vCard as the sandbox's store keeps it, with every field
+//! the API can show, including those the API itself cannot write (addresses, marital status). The
+//! names, civility and phone subtypes follow the same rules as [`super::to_api`].
 
-use crate::model::{Contact, PhoneKind, Photo, Place, PostalAddress};
-use crate::wire::{Address, Civility, ContactDetail, Device, DeviceSubtype, DeviceType, ImageType};
+use super::{clean, clean_opt, parse_civility, phone_subtype};
+use crate::model::{Contact, Photo, Place, PostalAddress};
+use crate::wire::{Address, ContactDetail, Device, DeviceSubtype, DeviceType, ImageType};
 
 /// A picture the store accepts: bytes and their sniffed format.
 pub type StoredPicture = (Vec<u8>, ImageType);
 
-/// A contact ready for [`super::store::Store::insert_contact`], or `None` when it has nothing to
+/// A contact ready for the sandbox store's `insert_contacts`, or `None` when it has nothing to
 /// name it by (no name, nickname, organisation or formatted name).
 pub fn to_stored(contact: &Contact) -> Option<(ContactDetail, Option<StoredPicture>)> {
     let mut detail = ContactDetail {
-        firstname: nonblank(&contact.given),
-        lastname: nonblank(&contact.family),
-        nickname: nonblank(&contact.nickname),
-        company: nonblank(&contact.organization),
-        function: nonblank(&contact.title),
-        department: nonblank(&contact.department),
-        civility: contact.prefix.as_deref().and_then(civility),
+        firstname: clean_opt(&contact.given),
+        lastname: clean_opt(&contact.family),
+        nickname: clean_opt(&contact.nickname),
+        company: clean_opt(&contact.organization),
+        function: clean_opt(&contact.title),
+        department: clean_opt(&contact.department),
+        civility: clean_opt(&contact.prefix).and_then(|prefix| parse_civility(&prefix).0),
         maritalstatus: contact.marital_status,
         birthday: contact.birthday.and_then(|b| b.to_iso()),
         ..Default::default()
@@ -28,26 +30,16 @@ pub fn to_stored(contact: &Contact) -> Option<(ContactDetail, Option<StoredPictu
         && detail.company.is_none()
     {
         // A card with only FN (or only an email) is listed under that.
-        let name = contact.display_name();
-        if name.trim().is_empty() {
-            return None;
-        }
-        detail.lastname = Some(name.trim().to_string());
+        detail.lastname = Some(clean(&contact.display_name())?);
     }
     for (i, e) in contact.emails.iter().enumerate() {
-        detail.devices.push(device(DeviceType::Email, DeviceSubtype::Internet, e.place, i, &e.value));
+        detail.devices.extend(device(DeviceType::Email, DeviceSubtype::Internet, e.place, i, &e.value));
     }
     for (i, p) in contact.phones.iter().enumerate() {
-        let subtype = match p.kind {
-            PhoneKind::Mobile => DeviceSubtype::Mobile,
-            PhoneKind::Fax => DeviceSubtype::Fax,
-            PhoneKind::Video => DeviceSubtype::Video,
-            _ => DeviceSubtype::Voice,
-        };
-        detail.devices.push(device(DeviceType::Phone, subtype, p.place, i, &p.value));
+        detail.devices.extend(device(DeviceType::Phone, phone_subtype(p.kind), p.place, i, &p.value));
     }
     for (i, u) in contact.urls.iter().enumerate() {
-        detail.devices.push(device(DeviceType::Url, DeviceSubtype::Web, u.place, i, &u.value));
+        detail.devices.extend(device(DeviceType::Url, DeviceSubtype::Web, u.place, i, &u.value));
     }
     detail.addresses = contact.addresses.iter().filter_map(address).collect();
     let picture = match &contact.photo {
@@ -57,21 +49,7 @@ pub fn to_stored(contact: &Contact) -> Option<(ContactDetail, Option<StoredPictu
     Some((detail, picture))
 }
 
-fn nonblank(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-/// Civility from an honorific prefix (English and French forms).
-fn civility(prefix: &str) -> Option<Civility> {
-    let p = prefix.trim().trim_end_matches('.').to_lowercase();
-    match p.as_str() {
-        "mr" | "m" | "monsieur" => Some(Civility::Mr),
-        "mrs" | "ms" | "mme" | "madame" => Some(Civility::Mrs),
-        "miss" | "mlle" | "mademoiselle" => Some(Civility::Miss),
-        _ => None,
-    }
-}
-
+/// The `info-type` the API shows on a device: `pro` for work, `perso` for everything else.
 fn info_type(place: Option<Place>) -> &'static str {
     match place {
         Some(Place::Work) => "pro",
@@ -79,32 +57,32 @@ fn info_type(place: Option<Place>) -> &'static str {
     }
 }
 
+/// A device with a value, numbered by its place among the devices of its type.
 fn device(
     kind: DeviceType,
     subtype: DeviceSubtype,
     place: Option<Place>,
     index: usize,
     value: &str,
-) -> Device {
-    Device {
+) -> Option<Device> {
+    Some(Device {
         id: String::new(),
         kind,
         subtype,
         info_type: Some(info_type(place).to_string()),
         order: index as u32 + 1,
         display: true,
-        value: value.trim().to_string(),
-    }
+        value: clean(value)?,
+    })
 }
 
 /// ADR → address: street's first line is streetline1; further lines, the extended address and the
 /// PO box make streetline2.
 fn address(a: &PostalAddress) -> Option<Address> {
     let street = a.street.as_deref().unwrap_or("");
-    let mut lines = street.lines().map(str::trim).filter(|l| !l.is_empty());
-    let streetline1 = lines.next().map(str::to_string);
-    let rest: Vec<String> =
-        lines.map(str::to_string).chain(nonblank(&a.extended)).chain(nonblank(&a.po_box)).collect();
+    let mut lines = street.lines().filter_map(clean);
+    let streetline1 = lines.next();
+    let rest: Vec<String> = lines.chain(clean_opt(&a.extended)).chain(clean_opt(&a.po_box)).collect();
     let out = Address {
         info_type: match a.place {
             Some(Place::Home) => Some("home".into()),
@@ -114,10 +92,10 @@ fn address(a: &PostalAddress) -> Option<Address> {
         },
         streetline1,
         streetline2: (!rest.is_empty()).then(|| rest.join(", ")),
-        zip_code: nonblank(&a.postal_code),
-        city: nonblank(&a.city),
-        state: nonblank(&a.region),
-        country: nonblank(&a.country),
+        zip_code: clean_opt(&a.postal_code),
+        city: clean_opt(&a.city),
+        state: clean_opt(&a.region),
+        country: clean_opt(&a.country),
     };
     let empty = out.streetline1.is_none()
         && out.streetline2.is_none()
@@ -131,7 +109,9 @@ fn address(a: &PostalAddress) -> Option<Address> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Email, PartialDate, Phone};
+    use crate::mapping::{to_api, MappingOptions, CIVILITY_WORDS};
+    use crate::model::{Email, PartialDate, Phone, PhoneKind};
+    use crate::wire::Civility;
 
     #[test]
     fn every_field_is_kept() {
@@ -207,5 +187,45 @@ mod tests {
             ..Default::default()
         };
         assert!(to_stored(&png).unwrap().1.is_none());
+    }
+
+    /// Seeding and importing read a prefix and a phone kind by one rule: a seeded "Herr" is Mr,
+    /// as an imported one is (the seed once had a shorter table of its own).
+    #[test]
+    fn civility_and_phone_subtypes_are_those_of_the_import() {
+        let person = |prefix: &str| Contact {
+            given: Some("A".into()),
+            family: Some("B".into()),
+            prefix: Some(prefix.into()),
+            ..Default::default()
+        };
+        let spelled = CIVILITY_WORDS
+            .iter()
+            .flat_map(|(word, _)| [word.to_string(), format!("{}.", word.to_uppercase())]);
+        let others = ["Herr", "Fräulein", "Señora", "Mme Dr.", "Dr. Mlle", "Dr", "Prof.", "Mx", "Mr, Mrs"];
+        for prefix in spelled.chain(others.map(String::from)) {
+            let imported = to_api(&person(&prefix), &MappingOptions::default()).contact.civility;
+            let seeded = to_stored(&person(&prefix)).unwrap().0.civility;
+            assert_eq!(seeded, imported, "{prefix}");
+        }
+        assert_eq!(to_stored(&person("Herr")).unwrap().0.civility, Some(Civility::Mr));
+        assert_eq!(to_stored(&person("Fräulein")).unwrap().0.civility, Some(Civility::Miss));
+
+        let kinds = [
+            PhoneKind::Mobile,
+            PhoneKind::Voice,
+            PhoneKind::Fax,
+            PhoneKind::Video,
+            PhoneKind::Pager,
+            PhoneKind::Other,
+        ];
+        for kind in kinds {
+            let phone =
+                Phone { value: "0612345678".into(), kind, place: None, preferred: false, label: None };
+            let contact = Contact { phones: vec![phone], ..person("Mr") };
+            let imported = &to_api(&contact, &MappingOptions::default()).devices[0].subtype;
+            let seeded = &to_stored(&contact).unwrap().0.devices[0].subtype;
+            assert_eq!(seeded, imported, "{kind:?}");
+        }
     }
 }
