@@ -12,9 +12,27 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
-
 use crate::source::Source;
+
+/// Why a run could not take its account's lock.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("cannot {what} {}: {source}", path.display())]
+    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error(
+        "another orange-contacts run is using the account {account} ({holder}): wait until it ends, then \
+         run again (the lock {} is released when that process ends, even if it is killed)",
+        path.display()
+    )]
+    Held { account: String, holder: String, path: PathBuf },
+}
+
+impl LockError {
+    fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LockError {
+        let path = path.to_path_buf();
+        move |source| LockError::Io { what, path, source }
+    }
+}
 
 /// Held for the whole run; dropping it releases the lock.
 #[derive(Debug)]
@@ -25,9 +43,8 @@ pub struct RunLock {
 
 /// Takes the lock of `source`'s account in `dir` (created if needed), or fails at once naming the
 /// run that holds it. `command` says what this run is, for the message another run would print.
-pub fn acquire(dir: &Path, source: &Source, command: &str) -> anyhow::Result<RunLock> {
-    fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+pub fn acquire(dir: &Path, source: &Source, command: &str) -> Result<RunLock, LockError> {
+    fs::create_dir_all(dir).map_err(LockError::io("create the state directory", dir))?;
     let path = dir.join(format!("{}.lock", source.lock_name()));
     loop {
         let mut file = OpenOptions::new()
@@ -36,28 +53,26 @@ pub fn acquire(dir: &Path, source: &Source, command: &str) -> anyhow::Result<Run
             .create(true)
             .truncate(false)
             .open(&path)
-            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+            .map_err(LockError::io("open the lock file", &path))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let holder = holder_of(&mut file);
-                bail!(
-                    "another orange-contacts run is using the account {} ({}): wait until it ends, then \
-                     run again (the lock {} is released when that process ends, even if it is killed)",
-                    source.describe(),
-                    if holder.is_empty() { "just starting" } else { &holder },
-                    path.display()
-                );
+                return Err(LockError::Held {
+                    account: source.describe(),
+                    holder: if holder.is_empty() { "just starting".into() } else { holder },
+                    path,
+                });
             }
             Err(TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+                return Err(LockError::io("lock", &path)(e));
             }
         }
         if !still_at(&file, &path) {
             // Its holder removed it between our open and our lock: lock the current one.
             continue;
         }
-        file.set_len(0)?;
+        file.set_len(0).map_err(LockError::io("write the lock file", &path))?;
         // One write, so that a reader sees all of it or nothing.
         let _ = file.write_all(format!("{command} (process {})", std::process::id()).as_bytes());
         return Ok(RunLock { file, path });

@@ -13,7 +13,7 @@ use crate::wire::{
     ServiceError,
 };
 
-use super::store::{Store, User};
+use super::store::{Store, StoreResult, User};
 
 /// The consent URL of the privacy refusal (`family`, not the template's `familly`).
 const PRIVACY_URL: &str =
@@ -106,7 +106,7 @@ fn clip(s: &str) -> String {
 type Answer = Result<String, Refusal>;
 
 /// Handles one API request. `Err` only for a store failure (an internal error, HTTP 500).
-pub fn handle(store: &Store, limits: &Limits, req: &Request) -> anyhow::Result<Reply> {
+pub fn handle(store: &Store, limits: &Limits, req: &Request) -> StoreResult<Reply> {
     let raw_action = req.params.get(param::ACTION).map(|s| s.trim()).unwrap_or("");
     let action = Action::from_name(raw_action);
     match answer(store, limits, req, raw_action, action) {
@@ -132,7 +132,7 @@ fn answer(
     req: &Request,
     raw_action: &str,
     action: Option<Action>,
-) -> anyhow::Result<Answer> {
+) -> StoreResult<Answer> {
     let action = match action {
         Some(a) => a,
         None if raw_action.is_empty() => return Ok(Err(RequestError::Missing(param::ACTION).into())),
@@ -182,7 +182,7 @@ fn find_contact_list(
     limits: &Limits,
     user: User,
     params: &HashMap<String, String>,
-) -> anyhow::Result<Answer> {
+) -> StoreResult<Answer> {
     // The seed makes `search` mandatory; a missing or blank term is code 2, a wildcard code 4.
     let term = match params
         .get(param::SEARCH)
@@ -222,7 +222,7 @@ fn find_contact_list(
     })))
 }
 
-fn get_contact(store: &Store, user: User, params: &HashMap<String, String>) -> anyhow::Result<Answer> {
+fn get_contact(store: &Store, user: User, params: &HashMap<String, String>) -> StoreResult<Answer> {
     let cid = match required(params, param::CID) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
@@ -238,7 +238,7 @@ fn valid_birthday(s: &str) -> bool {
     crate::wire::date::parse(s).is_some()
 }
 
-fn add_contact(store: &Store, user: User, params: &HashMap<String, String>) -> anyhow::Result<Answer> {
+fn add_contact(store: &Store, user: User, params: &HashMap<String, String>) -> StoreResult<Answer> {
     // "At least one of these four fields must be present": a missing parameter (code 2), checked
     // on the raw parameters so that it comes before an invalid `civility` (4), as missing
     // parameters do in every other method.
@@ -257,7 +257,7 @@ fn add_contact(store: &Store, user: User, params: &HashMap<String, String>) -> a
     Ok(Ok(render::added_contact(&cid)))
 }
 
-fn add_device(store: &Store, user: User, params: &HashMap<String, String>) -> anyhow::Result<Answer> {
+fn add_device(store: &Store, user: User, params: &HashMap<String, String>) -> StoreResult<Answer> {
     let device = match NewDevice::from_query(params) {
         Ok(d) => d,
         Err(e) => return Ok(Err(e.into())),
@@ -269,7 +269,7 @@ fn add_device(store: &Store, user: User, params: &HashMap<String, String>) -> an
     })
 }
 
-fn get_picture(store: &Store, user: User, params: &HashMap<String, String>) -> anyhow::Result<Answer> {
+fn get_picture(store: &Store, user: User, params: &HashMap<String, String>) -> StoreResult<Answer> {
     let cid = match required(params, param::CID) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
@@ -280,7 +280,7 @@ fn get_picture(store: &Store, user: User, params: &HashMap<String, String>) -> a
     })
 }
 
-fn add_picture(store: &Store, limits: &Limits, user: User, req: &Request) -> anyhow::Result<Answer> {
+fn add_picture(store: &Store, limits: &Limits, user: User, req: &Request) -> StoreResult<Answer> {
     let cid = match required(&req.params, param::CID) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),

@@ -204,11 +204,22 @@ struct App {
     stats: Stats,
 }
 
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("sandbox listener: {0}")]
+    Listener(#[from] std::io::Error),
+    #[error("internal error: the sandbox's database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Opens the store and serves the API on `listener` until the handle is shut down or dropped.
 pub async fn start(
     config: SandboxConfig,
     listener: tokio::net::TcpListener,
-) -> anyhow::Result<SandboxHandle> {
+) -> Result<SandboxHandle, StartError> {
     let db = config.db.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&db)).await??;
     let addr = listener.local_addr()?;

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context as _;
 use base64::Engine as _;
 use rand::Rng as _;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -112,19 +111,39 @@ struct Pool {
     open: usize,
 }
 
+/// What can go wrong with the sandbox's database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the folder {}: {source}", path.display())]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("opening sandbox database {}: {source}", path.display())]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("{}: database schema {version} is newer than this program's", path.display())]
+    NewerSchema { path: PathBuf, version: i64 },
+    #[error("{}: creating schema: {source}", path.display())]
+    Schema { path: PathBuf, source: rusqlite::Error },
+    #[error("{}: could not switch to WAL (got {mode})", path.display())]
+    NotWal { path: PathBuf, mode: String },
+    #[error("sandbox database: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
 impl Store {
     /// Opens (creating if needed) the database at `path`.
-    pub fn open(path: &Path) -> anyhow::Result<Store> {
+    pub fn open(path: &Path) -> StoreResult<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|source| StoreError::Folder { path: parent.to_path_buf(), source })?;
         }
         let mut conn = open_connection(path)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
-            anyhow::bail!("{}: database schema {version} is newer than this program's", path.display());
+            return Err(StoreError::NewerSchema { path: path.to_path_buf(), version });
         }
-        tx.execute_batch(SCHEMA).with_context(|| format!("{}: creating schema", path.display()))?;
+        tx.execute_batch(SCHEMA).map_err(|source| StoreError::Schema { path: path.to_path_buf(), source })?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(Store {
@@ -140,7 +159,7 @@ impl Store {
     }
 
     /// Runs `f` on a pooled connection (waiting for one when all are in use).
-    fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = {
             let mut pool = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             loop {
@@ -169,7 +188,7 @@ impl Store {
         result
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
         self.with_conn(|conn| {
             let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -179,7 +198,7 @@ impl Store {
         })
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Transaction) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    fn read<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
         self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let out = f(&tx)?;
@@ -189,12 +208,12 @@ impl Store {
     }
 
     /// The token of `user`, creating the user (with a fresh token) if needed.
-    pub fn token_for(&self, user: &str) -> anyhow::Result<String> {
+    pub fn token_for(&self, user: &str) -> StoreResult<String> {
         self.write(|tx| Ok(ensure_user(tx, user)?.1))
     }
 
     /// Records whether `user` has refused this service access (creating the user if needed).
-    pub fn set_denied(&self, user: &str, denied: bool) -> anyhow::Result<()> {
+    pub fn set_denied(&self, user: &str, denied: bool) -> StoreResult<()> {
         self.write(|tx| {
             let (id, _) = ensure_user(tx, user)?;
             tx.prepare_cached("UPDATE users SET denied = ?2 WHERE id = ?1")?.execute(params![id, denied])?;
@@ -203,7 +222,7 @@ impl Store {
     }
 
     /// The user a token belongs to.
-    pub fn user_by_token(&self, token: &str) -> anyhow::Result<Option<User>> {
+    pub fn user_by_token(&self, token: &str) -> StoreResult<Option<User>> {
         self.with_conn(|conn| {
             Ok(conn
                 .prepare_cached("SELECT id, denied FROM users WHERE token = ?1")?
@@ -219,12 +238,12 @@ impl Store {
         user: &str,
         detail: &ContactDetail,
         picture: Option<(&[u8], ImageType)>,
-    ) -> anyhow::Result<String> {
+    ) -> StoreResult<String> {
         Ok(self.insert_contacts(user, &[(detail, picture)])?.remove(0))
     }
 
     /// [`Store::insert_contact`] for a batch, in one transaction (seeding large files quickly).
-    pub fn insert_contacts(&self, user: &str, batch: &[SeedRow]) -> anyhow::Result<Vec<String>> {
+    pub fn insert_contacts(&self, user: &str, batch: &[SeedRow]) -> StoreResult<Vec<String>> {
         self.write(|tx| {
             let (user_id, _) = ensure_user(tx, user)?;
             batch.iter().map(|(detail, picture)| insert_full_contact(tx, user_id, detail, *picture)).collect()
@@ -232,7 +251,7 @@ impl Store {
     }
 
     /// `addcontact`: the contact and its `emailperso` device in one transaction.
-    pub fn add_contact(&self, user_id: i64, c: &NewContact) -> anyhow::Result<String> {
+    pub fn add_contact(&self, user_id: i64, c: &NewContact) -> StoreResult<String> {
         self.write(|tx| {
             let fields = ContactFields {
                 firstname: c.firstname.as_deref(),
@@ -263,7 +282,7 @@ impl Store {
     }
 
     /// `adddevice`. `Ok(false)`: no such contact for this user (nothing written).
-    pub fn add_device(&self, user_id: i64, d: &NewDevice) -> anyhow::Result<bool> {
+    pub fn add_device(&self, user_id: i64, d: &NewDevice) -> StoreResult<bool> {
         let Some(cid) = parse_id(&d.cid) else { return Ok(false) };
         self.write(|tx| {
             if !owns(tx, user_id, cid)? {
@@ -276,13 +295,7 @@ impl Store {
     }
 
     /// `addpicture`: replaces the contact's picture. `Ok(false)`: no such contact for this user.
-    pub fn set_picture(
-        &self,
-        user_id: i64,
-        cid: &str,
-        bytes: &[u8],
-        kind: ImageType,
-    ) -> anyhow::Result<bool> {
+    pub fn set_picture(&self, user_id: i64, cid: &str, bytes: &[u8], kind: ImageType) -> StoreResult<bool> {
         let Some(cid) = parse_id(cid) else { return Ok(false) };
         self.write(|tx| {
             if !owns(tx, user_id, cid)? {
@@ -294,7 +307,7 @@ impl Store {
     }
 
     /// `getpicture`. `None`: no such contact; `Some(None)`: the contact has no picture.
-    pub fn picture(&self, user_id: i64, cid: &str) -> anyhow::Result<Option<Option<Picture>>> {
+    pub fn picture(&self, user_id: i64, cid: &str) -> StoreResult<Option<Option<Picture>>> {
         let Some(cid) = parse_id(cid) else { return Ok(None) };
         self.read(|tx| {
             if !owns(tx, user_id, cid)? {
@@ -318,7 +331,7 @@ impl Store {
     }
 
     /// `getcontact`: everything stored about one of the user's contacts.
-    pub fn contact(&self, user_id: i64, cid: &str) -> anyhow::Result<Option<ContactDetail>> {
+    pub fn contact(&self, user_id: i64, cid: &str) -> StoreResult<Option<ContactDetail>> {
         let Some(id) = parse_id(cid) else { return Ok(None) };
         self.read(|tx| {
             let detail = tx
@@ -387,7 +400,7 @@ impl Store {
     /// `findcontactlist`: contacts whose first or last name (nickname, else company, for contacts
     /// with neither) starts with the folded `term`, sorted by folded last name, first name, id.
     /// `limit`/`offset` select one page; `total` counts every match.
-    pub fn find(&self, user_id: i64, term: &str, limit: Option<u32>, offset: u32) -> anyhow::Result<Matches> {
+    pub fn find(&self, user_id: i64, term: &str, limit: Option<u32>, offset: u32) -> StoreResult<Matches> {
         // Everything that starts with `term` sorts in [term, term + U+10FFFF) bytewise; one
         // index range scan per search key, united (an OR would let SQLite scan the whole user).
         let upper = format!("{term}\u{10FFFF}");
@@ -431,14 +444,14 @@ const MATCHING_IDS: &str =
      UNION SELECT id FROM contacts WHERE user_id = ?1 AND fold_last >= ?2 AND fold_last < ?3 \
      UNION SELECT id FROM contacts WHERE user_id = ?1 AND fold_alt >= ?2 AND fold_alt < ?3";
 
-fn open_connection(path: &Path) -> anyhow::Result<Connection> {
+fn open_connection(path: &Path) -> StoreResult<Connection> {
     let conn =
-        Connection::open(path).with_context(|| format!("opening sandbox database {}", path.display()))?;
+        Connection::open(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // WAL: readers do not block the writer; NORMAL sync survives a killed process (not power loss).
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        anyhow::bail!("{}: could not switch to WAL (got {mode})", path.display());
+        return Err(StoreError::NotWal { path: path.to_path_buf(), mode });
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
@@ -453,7 +466,7 @@ fn parse_id(cid: &str) -> Option<i64> {
     (id > 0 && id.to_string() == cid.trim()).then_some(id)
 }
 
-fn owns(tx: &Transaction, user_id: i64, cid: i64) -> anyhow::Result<bool> {
+fn owns(tx: &Transaction, user_id: i64, cid: i64) -> StoreResult<bool> {
     Ok(tx
         .prepare_cached("SELECT 1 FROM contacts WHERE id = ?1 AND user_id = ?2")?
         .query_row(params![cid, user_id], |_| Ok(()))
@@ -462,7 +475,7 @@ fn owns(tx: &Transaction, user_id: i64, cid: i64) -> anyhow::Result<bool> {
 }
 
 /// The user's id and token, creating the user if needed.
-fn ensure_user(tx: &Transaction, name: &str) -> anyhow::Result<(i64, String)> {
+fn ensure_user(tx: &Transaction, name: &str) -> StoreResult<(i64, String)> {
     if let Some(found) = tx
         .prepare_cached("SELECT id, token FROM users WHERE name = ?1")?
         .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -509,7 +522,7 @@ fn insert_full_contact(
     user_id: i64,
     detail: &ContactDetail,
     picture: Option<(&[u8], ImageType)>,
-) -> anyhow::Result<String> {
+) -> StoreResult<String> {
     let fields = ContactFields {
         firstname: detail.firstname.as_deref(),
         lastname: detail.lastname.as_deref(),
@@ -547,7 +560,7 @@ fn insert_full_contact(
     Ok(cid.to_string())
 }
 
-fn insert_contact_row(tx: &Transaction, user_id: i64, c: &ContactFields) -> anyhow::Result<i64> {
+fn insert_contact_row(tx: &Transaction, user_id: i64, c: &ContactFields) -> StoreResult<i64> {
     let (first, last) = (nonblank(c.firstname), nonblank(c.lastname));
     let alt = if first.is_none() && last.is_none() {
         searchable_names(None, None, c.nickname, c.company).first().map(|n| fold(n))
@@ -599,7 +612,7 @@ fn insert_device(
     order: u32,
     display: bool,
     value: &str,
-) -> anyhow::Result<i64> {
+) -> StoreResult<i64> {
     let mut stmt = tx.prepare_cached(
         "INSERT OR IGNORE INTO devices(id, contact_id, kind, subtype, info_type, ord, display, value) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -623,7 +636,7 @@ fn insert_device(
     }
 }
 
-fn upsert_picture(tx: &Transaction, cid: i64, bytes: &[u8], kind: ImageType) -> anyhow::Result<()> {
+fn upsert_picture(tx: &Transaction, cid: i64, bytes: &[u8], kind: ImageType) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO pictures(contact_id, media_id, image_type, bytes) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT(contact_id) DO UPDATE SET media_id = excluded.media_id, \
