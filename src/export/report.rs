@@ -54,6 +54,8 @@ pub struct EnumerationReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
+    /// `--dry-run`: nothing was written or deleted; `written` and `deleted` say what would be.
+    pub dry_run: bool,
     pub path: String,
     pub layout: &'static str,
     pub version: &'static str,
@@ -82,18 +84,32 @@ impl ExportReport {
     /// The lines printed at the end of a run (stderr).
     pub fn human(&self) -> String {
         let s = &self.summary;
-        let mut out = format!(
-            "exported {} contact(s) to {} ({} written, {} unchanged, {} deleted, {} error(s)); \
-             {} API calls in {:.1}s\n",
-            s.contacts,
-            self.path,
-            s.written,
-            s.unchanged,
-            s.deleted,
-            s.errors,
-            s.api_calls,
-            s.elapsed_ms as f64 / 1000.0
-        );
+        let mut out = match self.dry_run {
+            false => format!(
+                "exported {} contact(s) to {} ({} written, {} unchanged, {} deleted, {} error(s)); \
+                 {} API calls in {:.1}s\n",
+                s.contacts,
+                self.path,
+                s.written,
+                s.unchanged,
+                s.deleted,
+                s.errors,
+                s.api_calls,
+                s.elapsed_ms as f64 / 1000.0
+            ),
+            true => format!(
+                "dry run: exporting {} contact(s) to {} would write {}, leave {} unchanged and delete {} \
+                 ({} error(s)); nothing was written; {} API calls in {:.1}s\n",
+                s.contacts,
+                self.path,
+                s.written,
+                s.unchanged,
+                s.deleted,
+                s.errors,
+                s.api_calls,
+                s.elapsed_ms as f64 / 1000.0
+            ),
+        };
         let e = &self.enumeration;
         out.push_str(&format!(
             "listing: {} searches over {} alphabet entries, {} page(s) followed, {} refinement(s), \
