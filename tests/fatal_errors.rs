@@ -199,7 +199,7 @@ fn a_file_that_is_not_contacts_is_an_error_naming_it() {
         assert_eq!(err.lines().count(), 1, "{err}");
         eprintln!("{}", err.trim_end());
     }
-    let out = server.cli("alice", "inspect", &[jpeg.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(bin()).args(["inspect", jpeg.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
 

@@ -42,11 +42,14 @@ impl Fatal {
             ApiError::Broken { .. } => Some(Fatal::Broken),
             ApiError::Config(_) => Some(Fatal::Config),
             ApiError::Unreachable { message, .. } => Some(unreachable_kind(message)),
-            ApiError::Service { error, .. } => {
-                let refused = matches!(error.code, ErrorCode::InvalidUser)
-                    || matches!(error.code, ErrorCode::Other(n) if n < 0);
-                refused.then_some(Fatal::TokenRefused)
-            }
+            // The gateway's -1 (`ServiceAuthenticationException`, with HTTP 401) is about the
+            // service credentials; its other codes, and code 5, about the token.
+            ApiError::Service { error, .. } => match error.code {
+                ErrorCode::Other(-1) => Some(Fatal::Unauthorized),
+                ErrorCode::InvalidUser => Some(Fatal::TokenRefused),
+                ErrorCode::Other(n) if n < 0 => Some(Fatal::TokenRefused),
+                _ => None,
+            },
             ApiError::Http { status: 401, .. } => Some(Fatal::Unauthorized),
             ApiError::Http { status: 403, .. } => Some(Fatal::Forbidden),
             ApiError::Http { status: 404, .. } => Some(Fatal::NotFound),
@@ -206,5 +209,15 @@ mod tests {
         );
         assert!(explain(&http(401), "http://h/x", true).contains("refused the service credentials"));
         assert_eq!(Fatal::of(&http(500)), None);
+        let gateway = |code| ApiError::Service {
+            action: Action::FindContactList,
+            error: crate::wire::ServiceError {
+                code: ErrorCode::Other(code),
+                subtype: String::new(),
+                message: "ServiceAuthenticationException".into(),
+            },
+        };
+        assert_eq!(Fatal::of(&gateway(-1)), Some(Fatal::Unauthorized));
+        assert_eq!(Fatal::of(&gateway(-2)), Some(Fatal::TokenRefused));
     }
 }
