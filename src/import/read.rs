@@ -102,8 +102,8 @@ pub fn for_each_record(
         }
         for path in expanded {
             let path = path.map_err(|e| anyhow::anyhow!("cannot read the folder {e}"))?;
-            let reader = formats::read_path(&path, format)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            // Its message names the file.
+            let reader = formats::read_path(&path, format)?;
             let mut records = 0u64;
             let mut counted = |record: &mut InputRecord| {
                 records += 1;
