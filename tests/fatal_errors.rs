@@ -195,7 +195,10 @@ fn a_file_that_is_not_contacts_is_an_error_naming_it() {
         let out = server.cli("alice", "import", &[file.to_str().unwrap()]).output().unwrap();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        assert!(err.starts_with(&format!("error: {} is not a contacts file: it is {what}", file.display())), "{err}");
+        assert!(
+            err.starts_with(&format!("error: {} is not a contacts file: it is {what}", file.display())),
+            "{err}"
+        );
         assert_eq!(err.lines().count(), 1, "{err}");
         eprintln!("{}", err.trim_end());
     }
