@@ -84,32 +84,22 @@ impl ExportReport {
     /// The lines printed at the end of a run (stderr).
     pub fn human(&self) -> String {
         let s = &self.summary;
-        let mut out = match self.dry_run {
-            false => format!(
-                "exported {} contact(s) to {} ({} written, {} unchanged, {} deleted, {} error(s)); \
-                 {} API calls in {:.1}s\n",
-                s.contacts,
-                self.path,
-                s.written,
-                s.unchanged,
-                s.deleted,
-                s.errors,
-                s.api_calls,
-                s.elapsed_ms as f64 / 1000.0
-            ),
-            true => format!(
-                "dry run: exporting {} contact(s) to {} would write {}, leave {} unchanged and delete {} \
-                 ({} error(s)); nothing was written; {} API calls in {:.1}s\n",
-                s.contacts,
-                self.path,
-                s.written,
-                s.unchanged,
-                s.deleted,
-                s.errors,
-                s.api_calls,
-                s.elapsed_ms as f64 / 1000.0
-            ),
+        let (head, [written, deleted], tail) = match self.dry_run {
+            false => ("exported", ["written", "deleted"], ""),
+            true => ("dry run: would export", ["to write", "to delete"], "; nothing was written"),
         };
+        let mut out = format!(
+            "{head} {} contact(s) to {} ({} {written}, {} unchanged, {} {deleted}, {} error(s)){tail}; \
+             {} API calls in {:.1}s\n",
+            s.contacts,
+            self.path,
+            s.written,
+            s.unchanged,
+            s.deleted,
+            s.errors,
+            s.api_calls,
+            s.elapsed_ms as f64 / 1000.0
+        );
         let e = &self.enumeration;
         out.push_str(&format!(
             "listing: {} searches over {} alphabet entries, {} page(s) followed, {} refinement(s), \
