@@ -5,13 +5,11 @@
 //! binary against the real sandbox on 127.0.0.1 (or a port nobody listens on, a name that does
 //! not resolve, the sandbox spoken to in TLS).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{bin, text, TestServer};
+use crate::common::{self, bin, text, TestServer};
 use serde_json::Value;
 
 /// A token shaped like the service's: it must appear in no message.
