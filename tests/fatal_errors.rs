@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::common::{self, bin, text, TestServer};
+use crate::common::{self, text, TestServer};
 use serde_json::Value;
 
 /// A token shaped like the service's: it must appear in no message.
@@ -31,19 +31,14 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// `orange-contacts <cmd> <args…> --endpoint ENDPOINT --token TOKEN --rate 0 --retries 1`, with its
-/// own state and data folders.
+/// `orange-contacts <cmd> <args…> --endpoint ENDPOINT --token TOKEN --rate 0 --retries 1`, isolated
+/// ([`common::command`]), its state folder in `dir`.
 fn against(endpoint: &str, token: &str, dir: &Path, cmd: &str, args: &[&str]) -> Output {
-    Command::new(bin())
+    common::command()
         .arg(cmd)
         .args(args)
         .args(["--endpoint", endpoint, "--token", token, "--rate", "0", "--retries", "1"])
         .env("ORANGE_CONTACTS_STATE_DIR", dir.join("state"))
-        .env("ORANGE_CONTACTS_DATA_DIR", dir.join("data"))
-        .env("ORANGE_CONTACTS_CONFIG", "/dev/null")
-        .env_remove("ORANGE_CONTACTS_TOKEN")
-        .env_remove("ORANGE_CONTACTS_ENDPOINT")
-        .env_remove("ORANGE_CONTACTS_PROFILE")
         .output()
         .unwrap()
 }
@@ -200,7 +195,7 @@ fn a_file_that_is_not_contacts_is_an_error_naming_it() {
         assert_eq!(err.lines().count(), 1, "{err}");
         eprintln!("{}", err.trim_end());
     }
-    let out = Command::new(bin()).args(["inspect", jpeg.to_str().unwrap()]).output().unwrap();
+    let out = common::command().args(["inspect", jpeg.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
 

@@ -138,7 +138,13 @@ pub fn explain(error: &ApiError, endpoint: &str, service_auth: bool) -> String {
         },
         Fatal::Broken | Fatal::Config => error.to_string(),
     };
-    redact(&text)
+    match error {
+        // What the server said with its status may help (a gateway's reason), redacted.
+        ApiError::Http { message, .. } if !message.is_empty() => {
+            redact(&format!("{text} (it said: {message})"))
+        }
+        _ => redact(&text),
+    }
 }
 
 /// The endpoint as messages show it: no query string nor credentials (a token may be there).
