@@ -246,6 +246,11 @@ pub struct ExportArgs {
     /// ideograph is missed until a run without --quick.
     #[arg(long)]
     pub quick: bool,
+    /// Do everything but write: list, read and decide as a real run, then print what would be
+    /// written, left unchanged and deleted (and what a deletion guard would refuse); PATH is not
+    /// touched and no lock is taken.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Write the export report (JSON) here (`-`: standard output) [default: the profile's export
     /// `report`].
     #[arg(long, value_name = "PATH")]
@@ -269,6 +274,15 @@ pub struct CheckArgs {
     /// Write the check report (JSON) here (`-`: standard output; the listing then goes to stderr).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Only local → account: is every local card in the account? Account contacts absent
+    /// locally are not listed as `-` (the check after importing a phone's export).
+    #[arg(long)]
+    pub one_way: bool,
+    /// List the account with about 1,100 searches instead of 22,100, as `export --quick`: CJK
+    /// ideographs only as the initials of the local cards' names (an account contact whose name
+    /// starts with another CJK ideograph is not seen).
+    #[arg(long)]
+    pub quick: bool,
     #[command(flatten)]
     pub mapping: MappingArgs,
     #[command(flatten)]

@@ -28,16 +28,23 @@ pub enum Outcome {
     Invalid,
     /// A call failed; what was done before the failure is in `added`.
     Failed,
+    /// Nothing was written for it: the run stopped on an error no later call could get past
+    /// (endpoint unreachable or not the API, credentials or token refused, no consent) before
+    /// its turn, or that error refused its first call. `error` says which; running again once
+    /// it is fixed imports it.
+    #[serde(rename = "not_attempted")]
+    NotAttempted,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Created,
         Outcome::Merged,
         Outcome::Unchanged,
         Outcome::Skipped,
         Outcome::Invalid,
         Outcome::Failed,
+        Outcome::NotAttempted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,12 +55,22 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Invalid => "invalid",
             Outcome::Failed => "failed",
+            Outcome::NotAttempted => "not_attempted",
         }
     }
 
-    /// Whether this outcome makes the run exit with the "partial" code.
+    /// How the human summary names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::NotAttempted => "not attempted",
+            other => other.as_str(),
+        }
+    }
+
+    /// Whether this outcome makes the run exit with the "partial" code (a run that stopped
+    /// exits with the fatal code anyway).
     pub fn is_problem(self) -> bool {
-        matches!(self, Outcome::Invalid | Outcome::Failed)
+        matches!(self, Outcome::Invalid | Outcome::Failed | Outcome::NotAttempted)
     }
 }
 
@@ -150,7 +167,7 @@ impl Report {
     pub fn human_summary(&self, verbose: bool) -> String {
         let mut out = String::new();
         let counts: Vec<String> =
-            Outcome::ALL.iter().map(|o| format!("{} {}", self.count(*o), o.as_str())).collect();
+            Outcome::ALL.iter().map(|o| format!("{} {}", self.count(*o), o.label())).collect();
         out.push_str(&format!("{} records: {}", self.records.len(), counts.join(", ")));
         let s = &self.summary;
         out.push_str(&format!("; {} API calls", s.api_calls));
@@ -163,9 +180,12 @@ impl Report {
             out.push_str(" (dry run: nothing written)");
         }
         out.push('\n');
+        // Records not attempted share the one error that stopped the run, printed once after
+        // the summary: listed only with -v.
+        let listed = |o: Outcome| verbose || (o.is_problem() && o != Outcome::NotAttempted);
         for r in &self.records {
-            if r.outcome.is_problem() || verbose {
-                out.push_str(&format!("  {:<9} {}", r.outcome.as_str(), r.source));
+            if listed(r.outcome) {
+                out.push_str(&format!("  {:<9} {}", r.outcome.label(), r.source));
                 if !r.name.is_empty() {
                     out.push_str(&format!("  {}", r.name));
                 }

@@ -25,6 +25,7 @@
 //! at once with one fatal [`ApiError::Broken`]. Answers the server itself marks as failed (5xx,
 //! 429) are the retry policy's business and neither count nor reset.
 
+pub mod fatal;
 pub mod limits;
 mod pacer;
 mod redact;
@@ -44,6 +45,7 @@ use crate::wire::{
     PrivacyRefusal, ServiceError,
 };
 
+pub use fatal::Fatal;
 pub use limits::AnswerLimits;
 pub use pacer::{rate_period, BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP};
 pub use redact::{redact, REDACTED};
@@ -169,22 +171,9 @@ impl ApiError {
         }
     }
 
-    /// No later call can succeed either: stop the run. Privacy refusal, invalid user/token
-    /// (service code 5, or a gateway code), refused credentials (HTTP 401/403), wrong endpoint
-    /// (404), unreachable or broken endpoint, bad configuration.
+    /// No later call can succeed either: stop the run (see [`Fatal`], the one rule).
     pub fn is_fatal(&self) -> bool {
-        match self {
-            ApiError::Privacy(_)
-            | ApiError::Unreachable { .. }
-            | ApiError::Broken { .. }
-            | ApiError::Config(_) => true,
-            ApiError::Service { error, .. } => {
-                matches!(error.code, ErrorCode::InvalidUser)
-                    || matches!(error.code, ErrorCode::Other(n) if n < 0)
-            }
-            ApiError::Http { status, .. } => matches!(status, 401 | 403 | 404),
-            _ => false,
-        }
+        Fatal::of(self).is_some()
     }
 
     /// The service error code, when the service answered with one.
@@ -327,6 +316,12 @@ impl ApiClient {
     /// A snapshot of the counters.
     pub fn stats(&self) -> CallStats {
         self.inner.stats.lock().expect("stats lock").clone()
+    }
+
+    /// What the user reads about `error`: for a fatal one, what happened and what to do (see
+    /// [`fatal::explain`]), token-free.
+    pub fn explain(&self, error: &ApiError) -> String {
+        fatal::explain(error, self.inner.endpoint.as_str(), self.inner.service_auth.is_some())
     }
 
     /// What this client spends on one server at most.

@@ -33,16 +33,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         format: args.format,
         region: settings.region.value.clone(),
         concurrency: settings.concurrency.value.max(1),
+        one_way: args.one_way,
+        quick: args.quick,
     };
     let target = target(&settings)?;
     runtime()?.block_on(async {
         let connection = connect(target, &settings, quiet).await?;
         let result = check(&connection.client, &opts, &Terminal::new(quiet)).await;
+        let result = result.map_err(|e| connection.client.explain(&e));
         connection.close().await;
         let report = match result {
             Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: check stopped: {}", crate::client::redact(&e.to_string()));
+            Err(why) => {
+                eprintln!("error: check stopped: {why}");
                 return Ok(EXIT_FATAL);
             }
         };

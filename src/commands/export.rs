@@ -6,6 +6,7 @@
 //! `--report -`). Every option but `--quick`, `--force` and `--allow-other-source` may come from the
 //! profile: the overrides of a guard are given on the run that needs them, never by default.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use crate::atomic_file::is_stdout;
@@ -15,7 +16,9 @@ use crate::commands::settings::{self, Layer};
 use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE};
 use crate::export::backup::Overrides;
 use crate::export::guard::Limits;
-use crate::export::{export, resolve_layout, ExportOptions, Layout, Outcome};
+use crate::export::{
+    export, resolve_layout, Error as ExportError, ExportOptions, ExportReport, Layout, Outcome,
+};
 use crate::progress::Terminal;
 
 pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
@@ -36,7 +39,11 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
     let target = target(&settings)?;
     runtime()?.block_on(async {
         let connection = connect(target, &settings, quiet).await?;
-        let _lock = crate::run_lock::acquire(&state_dir()?, &connection.source, "export")?;
+        // A dry run writes nothing and needs no lock.
+        let _lock = match args.dry_run {
+            true => None,
+            false => Some(crate::run_lock::acquire(&state_dir()?, &connection.source, "export")?),
+        };
         let opts = ExportOptions {
             layout: resolve_layout(&path, layout),
             path: path.clone(),
@@ -50,21 +57,31 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
             },
             concurrency: settings.concurrency.value.max(1),
             quick: args.quick,
+            dry_run: args.dry_run,
         };
         let result = export(&connection.client, &opts, &Terminal::new(quiet)).await;
+        let result = result.map_err(|e| {
+            let what = if e.nothing_written() { "export stopped, nothing written" } else { "export stopped" };
+            let why = match &e {
+                ExportError::Account(api) => connection.client.explain(api),
+                other => crate::client::redact(&other.to_string()),
+            };
+            format!("{what}: {why}")
+        });
         connection.close().await;
         let run = match result {
             Ok(run) => run,
-            Err(e) => {
-                let what =
-                    if e.nothing_written() { "export stopped, nothing written" } else { "export stopped" };
-                eprintln!("error: {what}: {}", crate::client::redact(&e.to_string()));
+            Err(message) => {
+                eprintln!("error: {message}");
                 return Ok(EXIT_FATAL);
             }
         };
         let code = exit_code(&run.outcome);
         if let Some(path) = &report {
             run.report.write_json(path)?;
+        }
+        if args.dry_run {
+            write_plan(&run.report, report.as_deref())?;
         }
         if args.verbosity.verbose {
             for c in &run.report.contacts {
@@ -78,6 +95,18 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         }
         Ok(code)
     })
+}
+
+/// `--dry-run`: one line per card that would be written or deleted, on the listing's output.
+fn write_plan(report: &ExportReport, report_path: Option<&Path>) -> std::io::Result<()> {
+    let mut out = crate::report::listing_output(report_path);
+    for c in report.contacts.iter().filter(|c| c.status == "written") {
+        writeln!(out, "would write   {}  {}", c.file.as_deref().unwrap_or(&c.uid), c.name)?;
+    }
+    for name in &report.deleted {
+        writeln!(out, "would delete  {name}")?;
+    }
+    Ok(())
 }
 
 /// 0 complete, 3 incomplete (listing or unreadable contacts), 1 refused by the guard.

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use crate::cli::ImportArgs;
-use crate::client::ApiError;
+use crate::client::ApiClient;
 use crate::commands::connect::{connect, state_dir, target};
 use crate::commands::settings::{self, Layer};
 use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
@@ -22,6 +22,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let region = settings.region.value.clone();
     let mapping = MappingOptions { region: region.clone(), ..MappingOptions::default() };
     let inputs = read_all(&args.files, args.format, &mapping)?;
+    for warning in &inputs.warnings {
+        eprintln!("warning: {warning}");
+    }
     runtime()?.block_on(async {
         let connection = connect(target, &settings, quiet).await?;
         // Two imports at once would both create what is missing: one run per account. A dry run
@@ -38,6 +41,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             concurrency: settings.concurrency.value,
         };
         let run = import::run(inputs, &connection.client, &opts, &progress, started).await;
+        let fatal = run.fatal.as_ref().map(|e| fatal_message(&connection.client, e));
         connection.close().await;
         if args.dry_run {
             write!(crate::report::listing_output(args.report.as_deref()), "{}", run.plan_listing)?;
@@ -51,21 +55,19 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
         if !quiet {
             eprint!("{}", run.report.human_summary(args.verbosity.verbose));
         }
-        if let Some(fatal) = &run.fatal {
-            eprintln!("error: {}", fatal_message(fatal));
+        if let Some(fatal) = fatal {
+            eprintln!("error: {fatal}");
             return Ok(EXIT_FATAL);
         }
         Ok(if run.report.has_problems() { EXIT_PARTIAL } else { EXIT_OK })
     })
 }
 
-/// What a user must do about an error that stopped the run.
-pub fn fatal_message(error: &import::Error) -> String {
+/// What a user must do about an error that stopped the run (the client's one rule for API
+/// errors, see [`crate::client::fatal`]).
+fn fatal_message(client: &ApiClient, error: &import::Error) -> String {
     match error {
-        import::Error::Api(ApiError::Privacy(refusal)) => format!(
-            "the account owner has not granted this service access to their contacts ({}). Grant it here, then run again: {}",
-            refusal.detail, refusal.url
-        ),
+        import::Error::Api(e) => client.explain(e),
         other => format!("stopped: {other}"),
     }
 }

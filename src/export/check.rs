@@ -34,6 +34,12 @@ pub struct CheckOptions {
     pub format: Format,
     pub region: String,
     pub concurrency: usize,
+    /// `--one-way`: only local → account; account contacts absent locally are not listed (the
+    /// check after a migration: is everything of the phone in the account?).
+    pub one_way: bool,
+    /// `--quick`: list with [`enumerate::quick_alphabet`] and the local cards' initials, as
+    /// `export --quick` does with the backup's.
+    pub quick: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -118,6 +124,10 @@ pub struct CheckSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub summary: CheckSummary,
+    /// `--one-way`: account contacts absent locally were not listed.
+    pub one_way: bool,
+    /// `--quick`: CJK ideographs were searched only as the initials of the local cards' names.
+    pub quick: bool,
     pub incomplete: Vec<IncompletePrefix>,
     pub entries: Vec<CheckEntry>,
 }
@@ -132,14 +142,21 @@ impl CheckReport {
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
         let differences = s.only_local + s.only_account + s.differ + s.errors;
+        let only_account = match self.one_way {
+            true => "account contacts absent locally not listed (--one-way)".to_string(),
+            false => format!("{} only in account", s.only_account),
+        };
+        let quick = match self.quick {
+            true => " (quick listing: CJK ideographs searched only as the local names' initials)",
+            false => "",
+        };
         format!(
-            "{} local card(s), {} account contact(s): {} same, {} only local, {} only in account, {} differ, \
+            "{} local card(s), {} account contact(s){quick}: {} same, {} only local, {only_account}, {} differ, \
              {} error(s) — {}",
             s.local_cards,
             s.account_contacts,
             s.same,
             s.only_local,
-            s.only_account,
             s.differ,
             s.errors,
             if differences == 0 && self.incomplete.is_empty() {
@@ -168,33 +185,6 @@ struct Local {
     mapped: Mapped,
 }
 
-/// Files to read: the paths given, with folders expanded to their `.vcf` files (hidden and
-/// `.tmp` files skipped, as vdir readers do).
-pub fn expand_paths(paths: &[PathBuf]) -> Vec<Result<PathBuf, String>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if !p.is_dir() {
-            out.push(Ok(p.clone()));
-            continue;
-        }
-        match std::fs::read_dir(p) {
-            Ok(entries) => {
-                let mut files: Vec<PathBuf> =
-                    entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|f| is_card_file(f)).collect();
-                files.sort();
-                out.extend(files.into_iter().map(Ok));
-            }
-            Err(e) => out.push(Err(format!("{}: {e}", p.display()))),
-        }
-    }
-    out
-}
-
-fn is_card_file(f: &Path) -> bool {
-    let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    !name.starts_with('.') && f.extension().is_some_and(|e| e.eq_ignore_ascii_case("vcf")) && f.is_file()
-}
-
 /// Runs a check: read the local cards, list and fetch the account, match each card to a
 /// contact, compare. `Err` only for a fatal API error.
 pub async fn check<R: Remote>(
@@ -205,7 +195,11 @@ pub async fn check<R: Remote>(
     let started = Instant::now();
     let mapping_opts = MappingOptions { region: opts.region.clone(), ..MappingOptions::default() };
     let (locals, mut entries) = read_locals(&opts.paths, opts.format, &mapping_opts);
-    let listing = enumerate::enumerate(remote, opts.concurrency, progress).await?;
+    let alphabet = match opts.quick {
+        true => enumerate::quick_alphabet(&local_initials(&locals)),
+        false => enumerate::alphabet(),
+    };
+    let listing = enumerate::enumerate_with(remote, alphabet, opts.concurrency, progress).await?;
     let ids: Vec<String> = listing.contacts.keys().cloned().collect();
     let (fetched, problems) = fetch_all(remote, ids, true, opts.concurrency, progress).await?;
     let account = AccountIndex::new(&fetched);
@@ -214,6 +208,7 @@ pub async fn check<R: Remote>(
     for f in &fetched {
         match groups.get(f.id.as_str()) {
             Some(members) => entries.extend(compare(f, members, &locals, &mapping_opts)),
+            None if opts.one_way => {}
             None => entries.push(only_in_account(f)),
         }
     }
@@ -222,7 +217,27 @@ pub async fn check<R: Remote>(
     sort_entries(&mut entries);
     let summary =
         summarize(&entries, locals.len(), fetched.len(), &listing, remote.stats().requests(), started);
-    Ok(CheckReport { summary, incomplete: listing.incomplete, entries })
+    Ok(CheckReport {
+        summary,
+        one_way: opts.one_way,
+        quick: opts.quick,
+        incomplete: listing.incomplete,
+        entries,
+    })
+}
+
+/// The initials a quick listing must search for every local card to be found.
+fn local_initials(locals: &[Local]) -> HashSet<String> {
+    let names = |l: &Local| {
+        let c = &l.mapped.contact;
+        enumerate::initials_of(
+            c.firstname.as_deref(),
+            c.lastname.as_deref(),
+            c.nickname.as_deref(),
+            c.company.as_deref(),
+        )
+    };
+    locals.iter().flat_map(names).collect()
 }
 
 /// The local cards, mapped as import would send them; unreadable files and records become
@@ -233,7 +248,7 @@ fn read_locals(
     mapping_opts: &MappingOptions,
 ) -> (Vec<Local>, Vec<CheckEntry>) {
     let (mut locals, mut entries) = (Vec::new(), Vec::new());
-    for file in expand_paths(paths) {
+    for file in formats::paths::expand_paths(paths) {
         let file = match file {
             Ok(f) => f,
             Err(e) => {

@@ -118,6 +118,21 @@ pub fn quick_alphabet(initials: &HashSet<String>) -> Vec<(String, usize)> {
     alphabet().into_iter().filter(|(t, si)| SCRIPTS[*si].name != "cjk" || initials.contains(t)).collect()
 }
 
+/// The initials a contact is found by in a quick listing: the folded first character of each of
+/// its searchable names (see [`crate::wire::search::searchable_names`]). What `--quick` searches
+/// beyond its reduced alphabet: `export` takes them from the backup, `check` from the local cards.
+pub fn initials_of(
+    firstname: Option<&str>,
+    lastname: Option<&str>,
+    nickname: Option<&str>,
+    company: Option<&str>,
+) -> impl Iterator<Item = String> {
+    let names = crate::wire::search::searchable_names(firstname, lastname, nickname, company);
+    let initials: Vec<String> =
+        names.iter().filter_map(|n| crate::wire::search::fold(n).chars().next()).map(String::from).collect();
+    initials.into_iter()
+}
+
 /// Whether the server honoured the `page` request parameter, as far as we saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -61,6 +61,8 @@ pub struct ExportOptions {
     pub concurrency: usize,
     /// `--quick`: list with [`enumerate::quick_alphabet`] and the backup's own initials.
     pub quick: bool,
+    /// `--dry-run`: every step but the writing (step 6 says what it would write and delete).
+    pub dry_run: bool,
 }
 
 /// `--layout`, else a path ending in `.vcf` (or `-`, standard output) is one file and anything
@@ -338,11 +340,11 @@ fn shown(uid: &str, layout: Layout) -> String {
     }
 }
 
-/// Step 6: what the guard allowed, written.
+/// Step 6: what the guard allowed, written (`--dry-run`: only found, nothing touched).
 fn write(opts: &ExportOptions, target: &Target, cards: &[Card], plan: &guard::Plan) -> Result<Update, Error> {
     let (written, deleted) = match opts.layout {
-        Layout::Dir => write_vdir(&opts.path, target, cards, plan)?,
-        Layout::File => write_file(&opts.path, target, cards, plan)?,
+        Layout::Dir => write_vdir(&opts.path, target, cards, plan, opts.dry_run)?,
+        Layout::File => write_file(&opts.path, target, cards, plan, opts.dry_run)?,
     };
     let kept = plan.keep.iter().map(|(u, _)| shown(u, opts.layout)).collect();
     Ok(Update { refused: None, written, deleted, kept })
@@ -354,12 +356,17 @@ fn write_vdir(
     target: &Target,
     cards: &[Card],
     plan: &guard::Plan,
+    dry_run: bool,
 ) -> Result<(HashSet<String>, Vec<String>), Error> {
     let named: Vec<(String, Vec<u8>)> =
         cards.iter().map(|c| (vdir::file_name(&c.uid), c.text.clone().into_bytes())).collect();
     let delete: Vec<String> = plan.delete.iter().map(|u| vdir::file_name(u)).collect();
     let metadata = backup::vdir_metadata(&target.recorded);
-    let out = vdir::apply_vdir(path, &metadata, &named, &delete).map_err(|e| Error::Backup {
+    let out = match dry_run {
+        true => vdir::preview_vdir(path, &named, &delete),
+        false => vdir::apply_vdir(path, &metadata, &named, &delete),
+    };
+    let out = out.map_err(|e| Error::Backup {
         path: path.to_path_buf(),
         access: Access::WriteVdir { written: e.done.written.len(), deleted: e.done.deleted.len() },
         source: e.source,
@@ -375,6 +382,7 @@ fn write_file(
     target: &Target,
     cards: &[Card],
     plan: &guard::Plan,
+    dry_run: bool,
 ) -> Result<(HashSet<String>, Vec<String>), Error> {
     let mut ordered: Vec<((String, String), &str)> =
         cards.iter().map(|c| ((fold(&c.name), c.id.clone()), c.text.as_str())).collect();
@@ -385,11 +393,13 @@ fn write_file(
     }
     ordered.sort_by(|a, b| a.0.cmp(&b.0));
     let body: String = ordered.iter().map(|(_, text)| *text).collect();
-    vdir::write_if_changed(path, body.as_bytes()).map_err(|source| Error::Backup {
-        path: path.to_path_buf(),
-        access: Access::WriteFile,
-        source,
-    })?;
+    if !dry_run {
+        vdir::write_if_changed(path, body.as_bytes()).map_err(|source| Error::Backup {
+            path: path.to_path_buf(),
+            access: Access::WriteFile,
+            source,
+        })?;
+    }
     let old_text = |uid: &str| target.old.cards.get(uid).map(|o| o.text.as_str());
     let written = cards.iter().filter(|c| old_text(&c.uid) != Some(c.text.as_str())).map(|c| c.uid.clone());
     Ok((written.collect(), plan.delete.clone()))
@@ -426,6 +436,7 @@ impl Run<'_> {
         };
         let contacts = self.contact_entries();
         ExportReport {
+            dry_run: opts.dry_run,
             path: opts.path.display().to_string(),
             layout: match opts.layout {
                 Layout::File => "file",
@@ -559,6 +570,7 @@ mod tests {
             limits: guard::Limits { max_delete: 50, max_delete_percent: 50 },
             concurrency: 4,
             quick: false,
+            dry_run: false,
         }
     }
 

@@ -54,6 +54,8 @@ pub struct EnumerationReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
+    /// `--dry-run`: nothing was written or deleted; `written` and `deleted` say what would be.
+    pub dry_run: bool,
     pub path: String,
     pub layout: &'static str,
     pub version: &'static str,
@@ -82,8 +84,12 @@ impl ExportReport {
     /// The lines printed at the end of a run (stderr).
     pub fn human(&self) -> String {
         let s = &self.summary;
+        let (head, [written, deleted], tail) = match self.dry_run {
+            false => ("exported", ["written", "deleted"], ""),
+            true => ("dry run: would export", ["to write", "to delete"], "; nothing was written"),
+        };
         let mut out = format!(
-            "exported {} contact(s) to {} ({} written, {} unchanged, {} deleted, {} error(s)); \
+            "{head} {} contact(s) to {} ({} {written}, {} unchanged, {} {deleted}, {} error(s)){tail}; \
              {} API calls in {:.1}s\n",
             s.contacts,
             self.path,

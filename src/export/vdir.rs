@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use crate::atomic_file;
 use crate::export::Layout;
 use crate::formats::{self, Format};
-use crate::wire::search::{fold, searchable_names};
 
 /// Prefix of every UID and file name this tool writes.
 pub const UID_PREFIX: &str = "orange-contacts-";
@@ -123,9 +122,23 @@ pub fn apply_vdir(
     delete: &[String],
 ) -> Result<VdirOutcome, ApplyError> {
     let mut out = VdirOutcome::default();
-    match update_vdir(dir, metadata, cards, delete, &mut out) {
+    match update_vdir(dir, metadata, cards, delete, true, &mut out) {
         Ok(()) => Ok(out),
         Err(source) => Err(ApplyError { done: out, source }),
+    }
+}
+
+/// What [`apply_vdir`] would do to `dir` (`export --dry-run`), through the same steps, touching
+/// nothing: the same names refused, the same cards found changed or unchanged, the same deletions.
+pub fn preview_vdir(
+    dir: &Path,
+    cards: &[(String, Vec<u8>)],
+    delete: &[String],
+) -> Result<VdirOutcome, ApplyError> {
+    let mut out = VdirOutcome::default();
+    match update_vdir(dir, &[], cards, delete, false, &mut out) {
+        Ok(()) => Ok(out),
+        Err(source) => Err(ApplyError { done: VdirOutcome::default(), source }),
     }
 }
 
@@ -134,6 +147,7 @@ fn update_vdir(
     metadata: &[u8],
     cards: &[(String, Vec<u8>)],
     delete: &[String],
+    apply: bool,
     out: &mut VdirOutcome,
 ) -> io::Result<()> {
     for name in cards.iter().map(|(n, _)| n).chain(delete) {
@@ -141,24 +155,34 @@ fn update_vdir(
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe file name {name:?}")));
         }
     }
-    fs::create_dir_all(dir)?;
-    // The folder says whose it is before its cards change.
-    write_if_changed(&dir.join(super::backup::VDIR_METADATA), metadata)?;
+    if apply {
+        fs::create_dir_all(dir)?;
+        // The folder says whose it is before its cards change.
+        write_if_changed(&dir.join(super::backup::VDIR_METADATA), metadata)?;
+    }
     for (name, bytes) in cards {
         let path = dir.join(name);
         if fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) {
             out.unchanged.push(name.clone());
         } else {
             // No sweep per card (a folder read each): the folder is swept once below.
-            atomic_file::write_in_batch(&path, bytes)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            if apply {
+                atomic_file::write_in_batch(&path, bytes)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            }
             out.written.push(name.clone());
         }
     }
     for name in delete {
         let path = dir.join(name);
-        fs::remove_file(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        if apply {
+            fs::remove_file(&path)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        }
         out.deleted.push(name.clone());
+    }
+    if !apply {
+        return Ok(());
     }
     if !delete.is_empty() {
         sync_dir(dir);
@@ -234,13 +258,12 @@ pub fn name_initials(path: &Path, layout: Layout) -> io::Result<HashSet<String>>
         for record in records {
             // The message names the card.
             let c = record.contact.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            let names = searchable_names(
+            initials.extend(super::enumerate::initials_of(
                 c.given.as_deref(),
                 c.family.as_deref(),
                 c.nickname.as_deref(),
                 c.organization.as_deref(),
-            );
-            initials.extend(names.iter().filter_map(|n| fold(n).chars().next()).map(String::from));
+            ));
         }
     }
     Ok(initials)

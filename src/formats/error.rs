@@ -17,6 +17,9 @@ pub enum ReadError {
     /// The path names a directory.
     #[error("cannot read {name}: it is a directory")]
     Directory { name: String },
+    /// The file is not contacts at all (`what`: a JPEG image, a PDF document, a binary file…).
+    #[error("{name} is not a contacts file: it is {what}. Give vCard (.vcf) or CSV files")]
+    NotContacts { name: String, what: &'static str },
     /// Reading the first bytes failed (the format and the charset are told from them).
     #[error("cannot read {name}: {error}")]
     Read { name: String, error: io::Error },

@@ -14,6 +14,8 @@
 pub mod csv;
 pub mod decode;
 mod error;
+mod not_contacts;
+pub mod paths;
 pub mod vcard;
 pub mod vcard_write;
 
@@ -139,17 +141,18 @@ pub fn read_path(path: &Path, format: Format) -> Result<RecordReader, ReadError>
         }
         Box::new(file)
     };
+    // The first bytes tell the format (`Auto`) and whether this is contacts at all.
+    let mut prefix = Vec::with_capacity(decode::SNIFF_BYTES);
+    let read_failed = |error| ReadError::Read { name: source_name.clone(), error };
+    reader.by_ref().take(decode::SNIFF_BYTES as u64).read_to_end(&mut prefix).map_err(read_failed)?;
+    if let Some(what) = not_contacts::not_contacts(&prefix) {
+        return Err(ReadError::NotContacts { name: source_name, what });
+    }
     let format = match format {
-        Format::Auto => {
-            let mut prefix = Vec::with_capacity(decode::SNIFF_BYTES);
-            let read_failed = |error| ReadError::Read { name: source_name.clone(), error };
-            reader.by_ref().take(decode::SNIFF_BYTES as u64).read_to_end(&mut prefix).map_err(read_failed)?;
-            let detected = sniff_format(&prefix, path);
-            reader = Box::new(Cursor::new(prefix).chain(reader));
-            detected
-        }
+        Format::Auto => sniff_format(&prefix, path),
         other => other,
     };
+    let reader: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(reader));
     let (inner, format): (Box<dyn ChunkedReader>, _) = match format {
         Format::Csv => (Box::new(csv::CsvReader::new(reader, source_name.clone())?), Format::Csv),
         _ => (Box::new(vcard::VcardReader::new(reader, source_name.clone())), Format::Vcard),

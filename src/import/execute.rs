@@ -110,6 +110,12 @@ impl<R> Ctx<'_, R> {
         }
         message
     }
+
+    /// The error that stopped the run, as records not attempted quote it.
+    fn fatal_message(&self) -> String {
+        let slot = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref().map_or_else(|| "the run stopped on a fatal error".into(), |e| e.to_string())
+    }
 }
 
 async fn run_group(ctx: &Ctx<'_, impl Remote>, group: &GroupPlan) -> Vec<StepResult> {
@@ -133,7 +139,8 @@ async fn run_group(ctx: &Ctx<'_, impl Remote>, group: &GroupPlan) -> Vec<StepRes
             continue;
         }
         if ctx.stop.load(Ordering::SeqCst) {
-            result.error = Some("not attempted: the run stopped on a fatal error".into());
+            result.outcome = Outcome::NotAttempted;
+            result.error = Some(format!("not attempted: {}", ctx.fatal_message()));
             results.push(result);
             continue;
         }
@@ -164,7 +171,16 @@ async fn run_group(ctx: &Ctx<'_, impl Remote>, group: &GroupPlan) -> Vec<StepRes
         match outcome {
             Ok(o) => result.outcome = o,
             Err(e) => {
+                let fatal = e.is_fatal();
                 let message = ctx.fail(e);
+                // The error that stops the run refused this record's first call: nothing of it
+                // was written, as for the records after it.
+                if fatal && result.added.is_empty() {
+                    result.outcome = Outcome::NotAttempted;
+                    result.error = Some(format!("not attempted: {message}"));
+                    results.push(result);
+                    continue;
+                }
                 if cid.is_none() {
                     group_error = Some(format!("the contact could not be created: {message}"));
                 }
@@ -494,7 +510,7 @@ mod tests {
     }
 
     /// A refusal no later call can pass (the privacy refusal) stops the run; the records not
-    /// reached fail with it.
+    /// reached, and the one refused, are "not attempted" with it.
     #[test]
     fn a_fatal_refusal_stops_the_run() {
         let remote = MemoryRemote::new()
@@ -502,7 +518,8 @@ mod tests {
         let run = import(&remote, people(4), OnDuplicate::Merge);
         assert!(matches!(run.fatal, Some(Error::Api(ApiError::Privacy(_)))), "{:?}", run.fatal);
         assert_eq!(run.report.count(Outcome::Created), 1);
-        assert_eq!(run.report.count(Outcome::Failed), 3);
+        assert_eq!(run.report.count(Outcome::NotAttempted), 3);
+        assert_eq!(run.report.count(Outcome::Failed), 0);
         assert_eq!(calls(&remote, Action::AddContact), 2, "nothing sent after the refusal");
     }
 
@@ -558,7 +575,7 @@ mod tests {
         };
         let with_photo = Inputs::new(vec![person(0, true)]).unwrap();
         // The record's photo points into another spool than the run's (empty) one.
-        let inputs = Inputs { records: with_photo.records, photos: Inputs::new([]).unwrap().photos };
+        let inputs = Inputs { photos: Inputs::new([]).unwrap().photos, ..with_photo };
         let run = futures::executor::block_on(run(inputs, &remote, &opts, &Silent, Instant::now()));
         assert!(matches!(run.fatal, Some(Error::Spool(_))), "{:?}", run.fatal);
         let error = run.report.records[0].error.as_deref().unwrap();

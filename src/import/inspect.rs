@@ -35,6 +35,8 @@ pub struct InspectSummary {
     /// Values per field the API cannot carry.
     pub not_carried: BTreeMap<String, u64>,
     pub warnings: u64,
+    /// About whole inputs: an empty file, a folder with no card.
+    pub input_warnings: Vec<String>,
     /// Calls an import into an empty account would need at least.
     pub minimum_calls: u64,
     pub bytes_read: u64,
@@ -77,7 +79,7 @@ pub fn inspect(
         }
         None => None,
     };
-    for_each_record(files, format, opts, |record| {
+    summary.input_warnings = for_each_record(files, format, opts, |record| {
         summary.records += 1;
         summary.warnings += record.warnings.len() as u64;
         let mut duplicate_of = None;
@@ -226,6 +228,9 @@ impl InspectSummary {
             self.records, self.valid, self.invalid, self.duplicates_in_input, self.minimum_calls, self.warnings,
             self.elapsed_ms as f64 / 1000.0
         );
+        for warning in &self.input_warnings {
+            s.push_str(&format!("warning: {warning}\n"));
+        }
         if !self.coverage.is_empty() {
             let cov: Vec<String> = self.coverage.iter().map(|(k, v)| format!("{k} {v}")).collect();
             s.push_str(&format!("carried: {}\n", cov.join(", ")));

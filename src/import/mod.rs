@@ -98,7 +98,7 @@ async fn snapshot_plan_execute<R: Remote>(
     progress: &dyn Progress,
     started: Instant,
 ) -> ImportRun {
-    let Inputs { records, photos } = inputs;
+    let Inputs { records, photos, .. } = inputs;
     let (snapshot, warnings) =
         match account::snapshot(remote, &records, opts.on_duplicate, opts.concurrency).await {
             Ok(found) => found,
@@ -126,27 +126,12 @@ async fn snapshot_plan_execute<R: Remote>(
     ImportRun { report, plan_listing, fatal, warnings }
 }
 
-/// The run when reading the account failed: nothing planned, every valid record failed.
+/// The run when reading the account failed (a fatal error): nothing planned, every valid record
+/// not attempted.
 fn not_attempted(records: &[InputRecord], error: Error, remote: &impl Remote, started: Instant) -> ImportRun {
-    let message = format!("not attempted: reading the account failed: {error}");
-    let results = all_failed(records, &message);
     let report =
-        build_report(records, &Plan::default(), &results, None, remote, &Written::default(), started);
+        build_report(records, &Plan::default(), &[], Some(&error), remote, &Written::default(), started);
     ImportRun { report, plan_listing: String::new(), fatal: Some(error), warnings: vec![] }
-}
-
-/// Every record failed before anything was planned.
-fn all_failed(records: &[InputRecord], message: &str) -> Vec<StepResult> {
-    (0..records.len())
-        .filter(|&i| records[i].valid().is_some())
-        .map(|record| StepResult {
-            record,
-            outcome: Outcome::Failed,
-            cid: None,
-            added: vec![],
-            error: Some(message.to_string()),
-        })
-        .collect()
 }
 
 /// The outcomes a dry run predicts, with what each record would add.
@@ -224,7 +209,7 @@ fn build_report(
             None => RecordReport {
                 source: record.source.clone(),
                 name: record.name.clone(),
-                outcome: Outcome::Failed,
+                outcome: Outcome::NotAttempted,
                 cid: None,
                 added: vec![],
                 dropped,

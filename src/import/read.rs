@@ -91,15 +91,41 @@ pub fn for_each_record(
     format: Format,
     opts: &MappingOptions,
     mut each: impl FnMut(&mut InputRecord) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for path in files {
-        let reader =
-            formats::read_path(path, format).with_context(|| format!("cannot read {}", path.display()))?;
-        run_pool(reader, opts, workers, &mut each)
-            .with_context(|| format!("while reading {}", path.display()))?;
+    let mut warnings = Vec::new();
+    for given in files {
+        // A folder (a vdir) is its `.vcf` files, as `check` reads it.
+        let expanded = formats::paths::expand_paths(std::slice::from_ref(given));
+        if expanded.is_empty() {
+            warnings.push(format!("{} holds no .vcf file: nothing read from it", given.display()));
+        }
+        for path in expanded {
+            let path = path.map_err(|e| anyhow::anyhow!("cannot read the folder {e}"))?;
+            // Its message names the file.
+            let reader = formats::read_path(&path, format)?;
+            let mut records = 0u64;
+            let mut counted = |record: &mut InputRecord| {
+                records += 1;
+                each(record)
+            };
+            run_pool(reader, opts, workers, &mut counted)
+                .with_context(|| format!("while reading {}", path.display()))?;
+            if records == 0 {
+                warnings.push(empty_input(&path));
+            }
+        }
     }
-    Ok(())
+    Ok(warnings)
+}
+
+/// The warning for an input that gave no record: empty, or (CSV) a header alone.
+fn empty_input(path: &std::path::Path) -> String {
+    let empty = path.as_os_str() != "-" && std::fs::metadata(path).is_ok_and(|m| m.len() == 0);
+    match empty {
+        true => format!("{} is empty: no contact read from it", path.display()),
+        false => format!("{} holds no contact", path.display()),
+    }
 }
 
 fn run_pool(
@@ -190,12 +216,14 @@ fn map_one(record: Record, opts: &MappingOptions) -> InputRecord {
 pub struct Inputs {
     pub records: Vec<InputRecord>,
     pub photos: PhotoSpool,
+    /// About whole inputs: an empty file, a folder with no card.
+    pub warnings: Vec<String>,
 }
 
 impl Inputs {
     /// Takes records (photos still in their mapping) and spools the photos.
     pub fn new(records: impl IntoIterator<Item = InputRecord>) -> anyhow::Result<Inputs> {
-        let mut inputs = Inputs { records: Vec::new(), photos: PhotoSpool::new()? };
+        let mut inputs = Inputs { records: Vec::new(), photos: PhotoSpool::new()?, warnings: Vec::new() };
         for record in records {
             inputs.push(record)?;
         }
@@ -214,7 +242,7 @@ impl Inputs {
 /// Reads every record of every file (the import needs them all to deduplicate), photos spooled.
 pub fn read_all(files: &[PathBuf], format: Format, opts: &MappingOptions) -> anyhow::Result<Inputs> {
     let mut inputs = Inputs::new([])?;
-    for_each_record(files, format, opts, |r| inputs.push(std::mem::take(r)))?;
+    inputs.warnings = for_each_record(files, format, opts, |r| inputs.push(std::mem::take(r)))?;
     Ok(inputs)
 }
 
