@@ -28,16 +28,21 @@ pub enum Outcome {
     Invalid,
     /// A call failed; what was done before the failure is in `added`.
     Failed,
+    /// The run stopped before reaching it (Ctrl-C, or an error that stops the run): nothing was
+    /// sent for it; running the same command again continues with it.
+    #[serde(rename = "not_attempted")]
+    NotAttempted,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Created,
         Outcome::Merged,
         Outcome::Unchanged,
         Outcome::Skipped,
         Outcome::Invalid,
         Outcome::Failed,
+        Outcome::NotAttempted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,12 +53,13 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Invalid => "invalid",
             Outcome::Failed => "failed",
+            Outcome::NotAttempted => "not_attempted",
         }
     }
 
     /// Whether this outcome makes the run exit with the "partial" code.
     pub fn is_problem(self) -> bool {
-        matches!(self, Outcome::Invalid | Outcome::Failed)
+        matches!(self, Outcome::Invalid | Outcome::Failed | Outcome::NotAttempted)
     }
 }
 
@@ -149,8 +155,12 @@ impl Report {
     /// The human summary for stderr: one line of counts, then the problem records.
     pub fn human_summary(&self, verbose: bool) -> String {
         let mut out = String::new();
-        let counts: Vec<String> =
-            Outcome::ALL.iter().map(|o| format!("{} {}", self.count(*o), o.as_str())).collect();
+        let counts: Vec<String> = Outcome::ALL
+            .iter()
+            // Only a stopped run has records not attempted: other summaries stay as they were.
+            .filter(|o| **o != Outcome::NotAttempted || self.count(**o) > 0)
+            .map(|o| format!("{} {}", self.count(*o), o.as_str()))
+            .collect();
         out.push_str(&format!("{} records: {}", self.records.len(), counts.join(", ")));
         let s = &self.summary;
         out.push_str(&format!("; {} API calls", s.api_calls));

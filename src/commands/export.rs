@@ -16,7 +16,7 @@ use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE};
 use crate::export::backup::Overrides;
 use crate::export::guard::Limits;
 use crate::export::{export, resolve_layout, ExportOptions, Layout, Outcome};
-use crate::progress::Terminal;
+use crate::progress::for_stderr;
 
 pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
     let flags = Layer::default().with_connection(&args.connection).with_export(&args);
@@ -51,7 +51,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
             concurrency: settings.concurrency.value.max(1),
             quick: args.quick,
         };
-        let result = export(&connection.client, &opts, &Terminal::new(quiet)).await;
+        let result = export(&connection.client, &opts, &*for_stderr(quiet, args.verbosity.stats)).await;
         connection.close().await;
         let run = match result {
             Ok(run) => run,
