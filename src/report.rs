@@ -174,7 +174,8 @@ impl Report {
         }
         out.push('\n');
         for r in &self.records {
-            if r.outcome.is_problem() || verbose {
+            // Records a stopped run did not reach are counted, not listed one by one (`-v` does).
+            if (r.outcome.is_problem() && r.outcome != Outcome::NotAttempted) || verbose {
                 out.push_str(&format!("  {:<9} {}", r.outcome.as_str(), r.source));
                 if !r.name.is_empty() {
                     out.push_str(&format!("  {}", r.name));

@@ -19,7 +19,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{bin, text, TestServer};
-use orange_contacts::remote::Remote as _;
 use serde_json::Value;
 
 /// `n` cards whose last names start with every letter in turn (so reading the account makes

@@ -55,7 +55,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             eprint!("{}", run.report.human_summary(args.verbosity.verbose));
         }
         if run.interrupted {
-            eprintln!("{}", interrupted_line(&run.report));
+            eprintln!("{}", interrupted_line(&run.report, args.report.is_some()));
             return Ok(EXIT_INTERRUPTED);
         }
         if let Some(fatal) = &run.fatal {
@@ -67,10 +67,10 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
 }
 
 /// What an interrupted run did, and what to do next (printed even with `-q`).
-fn interrupted_line(report: &Report) -> String {
+fn interrupted_line(report: &Report, written: bool) -> String {
     let total = report.records.len();
     let done = total - report.count(Outcome::NotAttempted);
-    let rest = if report.summary.dry_run { "" } else { "; the report lists the rest as not done" };
+    let rest = if written { "; the report lists the rest as not done" } else { "" };
     format!("interrupted: {done} of {total} records done{rest}; run the same command again to continue")
 }
 
