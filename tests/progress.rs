@@ -10,15 +10,13 @@
 //!
 //! The bar itself (an 80-column terminal) is rendered by the unit tests of `src/progress.rs`.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{bin, text, TestServer};
+use crate::common::{self, stderr, text, TestServer};
 use serde_json::Value;
 
 /// `n` cards whose last names start with every letter in turn (so reading the account makes
@@ -38,18 +36,15 @@ fn cards(n: usize) -> String {
         .collect()
 }
 
-/// `orange-contacts <args>` against `server` as `user`, nothing from the caller's environment.
+/// `orange-contacts <args>` against `server` as `user`, isolated ([`common::command`]), with
+/// the caller's `--concurrency`.
 fn command(server: &TestServer, user: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(bin());
+    let mut c = common::command();
     c.args(args)
         .args(["--endpoint", &server.endpoint, "--token-file"])
         .arg(server.token_file(user))
         .args(["--rate", "0"])
-        .env("ORANGE_CONTACTS_DATA_DIR", server.dir.path().join("data"))
-        .env("ORANGE_CONTACTS_STATE_DIR", server.dir.path().join("state"))
-        .env_remove("ORANGE_CONTACTS_TOKEN")
-        .env_remove("ORANGE_CONTACTS_ENDPOINT")
-        .env_remove("ORANGE_CONTACTS_PROFILE");
+        .env("ORANGE_CONTACTS_STATE_DIR", server.dir.path().join("state"));
     c
 }
 
@@ -79,10 +74,6 @@ fn stats_lines(stderr: &str) -> Vec<BTreeMap<String, String>> {
         assert!(decimals <= 1 && rate.parse::<f64>().is_ok(), "rate {rate}: {l:?}");
     }
     lines
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Item 2: an import into a slow sandbox with stderr piped prints `progress:` lines once a
@@ -126,10 +117,7 @@ fn issue11_stats_lines_show_a_long_import_is_alive_and_quiet_turns_them_off() {
 #[test]
 fn issue11_export_listing_and_fetching_show_their_totals() {
     let server = TestServer::start(&["--latency-ms", "15"]);
-    let file = server.dir.path().join("people.vcf");
-    std::fs::write(&file, cards(60)).unwrap();
-    let out = server.sandbox_cmd(&["seed", "--user", "alice", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
+    server.seed("alice", &cards(60));
     let backup = server.dir.path().join("backup.vcf");
     let args = ["export", backup.to_str().unwrap(), "--quick", "--stats", "1s", "--concurrency", "4"];
     let out = command(&server, "alice", &args).output().unwrap();
