@@ -15,7 +15,7 @@ use crate::formats::Format;
 use crate::import::plan::OnDuplicate;
 use values::{
     parse_concurrency, parse_endpoint, parse_max_delete_percent, parse_probability, parse_rate, parse_region,
-    parse_service_auth, parse_timeout, parse_whole, secret_value_parser, ServiceAuth,
+    parse_service_auth, parse_stats_interval, parse_timeout, parse_whole, secret_value_parser, ServiceAuth,
 };
 
 /// `--version`: the crate's version and the commit it was built from (`unknown` outside a git
@@ -149,7 +149,7 @@ impl std::fmt::Debug for ConnectionArgs {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, Args)]
+#[derive(Debug, Clone, Copy, Args)]
 pub struct Verbosity {
     /// No progress bar and no summary, errors only.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -157,6 +157,10 @@ pub struct Verbosity {
     /// Say more (each record's outcome).
     #[arg(short, long)]
     pub verbose: bool,
+    /// When stderr is not a terminal (cron, a pipe), print a progress line this often (`30s`,
+    /// `1m`, `0` for never); a terminal gets a progress bar instead, `-q` neither.
+    #[arg(long, value_name = "INTERVAL", default_value = "1m", value_parser = parse_stats_interval)]
+    pub stats: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

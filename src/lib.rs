@@ -20,6 +20,7 @@ pub mod dedup;
 pub mod export;
 pub mod formats;
 pub mod import;
+pub mod interrupt;
 pub mod mapping;
 pub mod model;
 pub mod photo;

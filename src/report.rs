@@ -28,10 +28,10 @@ pub enum Outcome {
     Invalid,
     /// A call failed; what was done before the failure is in `added`.
     Failed,
-    /// Nothing was written for it: the run stopped on an error no later call could get past
-    /// (endpoint unreachable or not the API, credentials or token refused, no consent) before
-    /// its turn, or that error refused its first call. `error` says which; running again once
-    /// it is fixed imports it.
+    /// Nothing was written for it: the run stopped before its turn (Ctrl-C, or an error no later
+    /// call could get past: endpoint unreachable or not the API, credentials or token refused, no
+    /// consent), or that error refused its first call. `error` says which; running the same
+    /// command again (once it is fixed) continues with it.
     #[serde(rename = "not_attempted")]
     NotAttempted,
 }
@@ -166,8 +166,12 @@ impl Report {
     /// The human summary for stderr: one line of counts, then the problem records.
     pub fn human_summary(&self, verbose: bool) -> String {
         let mut out = String::new();
-        let counts: Vec<String> =
-            Outcome::ALL.iter().map(|o| format!("{} {}", self.count(*o), o.label())).collect();
+        let counts: Vec<String> = Outcome::ALL
+            .iter()
+            // Only a stopped run has records not attempted: other summaries stay as they were.
+            .filter(|o| **o != Outcome::NotAttempted || self.count(**o) > 0)
+            .map(|o| format!("{} {}", self.count(*o), o.label()))
+            .collect();
         out.push_str(&format!("{} records: {}", self.records.len(), counts.join(", ")));
         let s = &self.summary;
         out.push_str(&format!("; {} API calls", s.api_calls));

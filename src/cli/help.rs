@@ -73,6 +73,7 @@ Exit codes:
 ",
     exit_usage!(),
     "  3  partial: some records invalid or failed (all in the report); check found differences
+  130  interrupted: Ctrl-C stopped an import cleanly; run it again to continue
 ",
     closed_output!()
 );
@@ -88,6 +89,7 @@ pub const IMPORT: &str = concat!(
     data_dir!(),
     config_file!(),
     "Running the same import twice creates nothing the second time (every record 'unchanged').
+Progress: a bar on a terminal; otherwise a line every --stats interval (1m; 0 for none; -q none).
 
 Exit codes:
   0  every record created, merged, unchanged or skipped
@@ -96,6 +98,8 @@ Exit codes:
 ",
     exit_usage!(),
     "  3  partial: some records invalid or failed (all listed in the report)
+  130  interrupted: Ctrl-C stopped the run cleanly (the report lists the records not done as
+       not_attempted); the same command again continues without duplicates
 ",
     closed_output!()
 );

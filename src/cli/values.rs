@@ -65,14 +65,39 @@ pub fn parse_concurrency(s: &str) -> Result<usize, String> {
     }
 }
 
-/// A positive number of seconds (decimals allowed), at most [`MAX_TIMEOUT`].
+/// A positive duration ([`parse_duration`]), at most [`MAX_TIMEOUT`].
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs = parse_number(s)?;
-    // Not `from_secs_f64`: it panics on negative, NaN and what a Duration cannot hold.
-    Duration::try_from_secs_f64(secs)
+    parse_duration(s)
         .ok()
         .filter(|t| !t.is_zero() && *t <= MAX_TIMEOUT)
         .ok_or_else(|| format!("must be a positive number of seconds, at most {}", MAX_TIMEOUT.as_secs()))
+}
+
+/// How often `--stats` prints a line: a duration ([`parse_duration`]), `0` for never.
+pub fn parse_stats_interval(s: &str) -> Result<Duration, String> {
+    parse_duration(s).and_then(|d| match d {
+        d if d.is_zero() || d >= Duration::from_millis(100) => Ok(d),
+        _ => Err("must be 0 (off) or at least 100ms".into()),
+    })
+}
+
+/// A duration: a number (decimals allowed) with an optional unit, `ms`, `s` (the default), `m`
+/// or `h`: `30`, `1.5s`, `500ms`, `1m`, `2h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err("must be a duration: a number with ms, s, m or h (e.g. 30s, 1m)".into()),
+    };
+    let secs =
+        parse_number(number).map_err(|_| "must be a duration: a number with ms, s, m or h (e.g. 30s, 1m)")?;
+    // Not `from_secs_f64`: it panics on negative, NaN and what a Duration cannot hold.
+    Duration::try_from_secs_f64(secs * scale).map_err(|_| "must be a duration of 0 or more".to_string())
 }
 
 /// A probability, from 0 to 1.
@@ -221,6 +246,22 @@ mod tests {
         use crate::formats::Format;
         assert_eq!(parse_choice::<Format>(" csv"), Ok(Format::Csv));
         assert_eq!(parse_choice::<Format>("vcf").unwrap_err(), "must be one of: auto, vcard, csv");
+    }
+
+    #[test]
+    fn durations_and_stats_intervals() {
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration(" 1.5s "), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        for bad in ["", "m", "1d", "-1s", "NaN", "1 m x", "1e30h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_stats_interval("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_stats_interval("1s"), Ok(Duration::from_secs(1)));
+        assert!(parse_stats_interval("10ms").is_err());
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
     }
 
     #[test]

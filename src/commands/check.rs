@@ -11,7 +11,7 @@ use crate::commands::settings::{self, Layer};
 use crate::commands::UsageError;
 use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::export::check::{check, CheckOptions, Status};
-use crate::progress::Terminal;
+use crate::progress::for_stderr;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let quiet = args.verbosity.quiet;
@@ -39,7 +39,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let target = target(&settings)?;
     runtime()?.block_on(async {
         let connection = connect(target, &settings, quiet).await?;
-        let result = check(&connection.client, &opts, &Terminal::new(quiet)).await;
+        let result = check(&connection.client, &opts, &*for_stderr(quiet, args.verbosity.stats)).await;
         let result = result.map_err(|e| connection.client.explain(&e));
         connection.close().await;
         let report = match result {

@@ -19,7 +19,7 @@ use crate::export::guard::Limits;
 use crate::export::{
     export, resolve_layout, Error as ExportError, ExportOptions, ExportReport, Layout, Outcome,
 };
-use crate::progress::Terminal;
+use crate::progress::for_stderr;
 
 pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
     let flags = Layer::default().with_connection(&args.connection).with_export(&args);
@@ -59,7 +59,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
             quick: args.quick,
             dry_run: args.dry_run,
         };
-        let result = export(&connection.client, &opts, &Terminal::new(quiet)).await;
+        let result = export(&connection.client, &opts, &*for_stderr(quiet, args.verbosity.stats)).await;
         let result = result.map_err(|e| {
             let what = if e.nothing_written() { "export stopped, nothing written" } else { "export stopped" };
             let why = match &e {

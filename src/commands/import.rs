@@ -7,10 +7,11 @@ use crate::cli::ImportArgs;
 use crate::client::ApiClient;
 use crate::commands::connect::{connect, state_dir, target};
 use crate::commands::settings::{self, Layer};
-use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
+use crate::commands::{on_ctrl_c, runtime, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL};
 use crate::import::{self, read::read_all, ImportOptions};
 use crate::mapping::MappingOptions;
-use crate::progress::Terminal;
+use crate::progress::for_stderr;
+use crate::report::{Outcome, Report};
 
 pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
@@ -33,14 +34,16 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             true => None,
             false => Some(crate::run_lock::acquire(&state_dir()?, &connection.source, "import")?),
         };
-        let progress = Terminal::new(quiet || args.dry_run);
+        let progress = for_stderr(quiet || args.dry_run, args.verbosity.stats);
         let opts = ImportOptions {
             on_duplicate: args.on_duplicate,
             dry_run: args.dry_run,
             region,
             concurrency: settings.concurrency.value,
+            interrupt: on_ctrl_c(),
         };
-        let run = import::run(inputs, &connection.client, &opts, &progress, started).await;
+        let run = import::run(inputs, &connection.client, &opts, &*progress, started).await;
+        drop(progress);
         let fatal = run.fatal.as_ref().map(|e| fatal_message(&connection.client, e));
         connection.close().await;
         if args.dry_run {
@@ -55,12 +58,24 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
         if !quiet {
             eprint!("{}", run.report.human_summary(args.verbosity.verbose));
         }
+        if run.interrupted {
+            eprintln!("{}", interrupted_line(&run.report, args.report.is_some()));
+            return Ok(EXIT_INTERRUPTED);
+        }
         if let Some(fatal) = fatal {
             eprintln!("error: {fatal}");
             return Ok(EXIT_FATAL);
         }
         Ok(if run.report.has_problems() { EXIT_PARTIAL } else { EXIT_OK })
     })
+}
+
+/// What an interrupted run did, and what to do next (printed even with `-q`).
+fn interrupted_line(report: &Report, written: bool) -> String {
+    let total = report.records.len();
+    let done = total - report.count(Outcome::NotAttempted);
+    let rest = if written { "; the report lists the rest as not done" } else { "" };
+    format!("interrupted: {done} of {total} records done{rest}; run the same command again to continue")
 }
 
 /// What a user must do about an error that stopped the run (the client's one rule for API

@@ -5,13 +5,13 @@ use crate::commands::settings::{self, Layer};
 use crate::commands::{EXIT_OK, EXIT_PARTIAL};
 use crate::import::inspect::inspect;
 use crate::mapping::MappingOptions;
-use crate::progress::{Phase, Progress, Terminal};
+use crate::progress::{for_stderr, Phase};
 
 pub fn run(args: InspectArgs) -> anyhow::Result<u8> {
     // The profile's region too: inspect maps exactly as import would.
     let settings = settings::resolve(&args.profile, Layer::default().with_mapping(&args.mapping), false)?;
     let mapping = MappingOptions { region: settings.region.value, ..MappingOptions::default() };
-    let progress = Terminal::new(args.verbosity.quiet);
+    let progress = for_stderr(args.verbosity.quiet, args.verbosity.stats);
     progress.start(Phase::Reading, None);
     let verbose = args.verbosity.verbose;
     let summary = inspect(&args.files, args.format, &mapping, args.report.as_deref(), |record| {

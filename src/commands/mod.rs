@@ -4,8 +4,8 @@
 //! file, another run on the account, export guard); 2 usage (clap, whose value parsers in
 //! `cli::values` check every value before any work, whichever layer gave it — flag, environment
 //! or profile, see `settings` — or a token without an endpoint); 3 partial
-//! (records invalid or failed, or `check` found differences). A closed standard output (`| head`)
-//! is 0, quietly.
+//! (records invalid or failed, or `check` found differences); 130 interrupted (Ctrl-C: the run
+//! stopped cleanly, see [`on_ctrl_c`]). A closed standard output (`| head`) is 0, quietly.
 
 pub mod check;
 pub mod completions;
@@ -27,6 +27,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FATAL: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_PARTIAL: u8 = 3;
+/// 128 + SIGINT, as a shell reports a process Ctrl-C ended.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
@@ -78,4 +80,22 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 /// The runtime every network command runs on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// A stop request made by the first Ctrl-C (SIGINT) from now on: the run finishes what is in
+/// flight and reports the rest as not attempted. A second Ctrl-C ends the process at once, with
+/// [`EXIT_INTERRUPTED`] too. Needs the runtime.
+pub fn on_ctrl_c() -> crate::interrupt::Interrupt {
+    let interrupt = crate::interrupt::Interrupt::default();
+    let requested = interrupt.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        requested.request();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+    interrupt
 }

@@ -223,7 +223,9 @@ pub async fn enumerate_with<R: Remote>(
     concurrency: usize,
     progress: &dyn Progress,
 ) -> Result<Enumeration, ApiError> {
-    in_phase(progress, Phase::Listing, None, walk(remote, alphabet, concurrency, progress)).await
+    // One search per alphabet entry first; refinements and pages add to the total as they come.
+    let total = Some(alphabet.len() as u64);
+    in_phase(progress, Phase::Listing, total, walk(remote, alphabet, concurrency, progress)).await
 }
 
 async fn walk<R: Remote>(
@@ -307,7 +309,11 @@ impl<'a, R: Remote> Walker<'a, R> {
     /// One search for the folded `term` (quoted for the wire when complex).
     async fn search(&self, term: &str, page: Option<u32>) -> Result<ContactPage, ApiError> {
         let res = self.remote.find_contacts(&quote_term(term), page).await;
-        self.searches.fetch_add(1, Ordering::Relaxed);
+        // Pass 1 makes one search per alphabet entry, all before any other: the rest were not in
+        // the total.
+        if self.searches.fetch_add(1, Ordering::Relaxed) >= self.alphabet.len() {
+            self.progress.grow(1);
+        }
         self.progress.advance(1);
         let page = res?;
         let mut found = self.found.lock().unwrap();

@@ -12,6 +12,7 @@ use crate::dedup;
 use crate::import::plan::AccountSnapshot;
 use crate::import::plan::OnDuplicate;
 use crate::import::read::InputRecord;
+use crate::progress::{in_phase, Phase, Progress};
 use crate::remote::{Matches, Remote};
 use crate::wire::search::{fold, quote_term};
 use crate::wire::{ContactSummary, NewContact};
@@ -34,18 +35,23 @@ fn crawl_prefix(contact: &NewContact) -> Option<String> {
 /// Even `--on-duplicate create` searches: an unanswered `addcontact` is resolved by what is new
 /// since (`GroupPlan::known_ids`), which needs what was there. Returns the snapshot and the
 /// problems met that do not stop the import.
+///
+/// The searches are [`Phase::AccountSearch`] of `progress` (their number is known before the
+/// first: one per initial), the reads [`Phase::AccountRead`].
 pub async fn snapshot(
     remote: &impl Remote,
     records: &[InputRecord],
     on_duplicate: OnDuplicate,
     concurrency: usize,
+    progress: &dyn Progress,
 ) -> Result<(AccountSnapshot, Vec<String>), ApiError> {
     let valid: Vec<&NewContact> = records.iter().filter_map(|r| r.valid()).map(|m| &m.contact).collect();
     let wanted_keys: HashSet<String> = valid.iter().filter_map(|c| dedup::key_of_new(c)).collect();
     let mut snapshot = AccountSnapshot::default();
     let prefixes: BTreeSet<String> = valid.iter().filter_map(|c| crawl_prefix(c)).collect();
     let mut capped = BTreeSet::new();
-    for (prefix, matches) in search_all(remote, prefixes, concurrency).await? {
+    progress.start(Phase::AccountSearch, Some(prefixes.len() as u64));
+    for (prefix, matches) in search_all(remote, prefixes, concurrency, progress).await? {
         if !matches.complete() {
             capped.insert(prefix);
         }
@@ -58,7 +64,8 @@ pub async fn snapshot(
         .filter_map(|c| search_name(c).map(|n| quote_term(n.trim())))
         .collect();
     let mut warnings = Vec::new();
-    for (name, matches) in search_all(remote, names, concurrency).await? {
+    progress.grow(names.len() as u64);
+    for (name, matches) in search_all(remote, names, concurrency, progress).await? {
         if !matches.complete() {
             warnings.push(format!(
                 "the server capped the search {name} and ignored paging: same-name contacts beyond the cap may be duplicated"
@@ -66,8 +73,9 @@ pub async fn snapshot(
         }
         index(&mut snapshot.by_key, &wanted_keys, matches.entries);
     }
+    progress.finish();
     if on_duplicate == OnDuplicate::Merge {
-        read_candidates(remote, records, &mut snapshot, concurrency).await?;
+        read_candidates(remote, records, &mut snapshot, concurrency, progress).await?;
     }
     Ok((snapshot, warnings))
 }
@@ -77,9 +85,14 @@ async fn search_all(
     remote: &impl Remote,
     terms: BTreeSet<String>,
     concurrency: usize,
+    progress: &dyn Progress,
 ) -> Result<Vec<(String, Matches)>, ApiError> {
     stream::iter(terms)
-        .map(|t| async move { remote.find_matches(&t).await.map(|m| (t, m)) })
+        .map(|t| async move {
+            let found = remote.find_matches(&t).await.map(|m| (t, m));
+            progress.advance(1);
+            found
+        })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await
@@ -91,6 +104,7 @@ async fn read_candidates(
     records: &[InputRecord],
     snapshot: &mut AccountSnapshot,
     concurrency: usize,
+    progress: &dyn Progress,
 ) -> Result<(), ApiError> {
     let photo_keys: HashSet<String> = records
         .iter()
@@ -106,15 +120,17 @@ async fn read_candidates(
             list.iter().map(move |c| (c.id.clone(), want_picture))
         })
         .collect();
-    let fetched: Vec<_> = stream::iter(candidates)
+    let total = Some(candidates.len() as u64);
+    let reads = stream::iter(candidates)
         .map(|(cid, want_picture)| async move {
             let detail = remote.get_contact(&cid).await?;
             let picture = if want_picture { Some(remote.get_picture(&cid).await?.is_some()) } else { None };
+            progress.advance(1);
             Ok::<_, ApiError>((cid, detail, picture))
         })
         .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
+        .try_collect::<Vec<_>>();
+    let fetched = in_phase(progress, Phase::AccountRead, total, reads).await?;
     for (cid, detail, picture) in fetched {
         if let Some(has) = picture {
             snapshot.has_picture.insert(cid.clone(), has);

@@ -18,6 +18,7 @@ use crate::import::account::search_name;
 use crate::import::plan::{Action, GroupPlan, Plan, Target};
 use crate::import::read::{InputRecord, PhotoSpool, SpooledPhoto};
 use crate::import::{Error, ImportOptions};
+use crate::interrupt::Interrupt;
 use crate::mapping::PlannedDevice;
 use crate::progress::Progress;
 use crate::remote::Remote;
@@ -70,12 +71,24 @@ pub async fn execute<R: Remote>(
     let stop = AtomicBool::new(false);
     let region = opts.region.as_str();
     let created = Mutex::new(HashSet::new());
-    let ctx = Ctx { records, photos, remote, region, written, created: &created, stop: &stop, fatal: &fatal };
+    let interrupt = &opts.interrupt;
+    let ctx = Ctx {
+        records,
+        photos,
+        remote,
+        region,
+        written,
+        created: &created,
+        stop: &stop,
+        fatal: &fatal,
+        interrupt,
+    };
     let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
         .map(|group| {
             let ctx = &ctx;
             async move {
                 let out = run_group(ctx, group).await;
+                out.iter().for_each(|r| progress.count(r.outcome.as_str()));
                 progress.advance(group.steps.len() as u64);
                 out
             }
@@ -97,6 +110,8 @@ struct Ctx<'a, R> {
     created: &'a Mutex<HashSet<String>>,
     stop: &'a AtomicBool,
     fatal: &'a Mutex<Option<Error>>,
+    /// Ctrl-C: records not started yet are not attempted.
+    interrupt: &'a Interrupt,
 }
 
 impl<R> Ctx<'_, R> {
@@ -135,6 +150,12 @@ async fn run_group(ctx: &Ctx<'_, impl Remote>, group: &GroupPlan) -> Vec<StepRes
         };
         if let Some(e) = &group_error {
             result.error = Some(format!("not attempted: {e}"));
+            results.push(result);
+            continue;
+        }
+        if ctx.interrupt.is_requested() {
+            result.outcome = Outcome::NotAttempted;
+            result.error = Some(crate::import::INTERRUPTED.into());
             results.push(result);
             continue;
         }
@@ -350,7 +371,13 @@ mod tests {
     }
 
     fn import(remote: &MemoryRemote, records: Vec<InputRecord>, on_duplicate: OnDuplicate) -> ImportRun {
-        let opts = ImportOptions { on_duplicate, dry_run: false, region: "FR".into(), concurrency: 4 };
+        let opts = ImportOptions {
+            on_duplicate,
+            dry_run: false,
+            region: "FR".into(),
+            concurrency: 4,
+            interrupt: Interrupt::default(),
+        };
         let inputs = Inputs::new(records).unwrap();
         futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now()))
     }
@@ -572,6 +599,7 @@ mod tests {
             dry_run: false,
             region: "FR".into(),
             concurrency: 1,
+            interrupt: Interrupt::default(),
         };
         let with_photo = Inputs::new(vec![person(0, true)]).unwrap();
         // The record's photo points into another spool than the run's (empty) one.

@@ -18,6 +18,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::client::ApiError;
+use crate::interrupt::Interrupt;
 use crate::progress::{in_phase, Phase, Progress};
 use crate::remote::Remote;
 use crate::report::{Outcome, RecordReport, Report};
@@ -32,6 +33,8 @@ pub struct ImportOptions {
     pub dry_run: bool,
     pub region: String,
     pub concurrency: usize,
+    /// Set by Ctrl-C: stop starting records, finish those in flight.
+    pub interrupt: Interrupt,
 }
 
 /// What stopped an import run; the records it did not reach fail with it.
@@ -70,10 +73,14 @@ pub struct ImportRun {
     pub fatal: Option<Error>,
     /// Non-fatal notes about reading the account.
     pub warnings: Vec<String>,
+    /// Ctrl-C stopped the run before every record was reached.
+    pub interrupted: bool,
 }
 
-/// Imports `records` into the account behind `remote`: the records are one
-/// [`Phase::Importing`] of `progress`.
+/// Imports `records` into the account behind `remote`: reading the account is
+/// [`Phase::AccountSearch`] (and [`Phase::AccountRead`] for `merge`), writing is
+/// [`Phase::Importing`], one step per record. A stop requested through `opts.interrupt` ends the
+/// run cleanly: records not reached are [`Outcome::NotAttempted`].
 pub async fn run<R: Remote>(
     inputs: Inputs,
     remote: &R,
@@ -81,29 +88,19 @@ pub async fn run<R: Remote>(
     progress: &dyn Progress,
     started: Instant,
 ) -> ImportRun {
-    let total = Some(inputs.records.len() as u64);
-    in_phase(
-        progress,
-        Phase::Importing,
-        total,
-        snapshot_plan_execute(inputs, remote, opts, progress, started),
-    )
-    .await
-}
-
-async fn snapshot_plan_execute<R: Remote>(
-    inputs: Inputs,
-    remote: &R,
-    opts: &ImportOptions,
-    progress: &dyn Progress,
-    started: Instant,
-) -> ImportRun {
     let Inputs { records, photos, .. } = inputs;
-    let (snapshot, warnings) =
-        match account::snapshot(remote, &records, opts.on_duplicate, opts.concurrency).await {
+    let read = account::snapshot(remote, &records, opts.on_duplicate, opts.concurrency, progress);
+    // Nothing is written while the account is read: a stop then simply drops the reads.
+    let (snapshot, warnings) = tokio::select! {
+        found = read => match found {
             Ok(found) => found,
             Err(e) => return not_attempted(&records, Error::Api(e), remote, started),
-        };
+        },
+        () = opts.interrupt.requested() => {
+            progress.finish();
+            return interrupted_before_writing(&records, remote, started);
+        }
+    };
     let plan = Plan::build(
         &records,
         &snapshot,
@@ -114,8 +111,13 @@ async fn snapshot_plan_execute<R: Remote>(
     let (results, fatal) = if opts.dry_run {
         (planned_results(&plan), None)
     } else {
-        progress.advance(plan.invalid.len() as u64);
-        execute::execute(&plan, &records, &photos, remote, opts, progress, &written).await
+        let total = Some(records.len() as u64);
+        in_phase(progress, Phase::Importing, total, async {
+            progress.advance(plan.invalid.len() as u64);
+            plan.invalid.iter().for_each(|_| progress.count(Outcome::Invalid.as_str()));
+            execute::execute(&plan, &records, &photos, remote, opts, progress, &written).await
+        })
+        .await
     };
     let mut report = build_report(&records, &plan, &results, fatal.as_ref(), remote, &written, started);
     report.summary.dry_run = opts.dry_run;
@@ -123,7 +125,8 @@ async fn snapshot_plan_execute<R: Remote>(
         report.summary.minimum_calls = plan.calls() as u64;
     }
     report.tally();
-    ImportRun { report, plan_listing, fatal, warnings }
+    let interrupted = opts.interrupt.is_requested() && report.count(Outcome::NotAttempted) > 0;
+    ImportRun { report, plan_listing, fatal, warnings, interrupted }
 }
 
 /// The run when reading the account failed (a fatal error): nothing planned, every valid record
@@ -131,8 +134,35 @@ async fn snapshot_plan_execute<R: Remote>(
 fn not_attempted(records: &[InputRecord], error: Error, remote: &impl Remote, started: Instant) -> ImportRun {
     let report =
         build_report(records, &Plan::default(), &[], Some(&error), remote, &Written::default(), started);
-    ImportRun { report, plan_listing: String::new(), fatal: Some(error), warnings: vec![] }
+    ImportRun {
+        report,
+        plan_listing: String::new(),
+        fatal: Some(error),
+        warnings: vec![],
+        interrupted: false,
+    }
 }
+
+/// The run when Ctrl-C came while the account was read: nothing written, every valid record not
+/// attempted.
+fn interrupted_before_writing(records: &[InputRecord], remote: &impl Remote, started: Instant) -> ImportRun {
+    let results: Vec<StepResult> = (0..records.len())
+        .filter(|&i| records[i].valid().is_some())
+        .map(|record| StepResult {
+            record,
+            outcome: Outcome::NotAttempted,
+            cid: None,
+            added: vec![],
+            error: Some(INTERRUPTED.to_string()),
+        })
+        .collect();
+    let report =
+        build_report(records, &Plan::default(), &results, None, remote, &Written::default(), started);
+    ImportRun { report, plan_listing: String::new(), fatal: None, warnings: vec![], interrupted: true }
+}
+
+/// Why a record is [`Outcome::NotAttempted`] after Ctrl-C.
+pub const INTERRUPTED: &str = "not attempted: the run was interrupted (Ctrl-C)";
 
 /// The outcomes a dry run predicts, with what each record would add.
 fn planned_results(plan: &Plan) -> Vec<StepResult> {
