@@ -94,7 +94,13 @@ fn main() {
 }
 
 fn options(concurrency: usize) -> ImportOptions {
-    ImportOptions { on_duplicate: OnDuplicate::Merge, dry_run: false, region: "FR".into(), concurrency }
+    ImportOptions {
+        on_duplicate: OnDuplicate::Merge,
+        dry_run: false,
+        region: "FR".into(),
+        concurrency,
+        thumbnails: false,
+    }
 }
 
 async fn start(db: std::path::PathBuf, max_rps: Option<u32>) -> (SandboxHandle, String) {

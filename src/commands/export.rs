@@ -64,7 +64,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         };
         let code = exit_code(&run.outcome);
         if let Some(path) = &report {
-            run.report.write_json(path)?;
+            run.report.write(path)?;
         }
         if args.verbosity.verbose {
             for c in &run.report.contacts {

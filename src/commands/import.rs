@@ -11,6 +11,7 @@ use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
 use crate::import::{self, read::read_all, ImportOptions};
 use crate::mapping::MappingOptions;
 use crate::progress::Terminal;
+use crate::report::ReportFormat;
 
 pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
@@ -36,6 +37,10 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             dry_run: args.dry_run,
             region,
             concurrency: settings.concurrency.value,
+            thumbnails: args
+                .report
+                .as_deref()
+                .is_some_and(|p| ReportFormat::for_path(p) == Ok(ReportFormat::Html)),
         };
         let run = import::run(inputs, &connection.client, &opts, &progress, started).await;
         connection.close().await;
@@ -46,7 +51,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             eprintln!("warning: {warning}");
         }
         if let Some(path) = &args.report {
-            run.report.write_json(path)?;
+            run.report.write(path)?;
         }
         if !quiet {
             eprint!("{}", run.report.human_summary(args.verbosity.verbose));

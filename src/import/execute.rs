@@ -334,7 +334,8 @@ mod tests {
     }
 
     fn import(remote: &MemoryRemote, records: Vec<InputRecord>, on_duplicate: OnDuplicate) -> ImportRun {
-        let opts = ImportOptions { on_duplicate, dry_run: false, region: "FR".into(), concurrency: 4 };
+        let opts =
+            ImportOptions { on_duplicate, dry_run: false, region: "FR".into(), concurrency: 4, thumbnails: false };
         let inputs = Inputs::new(records).unwrap();
         futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now()))
     }
@@ -555,6 +556,7 @@ mod tests {
             dry_run: false,
             region: "FR".into(),
             concurrency: 1,
+            thumbnails: false,
         };
         let with_photo = Inputs::new(vec![person(0, true)]).unwrap();
         // The record's photo points into another spool than the run's (empty) one.

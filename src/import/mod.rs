@@ -32,6 +32,8 @@ pub struct ImportOptions {
     pub dry_run: bool,
     pub region: String,
     pub concurrency: usize,
+    /// Make a thumbnail of each record's photo for the report (the HTML report shows them).
+    pub thumbnails: bool,
 }
 
 /// What stopped an import run; the records it did not reach fail with it.
@@ -123,6 +125,9 @@ async fn snapshot_plan_execute<R: Remote>(
         report.summary.minimum_calls = plan.calls() as u64;
     }
     report.tally();
+    if opts.thumbnails {
+        add_thumbnails(&mut report, &records, &photos);
+    }
     ImportRun { report, plan_listing, fatal, warnings }
 }
 
@@ -184,6 +189,19 @@ fn would_add(first: &[String], devices: &[crate::mapping::PlannedDevice], photo:
     added
 }
 
+/// A `data:` URI of a thumbnail of each record's photo (left out when it cannot be made).
+fn add_thumbnails(report: &mut Report, records: &[InputRecord], photos: &read::PhotoSpool) {
+    use base64::Engine as _;
+    for (line, record) in report.records.iter_mut().zip(records) {
+        let Some(photo) = &record.photo else { continue };
+        let Some(small) = photos.read(photo).ok().and_then(|bytes| crate::photo::thumbnail(&bytes)) else {
+            continue;
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(small);
+        line.thumbnail = Some(format!("data:image/jpeg;base64,{encoded}"));
+    }
+}
+
 fn build_report(
     records: &[InputRecord],
     plan: &Plan,
@@ -210,6 +228,7 @@ fn build_report(
                 dropped,
                 warnings: record.warnings.clone(),
                 error: r.error.clone(),
+                thumbnail: None,
             },
             None if record.error.is_some() => RecordReport {
                 source: record.source.clone(),
@@ -220,6 +239,7 @@ fn build_report(
                 dropped,
                 warnings: record.warnings.clone(),
                 error: record.error.clone(),
+                thumbnail: None,
             },
             None => RecordReport {
                 source: record.source.clone(),
@@ -233,6 +253,7 @@ fn build_report(
                     Some(e) => format!("not attempted: {e}"),
                     None => "not attempted".into(),
                 }),
+                thumbnail: None,
             },
         };
         report.records.push(line);

@@ -1,6 +1,12 @@
-//! The reconcile report: every input record, what became of it, and every field that could not
-//! be carried. Built from the import's outcomes; written as JSON (`--report`) and summarised for
-//! humans on stderr.
+//! The reports: the import's reconcile report (every input record, what became of it, and every
+//! field that could not be carried), and what every report shares: the format chosen by the
+//! extension of `--report PATH` ([`ReportFormat`]) and one writer per format over the report's
+//! data, built once: [`json`] (the data as it is), [`html`] and [`csv`] (its [`Tabular`] view).
+//! The import's report is also summarised for humans on stderr.
+
+pub mod csv;
+pub mod html;
+pub mod json;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -83,6 +89,10 @@ pub struct RecordReport {
     /// Why the record is invalid or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A small JPEG of the record's photo as a `data:` URI, for the HTML report only (the JSON
+    /// report stays as it was).
+    #[serde(skip)]
+    pub thumbnail: Option<String>,
 }
 
 /// Totals of a run.
@@ -140,10 +150,9 @@ impl Report {
         self.records.iter().any(|r| r.outcome.is_problem())
     }
 
-    /// Writes the JSON report atomically (temp file + rename), so a crash never leaves half a
-    /// report; `-` writes it to standard output.
-    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        write_json_atomic(path, self)
+    /// Writes the report in the format `path`'s extension names (see [`write_report`]).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        write_report(path, self)
     }
 
     /// The human summary for stderr: one line of counts, then the problem records.
@@ -179,18 +188,6 @@ impl Report {
     }
 }
 
-/// Serialises `value` as pretty JSON to `path`: a file replaced atomically, `-` (standard
-/// output), a FIFO or a character device (see [`crate::atomic_file`]).
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let failed = |e: std::io::Error| {
-        std::io::Error::new(e.kind(), format!("cannot write the report {}: {e}", path.display()))
-    };
-    let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream).map_err(failed)?;
-    serde_json::to_writer_pretty(&mut file, value).map_err(std::io::Error::from)?;
-    file.write_all(b"\n")?;
-    file.commit().map_err(failed)
-}
-
 /// Where a command prints its listing (the dry-run plan, `check`'s lines): standard output,
 /// unless `--report -` takes it, and then standard error.
 pub fn listing_output(report: Option<&Path>) -> Box<dyn Write> {
@@ -199,4 +196,126 @@ pub fn listing_output(report: Option<&Path>) -> Box<dyn Write> {
     } else {
         Box::new(std::io::stdout())
     }
+}
+
+/// The formats of `--report PATH`, told by PATH's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Html,
+    Csv,
+}
+
+impl ReportFormat {
+    /// The extensions understood, as the usage error lists them.
+    pub const SUPPORTED: &'static str = ".json, .html (or .htm), .csv, or - for JSON on standard output";
+
+    /// The format `path` asks for: its extension (any case), `-` (standard output) is JSON. A
+    /// FIFO or device without one of these extensions is refused too: name the format to get it.
+    pub fn for_path(path: &Path) -> Result<ReportFormat, String> {
+        if crate::atomic_file::is_stdout(path) {
+            return Ok(ReportFormat::Json);
+        }
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match extension.as_str() {
+            "json" => Ok(ReportFormat::Json),
+            "html" | "htm" => Ok(ReportFormat::Html),
+            "csv" => Ok(ReportFormat::Csv),
+            "" => Err(format!("the report's format is told by its extension, and {} has none: use {}", path.display(), Self::SUPPORTED)),
+            other => Err(format!("unknown report format .{other} ({}): use {}", path.display(), Self::SUPPORTED)),
+        }
+    }
+}
+
+/// A report seen as a table, one row per record, for the HTML and CSV writers.
+pub trait Tabular {
+    /// What the report is about, as the page's heading says it: `import report`.
+    fn title(&self) -> &'static str;
+    /// The run's totals, as the JSON report holds them (an object).
+    fn summary(&self) -> serde_json::Value;
+    /// Every outcome a row may have, in the order the filters show them.
+    fn outcomes(&self) -> Vec<&'static str>;
+    /// The column headings; every row has one cell per heading.
+    fn columns(&self) -> &'static [&'static str];
+    fn rows(&self) -> Vec<Row>;
+}
+
+/// One record of a [`Tabular`] report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// One of [`Tabular::outcomes`]; what the filters select on.
+    pub outcome: &'static str,
+    /// One per column; a cell of several values has one per line.
+    pub cells: Vec<String>,
+    /// A `data:` URI of a small image shown with the row (HTML only).
+    pub thumbnail: Option<String>,
+}
+
+/// Writes `report` to `path` in the format its extension names, atomically (temp file + rename:
+/// a crash never leaves half a report); `-` writes JSON to standard output, and a FIFO or
+/// character device is written in place (see [`crate::atomic_file`]).
+pub fn write_report<T: Serialize + Tabular>(path: &Path, report: &T) -> std::io::Result<()> {
+    let failed = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("cannot write the report {}: {e}", path.display()))
+    };
+    let format = ReportFormat::for_path(path)
+        .map_err(|why| failed(std::io::Error::new(std::io::ErrorKind::InvalidInput, why)))?;
+    let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream).map_err(failed)?;
+    match format {
+        ReportFormat::Json => json::write(&mut file, report),
+        ReportFormat::Html => html::write(&mut file, report),
+        ReportFormat::Csv => csv::write(&mut file, report),
+    }
+    .map_err(failed)?;
+    file.commit().map_err(failed)
+}
+
+impl Tabular for Report {
+    fn title(&self) -> &'static str {
+        "import report"
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::to_value(&self.summary).unwrap_or_default()
+    }
+
+    fn outcomes(&self) -> Vec<&'static str> {
+        Outcome::ALL.iter().map(|o| o.as_str()).collect()
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &["source", "name", "outcome", "cid", "added", "not carried", "warnings", "error"]
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        self.records
+            .iter()
+            .map(|r| Row {
+                outcome: r.outcome.as_str(),
+                cells: vec![
+                    r.source.clone(),
+                    r.name.clone(),
+                    r.outcome.as_str().to_string(),
+                    r.cid.clone().unwrap_or_default(),
+                    r.added.join("\n"),
+                    r.dropped.iter().map(dropped_line).collect::<Vec<_>>().join("\n"),
+                    r.warnings.join("\n"),
+                    r.error.clone().unwrap_or_default(),
+                ],
+                thumbnail: r.thumbnail.clone(),
+            })
+            .collect()
+    }
+}
+
+/// `ADR;TYPE=HOME (12 rue …): reason`, the value cut at [`VALUE_SHOWN`] characters.
+fn dropped_line(d: &Dropped) -> String {
+    const VALUE_SHOWN: usize = 60;
+    let value = d.value.trim();
+    if value.is_empty() {
+        return format!("{}: {}", d.field, d.reason);
+    }
+    let shown: String = value.chars().take(VALUE_SHOWN).collect();
+    let cut = if shown.len() < value.len() { "…" } else { "" };
+    format!("{} ({shown}{cut}): {}", d.field, d.reason)
 }
