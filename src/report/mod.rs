@@ -155,6 +155,18 @@ impl Report {
         write_report(path, self)
     }
 
+    /// The fields not carried, counted by vCard property (`ADR;TYPE=HOME` counts as `ADR`), the
+    /// most frequent first.
+    pub fn not_carried_by_field(&self) -> Vec<(String, usize)> {
+        let fields = self.records.iter().flat_map(|r| &r.dropped).map(|d| property_of(&d.field).to_string());
+        most_frequent_first(fields)
+    }
+
+    /// The reading warnings, counted by kind ([`warning_kind`]), the most frequent first.
+    pub fn warnings_by_kind(&self) -> Vec<(String, usize)> {
+        most_frequent_first(self.records.iter().flat_map(|r| &r.warnings).map(|w| warning_kind(w)))
+    }
+
     /// The human summary for stderr: one line of counts, then the problem records.
     pub fn human_summary(&self, verbose: bool) -> String {
         let mut out = String::new();
@@ -172,7 +184,25 @@ impl Report {
             out.push_str(" (dry run: nothing written)");
         }
         out.push('\n');
+        let not_carried = self.not_carried_by_field();
+        if !not_carried.is_empty() {
+            let groups: Vec<String> = not_carried.iter().map(|(field, n)| format!("{field} {n}")).collect();
+            out.push_str(&format!("not carried: {}\n", groups.join(", ")));
+        }
+        let warnings = self.warnings_by_kind();
+        if !warnings.is_empty() {
+            let total: usize = warnings.iter().map(|(_, n)| n).sum();
+            out.push_str(&format!("{total} reading warning(s):\n"));
+            for (kind, n) in &warnings {
+                out.push_str(&format!("  {n:>5}  {kind}\n"));
+            }
+        }
         for r in &self.records {
+            if verbose {
+                for warning in &r.warnings {
+                    out.push_str(&format!("  warning   {}: {warning}\n", r.source));
+                }
+            }
             if r.outcome.is_problem() || verbose {
                 out.push_str(&format!("  {:<9} {}", r.outcome.as_str(), r.source));
                 if !r.name.is_empty() {
@@ -318,4 +348,120 @@ fn dropped_line(d: &Dropped) -> String {
     let shown: String = value.chars().take(VALUE_SHOWN).collect();
     let cut = if shown.len() < value.len() { "…" } else { "" };
     format!("{} ({shown}{cut}): {}", d.field, d.reason)
+}
+
+/// The property a dropped field is named by: `ADR` for `ADR;TYPE=HOME`, `N` for `N (prefix)`,
+/// a CSV column as it is (`Phonetic First Name`).
+fn property_of(field: &str) -> &str {
+    let field = field.split(';').next().unwrap_or(field);
+    field.split(" (").next().unwrap_or(field).trim()
+}
+
+/// Counts of each item, the most frequent first (ties by name).
+fn most_frequent_first(items: impl Iterator<Item = String>) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for item in items {
+        *counts.entry(item).or_default() += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts
+}
+
+/// What a reading warning says without where and about what: its location (`line 5:`,
+/// `lines 3, 4:`, `file.csv:2:`, `card at line 3`) dropped, numbers shown as `N` and quoted or
+/// bracketed values as `…`, so that the same problem on many records is counted as one kind.
+pub fn warning_kind(warning: &str) -> String {
+    let mut text = warning.trim();
+    // A leading location: `<file>:<line>: `, `<file>: `, `line N: `, `lines N, M: `.
+    loop {
+        let Some((head, rest)) = text.split_once(": ") else { break };
+        let is_place = head.starts_with("line ")
+            || head.starts_with("lines ")
+            || head.contains('/')
+            || head.contains(".csv")
+            || head.contains(".vcf")
+            || head.contains('#');
+        if !is_place {
+            break;
+        }
+        text = rest;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        // A count or a line number stands alone; `UTF-8` and `windows-1252` name a charset.
+        let stands_alone = !out.ends_with(|p: char| p.is_alphanumeric() || p == '-' || p == '_');
+        match c {
+            '0'..='9' if stands_alone => {
+                while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    chars.next();
+                }
+                out.push('N');
+            }
+            '"' | '[' => {
+                let close = if c == '"' { '"' } else { ']' };
+                for next in chars.by_ref() {
+                    if next == close {
+                        break;
+                    }
+                }
+                out.push('…');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_of_one_kind_are_counted_together() {
+        let same = [
+            "line 5: not UTF-8, decoded as windows-1252",
+            "lines 3, 4, 11, 13: not UTF-8, decoded as windows-1252",
+        ];
+        assert_eq!(warning_kind(same[0]), "not UTF-8, decoded as windows-1252");
+        assert_eq!(warning_kind(same[0]), warning_kind(same[1]));
+        assert_eq!(
+            warning_kind("/x/outlook.csv:2: row has 89 fields, the header has 92"),
+            "row has N fields, the header has N"
+        );
+        assert_eq!(
+            warning_kind("no name, nickname or company: imported under the nickname \"a@b.c\", its email address"),
+            "no name, nickname or company: imported under the nickname …, its email address"
+        );
+        assert_eq!(warning_kind("ORG: value is not valid text in its charset, dropped"), "ORG: value is not valid text in its charset, dropped");
+    }
+
+    #[test]
+    fn not_carried_fields_are_grouped_by_property() {
+        let dropped = |field: &'static str| Dropped { field: field.into(), value: String::new(), reason: "r".into() };
+        let record = |fields: Vec<Dropped>| RecordReport {
+            source: "f#1".into(),
+            name: "A".into(),
+            outcome: Outcome::Created,
+            cid: None,
+            added: vec![],
+            dropped: fields,
+            warnings: vec![],
+            error: None,
+            thumbnail: None,
+        };
+        let report = Report {
+            records: vec![
+                record(vec![dropped("ADR;TYPE=HOME"), dropped("NOTE")]),
+                record(vec![dropped("ADR;TYPE=WORK"), dropped("ADR"), dropped("N (prefix)")]),
+            ],
+            ..Report::default()
+        };
+        assert_eq!(
+            report.not_carried_by_field(),
+            vec![("ADR".to_string(), 3), ("N".to_string(), 1), ("NOTE".to_string(), 1)]
+        );
+        assert!(report.human_summary(false).contains("\nnot carried: ADR 3, N 1, NOTE 1\n"));
+    }
 }
