@@ -266,3 +266,79 @@ fn html_report_works_in_a_headless_browser() {
     assert_eq!(dom.matches("<script").count(), 3, "only the page's own scripts");
     assert_eq!(dom.matches("<img").count(), 1, "only the thumbnail");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. The stderr summary: fields not carried and reading warnings, grouped.
+
+#[test]
+fn import_summary_groups_fields_not_carried_and_reading_warnings() {
+    let server = TestServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Two cards with a Latin-1 line each: one kind of warning, twice.
+    let latin = dir.path().join("latin.vcf");
+    std::fs::write(
+        &latin,
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ren\xe9 A\r\nEMAIL:a@x.org\r\nNOTE:n\r\nEND:VCARD\r\n\
+          BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jos\xe9 B\r\nEMAIL:b@x.org\r\nADR:;;1 rue;X;;1;FR\r\nNOTE:m\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    let sample = samples().join("android-2.1.vcf");
+    let (out, report) = common::import(&server, "u", &[latin.to_str().unwrap(), sample.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // The counts the report holds, by property, the most frequent first.
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for record in report["records"].as_array().unwrap() {
+        for d in record["dropped"].as_array().unwrap() {
+            let field = d["field"].as_str().unwrap();
+            let property = field.split(';').next().unwrap().split(" (").next().unwrap();
+            *counts.entry(property.to_string()).or_default() += 1;
+        }
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let expected: Vec<String> = counts.iter().map(|(f, n)| format!("{f} {n}")).collect();
+    let line = format!("not carried: {}\n", expected.join(", "));
+    assert!(err.contains(&line), "expected {line:?} in:\n{err}");
+    assert!(counts.iter().any(|(f, n)| f == "NOTE" && *n >= 3), "{counts:?}");
+    assert!(err.contains("2 reading warning(s):\n      2  not UTF-8, decoded as windows-1252\n"), "{err}");
+    assert!(!err.contains("latin.vcf#1: line 3"), "per record only with -v:\n{err}");
+
+    let out = run(&server, "v", "import", &["-v", latin.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(err.contains("latin.vcf#1: line 3: not UTF-8, decoded as windows-1252"), "{err}");
+    assert!(err.contains("latin.vcf#2: line 9: not UTF-8, decoded as windows-1252"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The dry-run plan, in words.
+
+#[test]
+fn dry_run_plan_says_what_each_addcontact_will_carry_and_which_contact_a_merge_targets() {
+    let server = TestServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.vcf");
+    std::fs::write(&first, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anne Martin\r\nN:Martin;Anne;;;\r\nTEL;TYPE=CELL:+33612345678\r\nEND:VCARD\r\n").unwrap();
+    let (out, report) = common::import(&server, "u", &[first.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let cid = report["records"][0]["cid"].as_str().unwrap().to_string();
+
+    let second = dir.path().join("second.vcf");
+    std::fs::write(
+        &second,
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anne Martin\r\nN:Martin;Anne;;;\r\nTEL;TYPE=CELL:+33612345678\r\n\
+         TEL;TYPE=CELL:+33698765432\r\nEMAIL:anne@example.org\r\nEND:VCARD\r\n\
+         BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Max Mustermann\r\nN:Mustermann;Max;;;\r\nORG:ACME\r\nBDAY:1970-01-02\r\n\
+         TEL;TYPE=CELL:+33611111111\r\nTEL;TYPE=CELL:+33622222222\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    let out = run(&server, "u", "import", &["--dry-run", second.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan = text(&out);
+    assert!(plan.contains("will add 2 devices ("), "{plan}");
+    assert!(plan.contains(&format!(") to cid {cid} 'Anne Martin'")), "{plan}");
+    assert!(
+        plan.contains("will create 'Max Mustermann' (company ACME, birthday 1970-01-02) with 2 devices"),
+        "{plan}"
+    );
+}
