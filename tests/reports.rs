@@ -55,7 +55,8 @@ fn mixed_cards(dir: &Path) -> PathBuf {
     path
 }
 
-const MIXED_OUTCOMES: [&str; 7] = ["created", "merged", "unchanged", "created", "created", "created", "invalid"];
+const MIXED_OUTCOMES: [&str; 7] =
+    ["created", "merged", "unchanged", "created", "created", "created", "invalid"];
 
 // ---------------------------------------------------------------------------------------------
 // 1. The format by extension.
@@ -199,7 +200,10 @@ fn chromium() -> Option<PathBuf> {
 fn dump_dom(browser: &Path, page: &Path) -> String {
     let profile = tempfile::tempdir().unwrap();
     let url = format!("file://{}#selftest", page.display());
-    let mut child = Command::new(browser)
+    let mut child = Command::new(browser);
+    // Its own process group: a browser that hangs is killed with every process it started.
+    std::os::unix::process::CommandExt::process_group(&mut child, 0);
+    let mut child = child
         .args(["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--dump-dom"])
         .args(["--virtual-time-budget=5000", "--disable-extensions", "--disable-background-networking"])
         .arg(format!("--user-data-dir={}", profile.path().display()))
@@ -211,7 +215,9 @@ fn dump_dom(browser: &Path, page: &Path) -> String {
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
+            // SAFETY: kill(2) on the group this test created; no memory is involved.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            let _ = child.wait();
             panic!("chromium did not finish within 120 s");
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -262,7 +268,9 @@ fn html_report_works_in_a_headless_browser() {
     assert_eq!((result["images"].as_u64(), result["images_loaded"].as_u64()), (Some(1), Some(1)), "{result}");
     // The hostile name is text: the title is untouched, no element came from it.
     assert!(dom.contains("<title>orange-contacts import report</title>"), "title changed");
-    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(
+        dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;")
+    );
     assert_eq!(dom.matches("<script").count(), 3, "only the page's own scripts");
     assert_eq!(dom.matches("<img").count(), 1, "only the thumbnail");
 }

@@ -334,8 +334,13 @@ mod tests {
     }
 
     fn import(remote: &MemoryRemote, records: Vec<InputRecord>, on_duplicate: OnDuplicate) -> ImportRun {
-        let opts =
-            ImportOptions { on_duplicate, dry_run: false, region: "FR".into(), concurrency: 4, thumbnails: false };
+        let opts = ImportOptions {
+            on_duplicate,
+            dry_run: false,
+            region: "FR".into(),
+            concurrency: 4,
+            thumbnails: false,
+        };
         let inputs = Inputs::new(records).unwrap();
         futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now()))
     }

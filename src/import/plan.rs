@@ -199,7 +199,13 @@ fn plan_group(
             if opts.on_duplicate == OnDuplicate::Skip {
                 let steps = recs.iter().map(|&record| Step { record, action: Action::Skip }).collect();
                 let target_name = name_of(candidates, cid);
-                return GroupPlan { key, target: Target::Existing(cid.clone()), known_ids, target_name, steps };
+                return GroupPlan {
+                    key,
+                    target: Target::Existing(cid.clone()),
+                    known_ids,
+                    target_name,
+                    steps,
+                };
             }
             if let Some(detail) = snapshot.details.get(cid) {
                 for d in &detail.devices {
@@ -438,7 +444,9 @@ impl fmt::Display for PlanDisplay<'_> {
                     Action::Add { fields, devices, photo } => {
                         ("merge", format!("will add {} to {target}", additions(fields, devices, *photo)))
                     }
-                    Action::Unchanged => ("unchanged", format!("will change nothing: {target} already has it all")),
+                    Action::Unchanged => {
+                        ("unchanged", format!("will change nothing: {target} already has it all"))
+                    }
                     Action::Skip => ("skip", format!("will leave {target} alone (--on-duplicate skip)")),
                 };
                 writeln!(f, "{verb:<9} {}  {:?}  {detail}", r.source, r.name)?;
@@ -507,7 +515,8 @@ fn devices_and_photo(devices: usize, photo: bool) -> String {
 fn additions(fields: &[String], devices: &[PlannedDevice], photo: bool) -> String {
     let mut parts = Vec::new();
     if !devices.is_empty() {
-        let listed: Vec<String> = devices.iter().map(|d| format!("{}:{}", d.kind.as_str(), d.value)).collect();
+        let listed: Vec<String> =
+            devices.iter().map(|d| format!("{}:{}", d.kind.as_str(), d.value)).collect();
         parts.push(format!("{} ({})", devices_and_photo(devices.len(), false), listed.join(", ")));
     }
     if photo {
@@ -726,11 +735,13 @@ mod tests {
         let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
         let listing = plan.display(&records).to_string();
         assert!(
-            listing.contains("will create 'Max Mustermann' (company ACME, birthday 1970-01-02) with 2 devices"),
+            listing
+                .contains("will create 'Max Mustermann' (company ACME, birthday 1970-01-02) with 2 devices"),
             "{listing}"
         );
         assert!(
-            listing.contains("will add 2 devices (phone:0633333333, phone:0644444444) to cid 17 'Anne Martin'"),
+            listing
+                .contains("will add 2 devices (phone:0633333333, phone:0644444444) to cid 17 'Anne Martin'"),
             "{listing}"
         );
     }

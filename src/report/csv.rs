@@ -51,7 +51,11 @@ mod tests {
                 cells: vec![a.to_string(), b.to_string()],
                 thumbnail: None,
             };
-            vec![row("=HYPERLINK(\"http://x\")", "a, \"b\"\nc"), row("-1+2", "@SUM(A1)"), row("Anne", "+33 6")]
+            vec![
+                row("=HYPERLINK(\"http://x\")", "a, \"b\"\nc"),
+                row("-1+2", "@SUM(A1)"),
+                row("Anne", "+33 6"),
+            ]
         }
     }
 

@@ -240,19 +240,23 @@ impl ReportFormat {
     /// The extensions understood, as the usage error lists them.
     pub const SUPPORTED: &'static str = ".json, .html (or .htm), .csv, or - for JSON on standard output";
 
-    /// The format `path` asks for: its extension (any case), `-` (standard output) is JSON. A
-    /// FIFO or device without one of these extensions is refused too: name the format to get it.
+    /// The format `path` asks for: its extension (any case). A stream without one of these
+    /// extensions (`-`, `/dev/stdout`, `/dev/null`, a FIFO) gets JSON, as it always did.
     pub fn for_path(path: &Path) -> Result<ReportFormat, String> {
-        if crate::atomic_file::is_stdout(path) {
-            return Ok(ReportFormat::Json);
-        }
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         match extension.as_str() {
             "json" => Ok(ReportFormat::Json),
             "html" | "htm" => Ok(ReportFormat::Html),
             "csv" => Ok(ReportFormat::Csv),
-            "" => Err(format!("the report's format is told by its extension, and {} has none: use {}", path.display(), Self::SUPPORTED)),
-            other => Err(format!("unknown report format .{other} ({}): use {}", path.display(), Self::SUPPORTED)),
+            _ if crate::atomic_file::is_stream(path) => Ok(ReportFormat::Json),
+            "" => Err(format!(
+                "the report's format is told by its extension, and {} has none: use {}",
+                path.display(),
+                Self::SUPPORTED
+            )),
+            other => {
+                Err(format!("unknown report format .{other} ({}): use {}", path.display(), Self::SUPPORTED))
+            }
         }
     }
 }
@@ -431,15 +435,21 @@ mod tests {
             "row has N fields, the header has N"
         );
         assert_eq!(
-            warning_kind("no name, nickname or company: imported under the nickname \"a@b.c\", its email address"),
+            warning_kind(
+                "no name, nickname or company: imported under the nickname \"a@b.c\", its email address"
+            ),
             "no name, nickname or company: imported under the nickname …, its email address"
         );
-        assert_eq!(warning_kind("ORG: value is not valid text in its charset, dropped"), "ORG: value is not valid text in its charset, dropped");
+        assert_eq!(
+            warning_kind("ORG: value is not valid text in its charset, dropped"),
+            "ORG: value is not valid text in its charset, dropped"
+        );
     }
 
     #[test]
     fn not_carried_fields_are_grouped_by_property() {
-        let dropped = |field: &'static str| Dropped { field: field.into(), value: String::new(), reason: "r".into() };
+        let dropped =
+            |field: &'static str| Dropped { field: field.into(), value: String::new(), reason: "r".into() };
         let record = |fields: Vec<Dropped>| RecordReport {
             source: "f#1".into(),
             name: "A".into(),
