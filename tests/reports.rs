@@ -2,26 +2,17 @@
 //! (JSON, a self-contained HTML page checked in a real headless Chromium, CSV), for import,
 //! check and export; the grouped stderr summary of import; the dry-run plan in words.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{text, TestServer};
 use serde_json::Value;
 
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
+use crate::common::{self, samples, stderr, text, TestServer};
 
 fn run(server: &TestServer, user: &str, cmd: &str, args: &[&str]) -> Output {
     server.cli(user, cmd, args).output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A small PNG as a vCard 3.0 PHOTO line.

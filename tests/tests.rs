@@ -20,6 +20,7 @@ mod import;
 mod import_fidelity;
 mod mapping;
 mod remote_seam;
+mod reports;
 mod sandbox;
 mod vcard;
 mod vcard_output;
