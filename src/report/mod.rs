@@ -378,8 +378,7 @@ fn most_frequent_first(items: impl Iterator<Item = String>) -> Vec<(String, usiz
 pub fn warning_kind(warning: &str) -> String {
     let mut text = warning.trim();
     // A leading location: `<file>:<line>: `, `<file>: `, `line N: `, `lines N, M: `.
-    loop {
-        let Some((head, rest)) = text.split_once(": ") else { break };
+    while let Some((head, rest)) = text.split_once(": ") {
         let is_place = head.starts_with("line ")
             || head.starts_with("lines ")
             || head.contains('/')
