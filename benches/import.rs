@@ -100,6 +100,7 @@ fn options(concurrency: usize) -> ImportOptions {
         region: "FR".into(),
         concurrency,
         interrupt: Default::default(),
+        thumbnails: false,
     }
 }
 

@@ -159,6 +159,12 @@ fn may_follow(folder: &Path, link: &Metadata) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether `path` is written in place rather than replaced: `-`, one of our descriptors
+/// (`/dev/stdout`), a FIFO or a character device (`/dev/null`).
+pub fn is_stream(path: &Path) -> bool {
+    matches!(resolve(path, Accept::FileOrStream), Ok(d) if !matches!(d, Destination::Replace(_)))
+}
+
 /// Refuses what [`AtomicFile::create`] would refuse, writing nothing: for a run that reads the
 /// previous file first (a FIFO would block it) or works long before it writes.
 pub fn check_destination(path: &Path, accept: Accept) -> io::Result<()> {

@@ -15,7 +15,8 @@ use crate::formats::Format;
 use crate::import::plan::OnDuplicate;
 use values::{
     parse_concurrency, parse_endpoint, parse_max_delete_percent, parse_probability, parse_rate, parse_region,
-    parse_service_auth, parse_stats_interval, parse_timeout, parse_whole, secret_value_parser, ServiceAuth,
+    parse_report_path, parse_service_auth, parse_stats_interval, parse_timeout, parse_whole,
+    secret_value_parser, ServiceAuth,
 };
 
 /// `--version`: the crate's version and the commit it was built from (`unknown` outside a git
@@ -178,8 +179,10 @@ pub struct ImportArgs {
     /// Print the plan (creates, merges, skips, invalid, calls) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Write the reconcile report (JSON) here (`-`: standard output).
-    #[arg(long, value_name = "PATH")]
+    /// Write the reconcile report here, in the format its extension names: .json, .html (a page
+    /// with filters and photo thumbnails) or .csv (one row per record); `-`: JSON on standard
+    /// output.
+    #[arg(long, value_name = "PATH", value_parser = parse_report_path)]
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub mapping: MappingArgs,
@@ -255,9 +258,9 @@ pub struct ExportArgs {
     /// touched and no lock is taken.
     #[arg(long)]
     pub dry_run: bool,
-    /// Write the export report (JSON) here (`-`: standard output) [default: the profile's export
-    /// `report`].
-    #[arg(long, value_name = "PATH")]
+    /// Write the export report here, in the format its extension names: .json, .html or .csv (one
+    /// row per contact); `-`: JSON on standard output [default: the profile's export `report`].
+    #[arg(long, value_name = "PATH", value_parser = parse_report_path)]
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub profile: ProfileArgs,
@@ -275,8 +278,9 @@ pub struct CheckArgs {
     /// The files' format; `auto` tells vCard from CSV by their content.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
-    /// Write the check report (JSON) here (`-`: standard output; the listing then goes to stderr).
-    #[arg(long, value_name = "PATH")]
+    /// Write the check report here, in the format its extension names: .json, .html or .csv (one
+    /// row per card or contact); `-`: JSON on standard output (the listing then goes to stderr).
+    #[arg(long, value_name = "PATH", value_parser = parse_report_path)]
     pub report: Option<PathBuf>,
     /// Only local → account: is every local card in the account? Account contacts absent
     /// locally are not listed as `-` (the check after importing a phone's export).

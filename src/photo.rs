@@ -149,6 +149,27 @@ fn prepare_within(
     }
 }
 
+/// Side of a report thumbnail, in pixels (the HTML report shows it at 48 CSS pixels).
+pub const THUMBNAIL_SIDE: u32 = 64;
+/// A report thumbnail larger than this is left out: 5,000 of them keep the page a few megabytes.
+pub const THUMBNAIL_MAX_BYTES: usize = 8_000;
+
+/// A small JPEG of a picture (at most [`THUMBNAIL_SIDE`] pixels a side, at most
+/// [`THUMBNAIL_MAX_BYTES`]), for the HTML report; `None` when it cannot be made. Decoding
+/// reserves its memory from [`PHOTO_MEMORY`] as [`prepare`] does.
+pub fn thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
+    let budget = &*PHOTO_MEMORY;
+    let (format, decoder) = open_decoder(bytes, budget).ok()?;
+    let _reservation = budget.reserve(decoding_memory(format, bytes, &decoder, THUMBNAIL_MAX_BYTES))?;
+    let mut decoder = decoder;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).ok()?;
+    let small = working_copy(image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE), orientation);
+    let mut out = CappedBuffer { bytes: Vec::new(), len: 0, cap: THUMBNAIL_MAX_BYTES };
+    JpegEncoder::new_with_quality(&mut out, 70).encode_image(&small).ok()?;
+    (out.len <= THUMBNAIL_MAX_BYTES).then_some(out.bytes)
+}
+
 /// The picture's format and a decoder that has read its header (dimensions, pixel format) and
 /// no pixel yet.
 fn open_decoder<'a>(

@@ -22,6 +22,7 @@ mod import_fidelity;
 mod mapping;
 mod progress;
 mod remote_seam;
+mod reports;
 mod sandbox;
 mod vcard;
 mod vcard_output;

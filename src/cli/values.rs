@@ -186,6 +186,14 @@ where
     }
 }
 
+/// A `--report` path whose extension names a format the reports are written in (`.json`,
+/// `.html`, `.csv`; `-` is JSON on standard output): see [`crate::report::ReportFormat`].
+pub fn parse_report_path(s: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(s);
+    crate::report::ReportFormat::for_path(&path)?;
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,7 +50,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             }
         };
         if let Some(path) = &args.report {
-            report.write_json(path)?;
+            report.write(path)?;
         }
         let mut listing = crate::report::listing_output(args.report.as_deref());
         for entry in &report.entries {

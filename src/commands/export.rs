@@ -78,7 +78,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         };
         let code = exit_code(&run.outcome);
         if let Some(path) = &report {
-            run.report.write_json(path)?;
+            run.report.write(path)?;
         }
         if args.dry_run {
             write_plan(&run.report, report.as_deref())?;

@@ -11,7 +11,7 @@ use crate::commands::{on_ctrl_c, runtime, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK,
 use crate::import::{self, read::read_all, ImportOptions};
 use crate::mapping::MappingOptions;
 use crate::progress::for_stderr;
-use crate::report::{Outcome, Report};
+use crate::report::{Outcome, Report, ReportFormat};
 
 pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
@@ -41,6 +41,10 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             region,
             concurrency: settings.concurrency.value,
             interrupt: on_ctrl_c(),
+            thumbnails: args
+                .report
+                .as_deref()
+                .is_some_and(|p| ReportFormat::for_path(p) == Ok(ReportFormat::Html)),
         };
         let run = import::run(inputs, &connection.client, &opts, &*progress, started).await;
         drop(progress);
@@ -53,7 +57,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             eprintln!("warning: {warning}");
         }
         if let Some(path) = &args.report {
-            run.report.write_json(path)?;
+            run.report.write(path)?;
         }
         if !quiet {
             eprint!("{}", run.report.human_summary(args.verbosity.verbose));

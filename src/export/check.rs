@@ -26,6 +26,7 @@ use crate::mapping::{self, reason, Dropped, Mapped, MappingOptions};
 use crate::model::PartialDate;
 use crate::progress::Progress;
 use crate::remote::Remote;
+use crate::report::{Row, Tabular};
 use crate::wire::{Civility, ContactDetail, DeviceType, NewContact};
 
 #[derive(Debug, Clone)]
@@ -172,8 +173,60 @@ impl CheckReport {
         )
     }
 
-    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        crate::report::write_json_atomic(path, self)
+    /// Writes the report in the format `path`'s extension names.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        crate::report::write_report(path, self)
+    }
+}
+
+impl Status {
+    /// The status as a word, for the report's table and filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Same => "same",
+            Status::OnlyLocal => "only local",
+            Status::OnlyAccount => "only in account",
+            Status::Differ => "differ",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl Tabular for CheckReport {
+    fn title(&self) -> &'static str {
+        "check report"
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::to_value(&self.summary).unwrap_or_default()
+    }
+
+    fn outcomes(&self) -> Vec<&'static str> {
+        [Status::Same, Status::OnlyLocal, Status::OnlyAccount, Status::Differ, Status::Error]
+            .map(Status::as_str)
+            .to_vec()
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &["status", "name", "source", "id", "differences", "note"]
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        self.entries
+            .iter()
+            .map(|e| Row {
+                outcome: e.status.as_str(),
+                cells: vec![
+                    e.status.as_str().to_string(),
+                    e.name.clone(),
+                    e.source.clone().unwrap_or_default(),
+                    e.id.clone().unwrap_or_default(),
+                    e.differences.join("\n"),
+                    e.note.clone().unwrap_or_default(),
+                ],
+                thumbnail: None,
+            })
+            .collect()
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::enumerate;
+use crate::report::{Row, Tabular};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExportSummary {
@@ -77,8 +78,9 @@ pub struct ExportReport {
 }
 
 impl ExportReport {
-    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        crate::report::write_json_atomic(path, self)
+    /// Writes the report in the format `path`'s extension names.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        crate::report::write_report(path, self)
     }
 
     /// The lines printed at the end of a run (stderr).
@@ -159,5 +161,53 @@ impl ExportReport {
             }
         }
         out
+    }
+}
+
+impl Tabular for ExportReport {
+    fn title(&self) -> &'static str {
+        "export report"
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        let mut summary = serde_json::to_value(&self.summary).unwrap_or_default();
+        if let Some(fields) = summary.as_object_mut() {
+            fields.insert("path".into(), self.path.clone().into());
+            fields.insert("complete listing".into(), self.enumeration.complete.into());
+            if let Some(refused) = &self.refused {
+                fields.insert("refused".into(), refused.clone().into());
+            }
+            if !self.notes.is_empty() {
+                fields.insert("notes".into(), self.notes.clone().into());
+            }
+        }
+        summary
+    }
+
+    fn outcomes(&self) -> Vec<&'static str> {
+        vec!["written", "unchanged", "refused", "error"]
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &["id", "name", "status", "file", "photo", "error", "warnings"]
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        self.contacts
+            .iter()
+            .map(|c| Row {
+                outcome: c.status,
+                cells: vec![
+                    c.id.clone(),
+                    c.name.clone(),
+                    c.status.to_string(),
+                    c.file.clone().unwrap_or_default(),
+                    if c.photo { "yes" } else { "" }.to_string(),
+                    c.error.clone().unwrap_or_default(),
+                    c.warnings.join("\n"),
+                ],
+                thumbnail: None,
+            })
+            .collect()
     }
 }

@@ -377,6 +377,7 @@ mod tests {
             region: "FR".into(),
             concurrency: 4,
             interrupt: Interrupt::default(),
+            thumbnails: false,
         };
         let inputs = Inputs::new(records).unwrap();
         futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now()))
@@ -600,6 +601,7 @@ mod tests {
             region: "FR".into(),
             concurrency: 1,
             interrupt: Interrupt::default(),
+            thumbnails: false,
         };
         let with_photo = Inputs::new(vec![person(0, true)]).unwrap();
         // The record's photo points into another spool than the run's (empty) one.

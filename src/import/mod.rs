@@ -35,6 +35,8 @@ pub struct ImportOptions {
     pub concurrency: usize,
     /// Set by Ctrl-C: stop starting records, finish those in flight.
     pub interrupt: Interrupt,
+    /// Make a thumbnail of each record's photo for the report (the HTML report shows them).
+    pub thumbnails: bool,
 }
 
 /// What stopped an import run; the records it did not reach fail with it.
@@ -125,6 +127,9 @@ pub async fn run<R: Remote>(
         report.summary.minimum_calls = plan.calls() as u64;
     }
     report.tally();
+    if opts.thumbnails {
+        add_thumbnails(&mut report, &records, &photos);
+    }
     let interrupted = opts.interrupt.is_requested() && report.count(Outcome::NotAttempted) > 0;
     ImportRun { report, plan_listing, fatal, warnings, interrupted }
 }
@@ -199,6 +204,19 @@ fn would_add(first: &[String], devices: &[crate::mapping::PlannedDevice], photo:
     added
 }
 
+/// A `data:` URI of a thumbnail of each record's photo (left out when it cannot be made).
+fn add_thumbnails(report: &mut Report, records: &[InputRecord], photos: &read::PhotoSpool) {
+    use base64::Engine as _;
+    for (line, record) in report.records.iter_mut().zip(records) {
+        let Some(photo) = &record.photo else { continue };
+        let Some(small) = photos.read(photo).ok().and_then(|bytes| crate::photo::thumbnail(&bytes)) else {
+            continue;
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(small);
+        line.thumbnail = Some(format!("data:image/jpeg;base64,{encoded}"));
+    }
+}
+
 fn build_report(
     records: &[InputRecord],
     plan: &Plan,
@@ -225,6 +243,7 @@ fn build_report(
                 dropped,
                 warnings: record.warnings.clone(),
                 error: r.error.clone(),
+                thumbnail: None,
             },
             None if record.error.is_some() => RecordReport {
                 source: record.source.clone(),
@@ -235,6 +254,7 @@ fn build_report(
                 dropped,
                 warnings: record.warnings.clone(),
                 error: record.error.clone(),
+                thumbnail: None,
             },
             None => RecordReport {
                 source: record.source.clone(),
@@ -248,6 +268,7 @@ fn build_report(
                     Some(e) => format!("not attempted: {e}"),
                     None => "not attempted".into(),
                 }),
+                thumbnail: None,
             },
         };
         report.records.push(line);

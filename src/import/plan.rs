@@ -94,6 +94,8 @@ pub struct GroupPlan {
     /// Account contacts with the same key, known before the run (an unanswered `addcontact` is
     /// resolved by looking for a contact with this key that is not one of these).
     pub known_ids: Vec<String>,
+    /// The name of the existing contact the group writes to, as the account lists it.
+    pub target_name: Option<String>,
     pub steps: Vec<Step>,
 }
 
@@ -159,6 +161,18 @@ impl Plan {
     }
 }
 
+/// The name the account lists `cid` under.
+fn name_of(candidates: &[ContactSummary], cid: &str) -> Option<String> {
+    let c = candidates.iter().find(|c| c.id == cid)?;
+    let names = crate::wire::search::searchable_names(
+        c.firstname.as_deref(),
+        c.lastname.as_deref(),
+        c.nickname.as_deref(),
+        c.company.as_deref(),
+    );
+    Some(names.join(" ")).filter(|n| !n.is_empty())
+}
+
 fn plan_group(
     records: &[InputRecord],
     snapshot: &AccountSnapshot,
@@ -184,7 +198,14 @@ fn plan_group(
         Some(cid) => {
             if opts.on_duplicate == OnDuplicate::Skip {
                 let steps = recs.iter().map(|&record| Step { record, action: Action::Skip }).collect();
-                return GroupPlan { key, target: Target::Existing(cid.clone()), known_ids, steps };
+                let target_name = name_of(candidates, cid);
+                return GroupPlan {
+                    key,
+                    target: Target::Existing(cid.clone()),
+                    known_ids,
+                    target_name,
+                    steps,
+                };
             }
             if let Some(detail) = snapshot.details.get(cid) {
                 for d in &detail.devices {
@@ -239,7 +260,8 @@ fn plan_group(
         };
         steps.push(Step { record, action });
     }
-    GroupPlan { key, target, known_ids, steps }
+    let target_name = existing.as_deref().and_then(|cid| name_of(candidates, cid));
+    GroupPlan { key, target, known_ids, target_name, steps }
 }
 
 /// The existing contact a group merges into: among its same-name contacts, the one sharing the
@@ -403,38 +425,37 @@ pub struct PlanDisplay<'a> {
 }
 
 impl fmt::Display for PlanDisplay<'_> {
+    /// One line per record, saying in the future tense what the run will do: what each
+    /// `addcontact` will carry, which existing contact (id and name) a merge will add to.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let describe = |fields: &[String], devices: &[PlannedDevice], photo: bool| {
-            let mut parts: Vec<String> = fields.iter().map(|f| format!("+{f}")).collect();
-            parts.extend(devices.iter().map(|d| format!("+{}:{}", d.kind.as_str(), d.value)));
-            if photo {
-                parts.push("+photo".into());
-            }
-            parts.join(" ")
-        };
         for group in &self.plan.groups {
-            let into = match &group.target {
-                Target::Existing(cid) => format!("contact {cid}"),
-                Target::New => "new contact".to_string(),
+            let created_by = group.steps.first().map(|s| self.records[s.record].source.as_str());
+            let target = match (&group.target, &group.target_name) {
+                (Target::Existing(cid), Some(name)) => format!("cid {cid} '{name}'"),
+                (Target::Existing(cid), None) => format!("cid {cid}"),
+                (Target::New, _) => format!("the contact created from {}", created_by.unwrap_or("?")),
             };
             for step in &group.steps {
                 let r = &self.records[step.record];
                 let (verb, detail) = match &step.action {
-                    Action::Create { devices, photo, .. } => {
-                        ("create", format!("addcontact {}", describe(&[], devices, *photo)))
+                    Action::Create { contact, devices, photo } => {
+                        ("create", format!("will create {}", carried(contact, devices.len(), *photo)))
                     }
                     Action::Add { fields, devices, photo } => {
-                        ("merge", format!("into {into}: {}", describe(fields, devices, *photo)))
+                        ("merge", format!("will add {} to {target}", additions(fields, devices, *photo)))
                     }
-                    Action::Unchanged => ("unchanged", format!("{into} already has it all")),
-                    Action::Skip => ("skip", format!("{into} exists (--on-duplicate skip)")),
+                    Action::Unchanged => {
+                        ("unchanged", format!("will change nothing: {target} already has it all"))
+                    }
+                    Action::Skip => ("skip", format!("will leave {target} alone (--on-duplicate skip)")),
                 };
-                writeln!(f, "{verb:<9} {}  {:?}  {}", r.source, r.name, detail.trim_end())?;
+                writeln!(f, "{verb:<9} {}  {:?}  {detail}", r.source, r.name)?;
             }
         }
         for &i in &self.plan.invalid {
             let r = &self.records[i];
-            writeln!(f, "{:<9} {}  {:?}  {}", "invalid", r.source, r.name, r.error.as_deref().unwrap_or(""))?;
+            let why = r.error.as_deref().unwrap_or("");
+            writeln!(f, "{:<9} {}  {:?}  will not be imported: {why}", "invalid", r.source, r.name)?;
         }
         let (create, add, unchanged, skip) = self.plan.counts();
         writeln!(
@@ -443,6 +464,72 @@ impl fmt::Display for PlanDisplay<'_> {
             self.plan.invalid.len(),
             self.plan.calls()
         )
+    }
+}
+
+/// What an `addcontact` will carry: `'Anne Martin' (company ACME, birthday 1980-05-01) with 2
+/// devices and a photo`.
+fn carried(contact: &NewContact, devices: usize, photo: bool) -> String {
+    let name = [contact.firstname.as_deref(), contact.lastname.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|n| !n.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let nickname = contact.nickname.as_deref().filter(|n| !n.trim().is_empty());
+    let who = match (name.is_empty(), nickname) {
+        (false, _) => format!("'{name}'"),
+        (true, Some(nickname)) => format!("'{nickname}'"),
+        (true, None) => "a contact".to_string(),
+    };
+    let fields: Vec<String> = [
+        ("nickname", if name.is_empty() { None } else { nickname }),
+        ("company", contact.company.as_deref()),
+        ("function", contact.function.as_deref()),
+        ("department", contact.department.as_deref()),
+        ("birthday", contact.birthday.as_deref()),
+        ("email", contact.emailperso.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(what, value)| value.map(|v| format!("{what} {v}")))
+    .collect();
+    let fields = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
+    format!("{who}{fields} with {}", devices_and_photo(devices, photo))
+}
+
+/// `2 devices and a photo`, `no device`.
+fn devices_and_photo(devices: usize, photo: bool) -> String {
+    let devices = match devices {
+        0 => "no device".to_string(),
+        1 => "1 device".to_string(),
+        n => format!("{n} devices"),
+    };
+    if photo {
+        format!("{devices} and a photo")
+    } else {
+        devices
+    }
+}
+
+/// What a merge will add: `2 devices (phone:0612…, email:a@b.c), a photo and company ACME`.
+fn additions(fields: &[String], devices: &[PlannedDevice], photo: bool) -> String {
+    let mut parts = Vec::new();
+    if !devices.is_empty() {
+        let listed: Vec<String> =
+            devices.iter().map(|d| format!("{}:{}", d.kind.as_str(), d.value)).collect();
+        parts.push(format!("{} ({})", devices_and_photo(devices.len(), false), listed.join(", ")));
+    }
+    if photo {
+        parts.push("a photo".to_string());
+    }
+    parts.extend(fields.iter().map(|f| f.replacen(':', " ", 1)));
+    match parts.len() {
+        0 => "nothing".to_string(),
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} and {last}", parts.join(", "))
+        }
     }
 }
 
@@ -635,6 +722,28 @@ mod tests {
         let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Create));
         assert_eq!(plan.groups.len(), 2, "create: no grouping");
         assert!(plan.groups.iter().all(|g| g.target == Target::New));
+    }
+
+    #[test]
+    fn dry_run_plan_says_what_each_call_will_carry() {
+        let mut first = record("Max", "Mustermann", &["0611111111", "0622222222"], &[]);
+        let c = &mut first.mapped.as_mut().unwrap().contact;
+        (c.company, c.birthday) = (Some("ACME".into()), Some("1970-01-02".into()));
+        let anne = record("Anne", "Martin", &["0633333333", "0644444444"], &[]);
+        let records = vec![first, anne];
+        let snapshot = snapshot_of(vec![existing("17", "Anne", "Martin", &[])]);
+        let plan = Plan::build(&records, &snapshot, &opts(OnDuplicate::Merge));
+        let listing = plan.display(&records).to_string();
+        assert!(
+            listing
+                .contains("will create 'Max Mustermann' (company ACME, birthday 1970-01-02) with 2 devices"),
+            "{listing}"
+        );
+        assert!(
+            listing
+                .contains("will add 2 devices (phone:0633333333, phone:0644444444) to cid 17 'Anne Martin'"),
+            "{listing}"
+        );
     }
 
     #[test]

@@ -242,7 +242,12 @@ impl Reader<'_> {
                     layer.max_delete_percent =
                         self.value("export.max_delete_percent", at, |v| parse_max_delete_percent(&number(v)?))
                 }
-                "report" => layer.export_report = self.value("export.report", at, |v| path(v, &dir)),
+                "report" => {
+                    layer.export_report = self.value("export.report", at, |v| {
+                        let report = path(v, &dir)?;
+                        crate::report::ReportFormat::for_path(&report).map(|_| report)
+                    })
+                }
                 other => {
                     let why = format!("unknown key `{other}` (known keys: {})", EXPORT_KEYS.join(", "));
                     self.problems.push((key.span().start, format!("{}: {why}", self.section)));

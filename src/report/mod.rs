@@ -1,0 +1,500 @@
+//! The reports: the import's reconcile report (every input record, what became of it, and every
+//! field that could not be carried), and what every report shares: the format chosen by the
+//! extension of `--report PATH` ([`ReportFormat`]) and one writer per format over the report's
+//! data, built once: [`json`] (the data as it is), [`html`] and [`csv`] (its [`Tabular`] view).
+//! The import's report is also summarised for humans on stderr.
+
+pub mod csv;
+pub mod html;
+pub mod json;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::atomic_file::Accept;
+use crate::mapping::Dropped;
+
+/// What became of one input record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// A new contact was created from it.
+    Created,
+    /// It matched an existing contact (or an earlier record) and added devices or a photo to it.
+    Merged,
+    /// It matched an existing contact that already held everything it could carry.
+    Unchanged,
+    /// It matched an existing contact and `--on-duplicate skip` left that contact alone.
+    Skipped,
+    /// It could not be read or mapped (no name, unreadable card, …): nothing was sent.
+    Invalid,
+    /// A call failed; what was done before the failure is in `added`.
+    Failed,
+    /// Nothing was written for it: the run stopped before its turn (Ctrl-C, or an error no later
+    /// call could get past: endpoint unreachable or not the API, credentials or token refused, no
+    /// consent), or that error refused its first call. `error` says which; running the same
+    /// command again (once it is fixed) continues with it.
+    #[serde(rename = "not_attempted")]
+    NotAttempted,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Created,
+        Outcome::Merged,
+        Outcome::Unchanged,
+        Outcome::Skipped,
+        Outcome::Invalid,
+        Outcome::Failed,
+        Outcome::NotAttempted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Merged => "merged",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Skipped => "skipped",
+            Outcome::Invalid => "invalid",
+            Outcome::Failed => "failed",
+            Outcome::NotAttempted => "not_attempted",
+        }
+    }
+
+    /// How the human summary names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::NotAttempted => "not attempted",
+            other => other.as_str(),
+        }
+    }
+
+    /// Whether this outcome makes the run exit with the "partial" code (a run that stopped
+    /// exits with the fatal code anyway).
+    pub fn is_problem(self) -> bool {
+        matches!(self, Outcome::Invalid | Outcome::Failed | Outcome::NotAttempted)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of the report: one input record.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordReport {
+    /// `<file>#<n>` (n-th vCard) or `<file>:<line>` (CSV).
+    pub source: String,
+    pub name: String,
+    pub outcome: Outcome,
+    /// The account contact it became or joined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+    /// What this record wrote: `contact`, `email:…`, `phone:…`, `url:…`, `photo`.
+    pub added: Vec<String>,
+    /// Every field the API could not carry, with the reason.
+    pub dropped: Vec<Dropped>,
+    /// Reading problems that did not stop the record (invalid lines, charset guesses).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Why the record is invalid or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// A small JPEG of the record's photo as a `data:` URI, for the HTML report only (the JSON
+    /// report stays as it was).
+    #[serde(skip)]
+    pub thumbnail: Option<String>,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub records: usize,
+    /// Count per outcome, every outcome present (zero included).
+    pub outcomes: BTreeMap<&'static str, usize>,
+    pub dry_run: bool,
+    /// Every API call made, all actions together (reads included).
+    pub api_calls: u64,
+    pub calls_by_action: BTreeMap<String, u64>,
+    /// The fewest calls that could carry what was written: 1 addcontact per created contact,
+    /// 1 per added device, 1 per added photo.
+    pub minimum_calls: u64,
+    /// `api_calls / (created + merged)` when anything was written.
+    pub calls_per_contact: Option<f64>,
+    pub minimum_calls_per_contact: Option<f64>,
+    pub retries: u64,
+    pub throttled: u64,
+    /// Writes that went unanswered and were checked against the account before any re-send.
+    pub ambiguous_writes_checked: u64,
+    pub fields_dropped: usize,
+    pub elapsed_ms: u128,
+}
+
+/// The whole reconcile report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub records: Vec<RecordReport>,
+}
+
+impl Report {
+    /// Fills the per-outcome counts and record totals from the records.
+    pub fn tally(&mut self) {
+        self.summary.records = self.records.len();
+        self.summary.outcomes = Outcome::ALL.iter().map(|o| (o.as_str(), 0)).collect();
+        for r in &self.records {
+            *self.summary.outcomes.entry(r.outcome.as_str()).or_default() += 1;
+        }
+        self.summary.fields_dropped = self.records.iter().map(|r| r.dropped.len()).sum();
+        let written = self.count(Outcome::Created) + self.count(Outcome::Merged);
+        if written > 0 {
+            self.summary.calls_per_contact = Some(self.summary.api_calls as f64 / written as f64);
+            self.summary.minimum_calls_per_contact = Some(self.summary.minimum_calls as f64 / written as f64);
+        }
+    }
+
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.records.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    pub fn has_problems(&self) -> bool {
+        self.records.iter().any(|r| r.outcome.is_problem())
+    }
+
+    /// Writes the report in the format `path`'s extension names (see [`write_report`]).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        write_report(path, self)
+    }
+
+    /// The fields not carried, counted by vCard property (`ADR;TYPE=HOME` counts as `ADR`), the
+    /// most frequent first.
+    pub fn not_carried_by_field(&self) -> Vec<(String, usize)> {
+        let fields = self.records.iter().flat_map(|r| &r.dropped).map(|d| property_of(&d.field).to_string());
+        most_frequent_first(fields)
+    }
+
+    /// The reading warnings, counted by kind ([`warning_kind`]), the most frequent first.
+    pub fn warnings_by_kind(&self) -> Vec<(String, usize)> {
+        most_frequent_first(self.records.iter().flat_map(|r| &r.warnings).map(|w| warning_kind(w)))
+    }
+
+    /// The human summary for stderr: one line of counts, then the problem records.
+    pub fn human_summary(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        let counts: Vec<String> = Outcome::ALL
+            .iter()
+            // Only a stopped run has records not attempted: other summaries stay as they were.
+            .filter(|o| **o != Outcome::NotAttempted || self.count(**o) > 0)
+            .map(|o| format!("{} {}", self.count(*o), o.label()))
+            .collect();
+        out.push_str(&format!("{} records: {}", self.records.len(), counts.join(", ")));
+        let s = &self.summary;
+        out.push_str(&format!("; {} API calls", s.api_calls));
+        if let (Some(per), Some(min)) = (s.calls_per_contact, s.minimum_calls_per_contact) {
+            out.push_str(&format!(" ({per:.2} per contact written, minimum {min:.2})"));
+        }
+        out.push_str(&format!("; {} fields not carried", s.fields_dropped));
+        out.push_str(&format!("; {:.1}s", s.elapsed_ms as f64 / 1000.0));
+        if s.dry_run {
+            out.push_str(" (dry run: nothing written)");
+        }
+        out.push('\n');
+        let not_carried = self.not_carried_by_field();
+        if !not_carried.is_empty() {
+            let groups: Vec<String> = not_carried.iter().map(|(field, n)| format!("{field} {n}")).collect();
+            out.push_str(&format!("not carried: {}\n", groups.join(", ")));
+        }
+        let warnings = self.warnings_by_kind();
+        if !warnings.is_empty() {
+            let total: usize = warnings.iter().map(|(_, n)| n).sum();
+            out.push_str(&format!("{total} reading warning(s):\n"));
+            for (kind, n) in &warnings {
+                out.push_str(&format!("  {n:>5}  {kind}\n"));
+            }
+        }
+        // Records not attempted share the one error that stopped the run, printed once after
+        // the summary: listed only with -v.
+        let listed = |o: Outcome| verbose || (o.is_problem() && o != Outcome::NotAttempted);
+        for r in &self.records {
+            if verbose {
+                for warning in &r.warnings {
+                    out.push_str(&format!("  warning   {}: {warning}\n", r.source));
+                }
+            }
+            if listed(r.outcome) {
+                out.push_str(&format!("  {:<9} {}", r.outcome.label(), r.source));
+                if !r.name.is_empty() {
+                    out.push_str(&format!("  {}", r.name));
+                }
+                if let Some(e) = &r.error {
+                    out.push_str(&format!(": {e}"));
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// Where a command prints its listing (the dry-run plan, `check`'s lines): standard output,
+/// unless `--report -` takes it, and then standard error.
+pub fn listing_output(report: Option<&Path>) -> Box<dyn Write> {
+    if report.is_some_and(crate::atomic_file::is_stdout) {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    }
+}
+
+/// The formats of `--report PATH`, told by PATH's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Html,
+    Csv,
+}
+
+impl ReportFormat {
+    /// The extensions understood, as the usage error lists them.
+    pub const SUPPORTED: &'static str = ".json, .html (or .htm), .csv, or - for JSON on standard output";
+
+    /// The format `path` asks for: its extension (any case). A stream without one of these
+    /// extensions (`-`, `/dev/stdout`, `/dev/null`, a FIFO) gets JSON, as it always did.
+    pub fn for_path(path: &Path) -> Result<ReportFormat, String> {
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match extension.as_str() {
+            "json" => Ok(ReportFormat::Json),
+            "html" | "htm" => Ok(ReportFormat::Html),
+            "csv" => Ok(ReportFormat::Csv),
+            _ if crate::atomic_file::is_stream(path) => Ok(ReportFormat::Json),
+            "" => Err(format!(
+                "the report's format is told by its extension, and {} has none: use {}",
+                path.display(),
+                Self::SUPPORTED
+            )),
+            other => {
+                Err(format!("unknown report format .{other} ({}): use {}", path.display(), Self::SUPPORTED))
+            }
+        }
+    }
+}
+
+/// A report seen as a table, one row per record, for the HTML and CSV writers.
+pub trait Tabular {
+    /// What the report is about, as the page's heading says it: `import report`.
+    fn title(&self) -> &'static str;
+    /// The run's totals, as the JSON report holds them (an object).
+    fn summary(&self) -> serde_json::Value;
+    /// Every outcome a row may have, in the order the filters show them.
+    fn outcomes(&self) -> Vec<&'static str>;
+    /// The column headings; every row has one cell per heading.
+    fn columns(&self) -> &'static [&'static str];
+    fn rows(&self) -> Vec<Row>;
+}
+
+/// One record of a [`Tabular`] report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// One of [`Tabular::outcomes`]; what the filters select on.
+    pub outcome: &'static str,
+    /// One per column; a cell of several values has one per line.
+    pub cells: Vec<String>,
+    /// A `data:` URI of a small image shown with the row (HTML only).
+    pub thumbnail: Option<String>,
+}
+
+/// Writes `report` to `path` in the format its extension names, atomically (temp file + rename:
+/// a crash never leaves half a report); `-` writes JSON to standard output, and a FIFO or
+/// character device is written in place (see [`crate::atomic_file`]).
+pub fn write_report<T: Serialize + Tabular>(path: &Path, report: &T) -> std::io::Result<()> {
+    let failed = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("cannot write the report {}: {e}", path.display()))
+    };
+    let format = ReportFormat::for_path(path)
+        .map_err(|why| failed(std::io::Error::new(std::io::ErrorKind::InvalidInput, why)))?;
+    let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream).map_err(failed)?;
+    match format {
+        ReportFormat::Json => json::write(&mut file, report),
+        ReportFormat::Html => html::write(&mut file, report),
+        ReportFormat::Csv => csv::write(&mut file, report),
+    }
+    .map_err(failed)?;
+    file.commit().map_err(failed)
+}
+
+impl Tabular for Report {
+    fn title(&self) -> &'static str {
+        "import report"
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::to_value(&self.summary).unwrap_or_default()
+    }
+
+    fn outcomes(&self) -> Vec<&'static str> {
+        Outcome::ALL.iter().map(|o| o.as_str()).collect()
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &["source", "name", "outcome", "cid", "added", "not carried", "warnings", "error"]
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        self.records
+            .iter()
+            .map(|r| Row {
+                outcome: r.outcome.as_str(),
+                cells: vec![
+                    r.source.clone(),
+                    r.name.clone(),
+                    r.outcome.as_str().to_string(),
+                    r.cid.clone().unwrap_or_default(),
+                    r.added.join("\n"),
+                    r.dropped.iter().map(dropped_line).collect::<Vec<_>>().join("\n"),
+                    r.warnings.join("\n"),
+                    r.error.clone().unwrap_or_default(),
+                ],
+                thumbnail: r.thumbnail.clone(),
+            })
+            .collect()
+    }
+}
+
+/// `ADR;TYPE=HOME (12 rue …): reason`, the value cut at [`VALUE_SHOWN`] characters.
+fn dropped_line(d: &Dropped) -> String {
+    const VALUE_SHOWN: usize = 60;
+    let value = d.value.trim();
+    if value.is_empty() {
+        return format!("{}: {}", d.field, d.reason);
+    }
+    let shown: String = value.chars().take(VALUE_SHOWN).collect();
+    let cut = if shown.len() < value.len() { "…" } else { "" };
+    format!("{} ({shown}{cut}): {}", d.field, d.reason)
+}
+
+/// The property a dropped field is named by: `ADR` for `ADR;TYPE=HOME`, `N` for `N (prefix)`,
+/// a CSV column as it is (`Phonetic First Name`).
+fn property_of(field: &str) -> &str {
+    let field = field.split(';').next().unwrap_or(field);
+    field.split(" (").next().unwrap_or(field).trim()
+}
+
+/// Counts of each item, the most frequent first (ties by name).
+fn most_frequent_first(items: impl Iterator<Item = String>) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for item in items {
+        *counts.entry(item).or_default() += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts
+}
+
+/// What a reading warning says without where and about what: its location (`line 5:`,
+/// `lines 3, 4:`, `file.csv:2:`, `card at line 3`) dropped, numbers shown as `N` and quoted or
+/// bracketed values as `…`, so that the same problem on many records is counted as one kind.
+pub fn warning_kind(warning: &str) -> String {
+    let mut text = warning.trim();
+    // A leading location: `<file>:<line>: `, `<file>: `, `line N: `, `lines N, M: `.
+    while let Some((head, rest)) = text.split_once(": ") {
+        let is_place = head.starts_with("line ")
+            || head.starts_with("lines ")
+            || head.contains('/')
+            || head.contains(".csv")
+            || head.contains(".vcf")
+            || head.contains('#');
+        if !is_place {
+            break;
+        }
+        text = rest;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        // A count or a line number stands alone; `UTF-8` and `windows-1252` name a charset.
+        let stands_alone = !out.ends_with(|p: char| p.is_alphanumeric() || p == '-' || p == '_');
+        match c {
+            '0'..='9' if stands_alone => {
+                while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    chars.next();
+                }
+                out.push('N');
+            }
+            '"' | '[' => {
+                let close = if c == '"' { '"' } else { ']' };
+                for next in chars.by_ref() {
+                    if next == close {
+                        break;
+                    }
+                }
+                out.push('…');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_of_one_kind_are_counted_together() {
+        let same = [
+            "line 5: not UTF-8, decoded as windows-1252",
+            "lines 3, 4, 11, 13: not UTF-8, decoded as windows-1252",
+        ];
+        assert_eq!(warning_kind(same[0]), "not UTF-8, decoded as windows-1252");
+        assert_eq!(warning_kind(same[0]), warning_kind(same[1]));
+        assert_eq!(
+            warning_kind("/x/outlook.csv:2: row has 89 fields, the header has 92"),
+            "row has N fields, the header has N"
+        );
+        assert_eq!(
+            warning_kind(
+                "no name, nickname or company: imported under the nickname \"a@b.c\", its email address"
+            ),
+            "no name, nickname or company: imported under the nickname …, its email address"
+        );
+        assert_eq!(
+            warning_kind("ORG: value is not valid text in its charset, dropped"),
+            "ORG: value is not valid text in its charset, dropped"
+        );
+    }
+
+    #[test]
+    fn not_carried_fields_are_grouped_by_property() {
+        let dropped =
+            |field: &'static str| Dropped { field: field.into(), value: String::new(), reason: "r".into() };
+        let record = |fields: Vec<Dropped>| RecordReport {
+            source: "f#1".into(),
+            name: "A".into(),
+            outcome: Outcome::Created,
+            cid: None,
+            added: vec![],
+            dropped: fields,
+            warnings: vec![],
+            error: None,
+            thumbnail: None,
+        };
+        let report = Report {
+            records: vec![
+                record(vec![dropped("ADR;TYPE=HOME"), dropped("NOTE")]),
+                record(vec![dropped("ADR;TYPE=WORK"), dropped("ADR"), dropped("N (prefix)")]),
+            ],
+            ..Report::default()
+        };
+        assert_eq!(
+            report.not_carried_by_field(),
+            vec![("ADR".to_string(), 3), ("N".to_string(), 1), ("NOTE".to_string(), 1)]
+        );
+        assert!(report.human_summary(false).contains("\nnot carried: ADR 3, N 1, NOTE 1\n"));
+    }
+}
