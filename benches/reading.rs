@@ -30,8 +30,10 @@ fn main() {
     // (measuring it in this process after calcard's 200 MB of allocations would measure glibc's
     // raised mmap threshold too). Rounds alternate so both meet the same machine noise.
     println!("reading path on {} ({mb:.0} MB), {ROUNDS} alternating rounds", file.display());
-    let mut sides: Vec<(String, Option<PathBuf>, Vec<Timed>)> =
-        vec![("calcard alone".into(), None, Vec::new()), ("inspect (ours)".into(), Some(ours.clone()), Vec::new())];
+    let mut sides: Vec<(String, Option<PathBuf>, Vec<Timed>)> = vec![
+        ("calcard alone".into(), None, Vec::new()),
+        ("inspect (ours)".into(), Some(ours.clone()), Vec::new()),
+    ];
     if let Some(before) = before {
         sides.push(("inspect (--before)".into(), Some(before), Vec::new()));
     }
@@ -114,7 +116,8 @@ fn cpu_self() -> Duration {
 }
 
 fn cpu_of(usage: &libc::rusage) -> Duration {
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    let tv =
+        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
