@@ -155,3 +155,33 @@ fn code_of(text: &str) -> String {
     std::fs::write(&file, text).unwrap();
     code(&file)
 }
+
+/// One test binary: every file of `tests/` is a module of `tests/tests.rs` (with `autotests =
+/// false`, a file left out would never run), and the tool is started only through
+/// `common::command`, which isolates it from the developer's own configuration and account.
+#[test]
+fn every_test_file_is_a_module_of_the_one_binary_and_runs_the_tool_isolated() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let root = std::fs::read_to_string(tests.join("tests.rs")).unwrap();
+    let listed: BTreeSet<String> = root
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("mod ")?.strip_suffix(';').map(str::to_string))
+        .collect();
+    let mut missing = Vec::new();
+    let mut unisolated = Vec::new();
+    for file in rust_files(&tests) {
+        let name = file.file_stem().unwrap().to_string_lossy().to_string();
+        let top_level = file.parent() == Some(tests.as_path());
+        if top_level && name != "tests" && !listed.contains(&name) {
+            missing.push(name);
+        }
+        let in_common = file.starts_with(tests.join("common"));
+        // Spelt in two halves so that this file does not name itself.
+        let direct = [concat!("Command::new(", "bin())"), concat!("Command::new(", "common::bin())")];
+        if !in_common && direct.iter().any(|d| code(&file).contains(d)) {
+            unisolated.push(relative(&file));
+        }
+    }
+    assert!(missing.is_empty(), "add `mod NAME;` to tests/tests.rs for: {missing:?}");
+    assert!(unisolated.is_empty(), "start the tool with common::command(): {unisolated:?}");
+}

@@ -5,7 +5,7 @@
 //! The real binary against the real sandbox server over HTTP on 127.0.0.1.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -16,12 +16,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{bin, TestServer};
+use common::TestServer;
 use serde_json::Value;
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
 
 /// A sandbox with `n` contacts for alice (`Person000 Martin`, …) and a token file for her.
 fn account(n: usize) -> (TestServer, PathBuf) {
@@ -39,13 +35,13 @@ fn account(n: usize) -> (TestServer, PathBuf) {
     let seed = server.dir.path().join("seed.vcf");
     fs::write(&seed, vcf).unwrap();
     let out = server.sandbox_cmd(&["seed", "--user", "alice", seed.to_str().unwrap()]);
-    assert!(out.status.success(), "seed: {}", text(&out));
+    assert!(out.status.success(), "seed: {}", common::text(&out));
     (server, token)
 }
 
 /// `orange-contacts <cmd> <args…>` against the server, in `cwd` (where a stray `-` file would land).
 fn command(server: &TestServer, token: &Path, cwd: &Path, cmd: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(bin());
+    let mut c = common::command();
     c.current_dir(cwd)
         .arg(cmd)
         .args(args)
@@ -53,26 +49,15 @@ fn command(server: &TestServer, token: &Path, cwd: &Path, cmd: &str, args: &[&st
         .arg(token)
         .args(["--rate", "0", "--concurrency", "8"])
         .env("ORANGE_CONTACTS_STATE_DIR", server.dir.path().join("state"))
-        .env_remove("ORANGE_CONTACTS_TOKEN")
-        .env_remove("ORANGE_CONTACTS_ENDPOINT")
         .stdin(Stdio::null());
     c
 }
 
 /// `inspect`, with no network, in `cwd`.
 fn inspect(cwd: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(bin());
+    let mut c = common::command();
     c.current_dir(cwd).arg("inspect").args(args).stdin(Stdio::null());
     c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Runs `c` to its end, or kills it after `limit` (None then): an old binary blocked on a FIFO
@@ -110,10 +95,6 @@ fn names(dir: &Path) -> Vec<String> {
 /// The names in `dir` shaped like this tool's temporaries (`.<name>.XXXXXX.tmp`).
 fn temporaries(dir: &Path) -> Vec<String> {
     names(dir).into_iter().filter(|n| n.starts_with('.') && n.ends_with(".tmp")).collect()
-}
-
-fn count_cards(bytes: &[u8]) -> usize {
-    String::from_utf8_lossy(bytes).matches("BEGIN:VCARD").count()
 }
 
 fn mkfifo(path: &Path) {
@@ -181,7 +162,7 @@ fn issue8_item3_writing_to_a_symlink_replaces_its_target_and_the_link_survives()
     let (bk, sync) = (root.join("bk"), root.join("sync"));
     fs::create_dir_all(&bk).unwrap();
     fs::create_dir_all(&sync).unwrap();
-    fs::write(sync.join("real.vcf"), fs::read(samples().join("iphone-3.0.vcf")).unwrap()).unwrap();
+    fs::write(sync.join("real.vcf"), fs::read(common::samples().join("iphone-3.0.vcf")).unwrap()).unwrap();
     fs::set_permissions(sync.join("real.vcf"), fs::Permissions::from_mode(0o640)).unwrap();
     symlink("../sync/real.vcf", bk.join("link.vcf")).unwrap();
     symlink("../sync/report.json", bk.join("report.json")).unwrap(); // dangling: created
@@ -192,14 +173,14 @@ fn issue8_item3_writing_to_a_symlink_replaces_its_target_and_the_link_survives()
         command(&server, &token, &root, "export", &["bk/link.vcf", "--force", "--report", "bk/report.json"])
             .output()
             .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     for (link, to) in [("link.vcf", "../sync/real.vcf"), ("report.json", "../sync/report.json")] {
         let meta = fs::symlink_metadata(bk.join(link)).unwrap();
         assert!(meta.file_type().is_symlink(), "{link} is no longer a link");
         assert_eq!(fs::read_link(bk.join(link)).unwrap(), Path::new(to));
     }
     let real = fs::read(sync.join("real.vcf")).unwrap();
-    assert_eq!(count_cards(&real), 3, "the link's target holds the export");
+    assert_eq!(common::count_cards(&String::from_utf8_lossy(&real)), 3, "the link's target holds the export");
     assert!(String::from_utf8_lossy(&real).contains("FN:Person002 Martin"));
     assert_eq!(fs::metadata(sync.join("real.vcf")).unwrap().permissions().mode() & 0o777, 0o640);
     let report: Value = serde_json::from_slice(&fs::read(sync.join("report.json")).unwrap()).unwrap();
@@ -209,7 +190,7 @@ fn issue8_item3_writing_to_a_symlink_replaces_its_target_and_the_link_survives()
 
     // Through the chain, the same file; unchanged, so not rewritten.
     let out = command(&server, &token, &root, "export", &["bk/again.vcf", "--quick"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     assert_eq!(fs::read(sync.join("real.vcf")).unwrap(), real);
     assert!(fs::symlink_metadata(bk.join("again.vcf")).unwrap().file_type().is_symlink());
 }
@@ -222,7 +203,7 @@ fn issue8_item3_writing_to_a_symlink_replaces_its_target_and_the_link_survives()
 #[test]
 fn issue8_item3_a_report_to_a_fifo_a_device_or_a_descriptor_is_written_in_place() {
     let dir = tempfile::tempdir().unwrap();
-    let input = samples().join("iphone-3.0.vcf");
+    let input = common::samples().join("iphone-3.0.vcf");
     let input = input.to_str().unwrap();
 
     let fifo = dir.path().join("report.fifo");
@@ -233,7 +214,7 @@ fn issue8_item3_a_report_to_a_fifo_a_device_or_a_descriptor_is_written_in_place(
         Duration::from_secs(60),
     )
     .expect("inspect --report FIFO did not finish");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     assert!(is_fifo(&fifo), "the FIFO was replaced");
     let bytes = received.recv_timeout(Duration::from_secs(10)).expect("nothing came through the FIFO");
     let report: Value = serde_json::from_slice(&bytes).unwrap();
@@ -242,7 +223,7 @@ fn issue8_item3_a_report_to_a_fifo_a_device_or_a_descriptor_is_written_in_place(
 
     if let Some(device) = char_device(dir.path()) {
         let out = inspect(dir.path(), &[input, "--report", device.to_str().unwrap(), "-q"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
         assert!(
             fs::symlink_metadata(&device).unwrap().file_type().is_char_device(),
             "the device was replaced"
@@ -251,9 +232,10 @@ fn issue8_item3_a_report_to_a_fifo_a_device_or_a_descriptor_is_written_in_place(
 
     for descriptor in ["/proc/self/fd/1", "/dev/fd/1"] {
         let out = inspect(dir.path(), &[input, "--report", descriptor, "-q"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{descriptor}: {}", text(&out));
-        let report: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{descriptor}: stdout is not the report ({e}): {}", text(&out)));
+        assert_eq!(out.status.code(), Some(0), "{descriptor}: {}", common::text(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{descriptor}: stdout is not the report ({e}): {}", common::text(&out))
+        });
         assert!(report["summary"]["records"].as_u64().unwrap() > 0);
     }
 }
@@ -273,7 +255,7 @@ fn issue8_item3_a_backup_to_a_fifo_or_a_device_is_refused_and_left_alone() {
         let c = command(&server, &token, &dir, "export", &[target.to_str().unwrap(), "--layout", "file"]);
         let out = output_within(c, Duration::from_secs(90))
             .unwrap_or_else(|| panic!("export {} hung", target.display()));
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(&*target.to_string_lossy()) && err.contains("not a regular file"), "{err}");
         let kind = fs::symlink_metadata(target).unwrap().file_type();
@@ -304,8 +286,8 @@ fn issue8_item3_dash_is_standard_output_for_reports_and_a_single_file_export() {
     let out = command(&server, &token, &cwd, "export", &["-", "--report", report.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(count_cards(&out.stdout), 4, "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    assert_eq!(common::count_cards(&String::from_utf8_lossy(&out.stdout)), 4, "{}", common::text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("BEGIN:VCARD\r\n"), "only cards on stdout");
     let json: Value = serde_json::from_slice(&fs::read(&report).unwrap()).unwrap();
     assert_eq!((json["path"].as_str(), json["layout"].as_str()), (Some("-"), Some("file")));
@@ -313,7 +295,7 @@ fn issue8_item3_dash_is_standard_output_for_reports_and_a_single_file_export() {
     // The same bytes as a file export.
     let file = cwd.join("all.vcf");
     let out2 = command(&server, &token, &cwd, "export", &[file.to_str().unwrap(), "-q"]).output().unwrap();
-    assert_eq!(out2.status.code(), Some(0), "{}", text(&out2));
+    assert_eq!(out2.status.code(), Some(0), "{}", common::text(&out2));
     assert_eq!(fs::read(&file).unwrap(), out.stdout);
 
     for (args, says) in [
@@ -322,25 +304,27 @@ fn issue8_item3_dash_is_standard_output_for_reports_and_a_single_file_export() {
         (vec!["-", "--report", "-"], "both"),
     ] {
         let out = command(&server, &token, &cwd, "export", &args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", common::text(&out));
         assert!(
             out.stdout.is_empty() && String::from_utf8_lossy(&out.stderr).contains(says),
             "{}",
-            text(&out)
+            common::text(&out)
         );
     }
 
     let out = command(&server, &token, &cwd, "export", &[file.to_str().unwrap(), "--report", "-", "--quick"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let json: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", common::text(&out)));
     assert_eq!(json["summary"]["contacts"], 4);
 
     let out =
         command(&server, &token, &cwd, "check", &[file.to_str().unwrap(), "--report", "-"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let json: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", common::text(&out)));
     assert!(json["entries"].as_array().is_some_and(|e| e.len() == 4), "{json}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -348,18 +332,20 @@ fn issue8_item3_dash_is_standard_output_for_reports_and_a_single_file_export() {
         "the listing moved to stderr: {err}"
     );
 
-    let sample = samples().join("vcard-4.0.vcf");
+    let sample = common::samples().join("vcard-4.0.vcf");
     let out =
         command(&server, &token, &cwd, "import", &[sample.to_str().unwrap(), "--dry-run", "--report", "-"])
             .output()
             .unwrap();
-    assert!(out.status.code().is_some_and(|c| c == 0 || c == 3), "{}", text(&out));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert!(out.status.code().is_some_and(|c| c == 0 || c == 3), "{}", common::text(&out));
+    let json: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", common::text(&out)));
     assert_eq!(json["summary"]["dry_run"], true);
 
     let out = inspect(&cwd, &[sample.to_str().unwrap(), "--report", "-"]).output().unwrap();
-    assert!(out.status.code().is_some_and(|c| c == 0 || c == 3), "{}", text(&out));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert!(out.status.code().is_some_and(|c| c == 0 || c == 3), "{}", common::text(&out));
+    let json: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", common::text(&out)));
     assert!(json["records"].as_array().is_some_and(|r| !r.is_empty()));
     assert!(String::from_utf8_lossy(&out.stderr).contains("records:"), "the summary stays on stderr");
 
@@ -394,7 +380,7 @@ impl PreviousBackups {
         for target in [&file, &vd] {
             let out =
                 command(&server, &token, &dir, "export", &[target.to_str().unwrap(), "-q"]).output().unwrap();
-            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
         }
         // An earlier version of contact 1: its name changed since.
         let outdate = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap().replace("Person000", "Personne000");
@@ -429,10 +415,10 @@ impl PreviousBackups {
     /// A run with room again: the new backups are written.
     fn export_successfully(&self, args: &[&str]) {
         for out in self.export_both(args, |_, _| {}) {
-            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-            assert!(out.stderr.is_empty(), "{}", text(&out));
+            assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+            assert!(out.stderr.is_empty(), "{}", common::text(&out));
         }
-        assert_eq!(count_cards(&fs::read(&self.file).unwrap()), 60);
+        assert_eq!(common::count_cards(&String::from_utf8_lossy(&fs::read(&self.file).unwrap())), 60);
     }
 }
 
@@ -444,7 +430,7 @@ fn issue8_item4_a_full_disk_leaves_the_previous_backup_byte_identical_and_no_tem
     let b = PreviousBackups::new();
     let outs = b.export_both(&["-q", "--quick"], |c, bytes| limit_file_size(c, bytes, false));
     for (out, target) in outs.iter().zip([&b.file, &b.vd]) {
-        assert_eq!(out.status.code(), Some(1), "{}", text(out));
+        assert_eq!(out.status.code(), Some(1), "{}", common::text(out));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(&*target.to_string_lossy()) && err.contains("File too large"), "{err}");
     }
@@ -466,7 +452,7 @@ fn issue8_item4_a_full_disk_leaves_the_previous_backup_byte_identical_and_no_tem
 fn issue8_item4_issue9_item9_temporaries_of_a_killed_export_are_removed_by_the_next_successful_run() {
     let b = PreviousBackups::new();
     for out in b.export_both(&["-q", "--quick"], |c, bytes| limit_file_size(c, bytes, true)) {
-        assert_eq!(out.status.signal(), Some(libc::SIGXFSZ), "killed while writing: {}", text(&out));
+        assert_eq!(out.status.signal(), Some(libc::SIGXFSZ), "killed while writing: {}", common::text(&out));
     }
     b.assert_unchanged();
     let left = temporaries(&b.dir);

@@ -8,14 +8,14 @@
 //! - one import or export per account at a time, and a killed run leaves no stale lock;
 //! - listed contacts that answer "data not found" keep their cards (both layouts).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{bin, text, TestServer};
+use common::{text, TestServer};
 use serde_json::Value;
 
 /// A temporary home for one test: the embedded sandbox's data and the run locks.
@@ -34,13 +34,10 @@ impl Home {
 
     /// `orange-contacts <args>` with nothing from the caller's environment.
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
+        let mut c = common::command();
         c.args(args)
             .env("ORANGE_CONTACTS_DATA_DIR", self.path("data"))
-            .env("ORANGE_CONTACTS_STATE_DIR", self.path("state"))
-            .env_remove("ORANGE_CONTACTS_TOKEN")
-            .env_remove("ORANGE_CONTACTS_ENDPOINT")
-            .env_remove("ORANGE_CONTACTS_SERVICE_AUTH");
+            .env("ORANGE_CONTACTS_STATE_DIR", self.path("state"));
         c
     }
 
@@ -75,10 +72,6 @@ impl Home {
             .unwrap_or(Value::Null);
         (out, json)
     }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// `n` people with distinct names (`first` names them) and a phone each.
@@ -121,10 +114,6 @@ fn with_unreliable_reads(server: TestServer, rate: &str, seed: &str) -> TestServ
     TestServer::start_on(dir, db, &["--not-found-rate", rate, "--fault-seed", seed])
 }
 
-fn cards(vcf: &str) -> usize {
-    vcf.matches("BEGIN:VCARD").count()
-}
-
 /// Issue 8, item 1: the cron job whose environment lost ORANGE_CONTACTS_ENDPOINT. A token without
 /// an endpoint is a usage error (flag, file or environment), and nothing is touched.
 #[test]
@@ -156,7 +145,7 @@ fn issue8_item1_a_token_without_an_endpoint_is_a_usage_error() {
     ];
     for out in &runs {
         assert_eq!(out.status.code(), Some(2), "{}", text(out));
-        let err = stderr(out);
+        let err = common::stderr(out);
         assert!(err.contains("without an endpoint") && err.contains("--endpoint"), "{err}");
         assert!(!err.contains("tok+en"), "the token is never printed: {err}");
     }
@@ -184,14 +173,14 @@ fn issue8_item1_the_embedded_sandbox_never_writes_over_a_backup_of_an_endpoint()
 
         let out = home.run(&["export", p, "--quick", "-q"]);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        let err = stderr(&out);
+        let err = common::stderr(&out);
         assert!(err.contains(&format!("is a backup of {}", server.endpoint)), "{err}");
         assert!(err.contains("embedded sandbox") && err.contains("--allow-other-source"), "{err}");
         assert_eq!(snapshot(&path), before, "{p}: nothing touched");
 
         let out = home.run(&["export", p, "-q", "--allow-other-source"]);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        let err = stderr(&out);
+        let err = common::stderr(&out);
         assert!(err.contains("27 of the backup's 33") && err.contains("--max-delete-percent"), "{err}");
         assert_eq!(snapshot(&path), before, "{p}: cards of ids 1-6 not overwritten, none deleted");
     }
@@ -214,7 +203,7 @@ fn issue8_item2_export_never_replaces_a_vcf_it_did_not_write() {
     std::fs::write(&phone, &phone_export).unwrap();
     let (out, _) = home.export(&server, "alice", &phone, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = stderr(&out);
+    let err = common::stderr(&out);
     assert!(err.contains("not written by orange-contacts") && err.contains("--force"), "{err}");
     assert!(err.contains("PRODID -//Google Inc.//Android//EN"), "{err}");
     assert_eq!(std::fs::read_to_string(&phone).unwrap(), phone_export);
@@ -222,7 +211,7 @@ fn issue8_item2_export_never_replaces_a_vcf_it_did_not_write() {
     let (out, report) = home.export(&server, "alice", &phone, &["--force"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(report["summary"]["written"], 4);
-    assert_eq!(cards(&std::fs::read_to_string(&phone).unwrap()), 4);
+    assert_eq!(common::count_cards(&std::fs::read_to_string(&phone).unwrap()), 4);
     let (out, report) = home.export(&server, "alice", &phone, &[]);
     assert_eq!(out.status.code(), Some(0), "its own file now: {}", text(&out));
     assert_eq!(report["summary"]["unchanged"], 4);
@@ -244,7 +233,7 @@ fn issue8_item2_export_never_replaces_a_vcf_it_did_not_write() {
     ] {
         let (out, report) = home.export(&server, "bob", &phone, args);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        assert!(stderr(&out).contains(flag), "{}", text(&out));
+        assert!(common::stderr(&out).contains(flag), "{}", text(&out));
         assert_eq!(report["summary"]["deleted"], 0);
         assert_eq!(std::fs::read(&phone).unwrap(), before);
     }
@@ -276,7 +265,7 @@ fn issue9_item3_two_imports_at_once_create_each_contact_once() {
         text(&outs[1])
     );
     let refused = outs.iter().find(|o| o.status.code() == Some(1)).unwrap();
-    let err = stderr(refused);
+    let err = common::stderr(refused);
     assert!(
         err.contains("another orange-contacts run is using the account") && err.contains("import (process"),
         "{err}"
@@ -314,7 +303,7 @@ fn issue9_item3_a_running_export_locks_its_account_and_a_killed_one_leaves_no_st
     };
     let out = import("alice");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("export (process"), "{}", text(&out));
+    assert!(common::stderr(&out).contains("export (process"), "{}", text(&out));
     let out = import("bob");
     assert_eq!(out.status.code(), Some(0), "another account is not locked: {}", text(&out));
     export.kill().unwrap();
@@ -350,7 +339,7 @@ fn issue9_item4_listed_contacts_that_answer_not_found_keep_their_cards() {
         assert_eq!(s["contacts"].as_u64().unwrap() + errors, 60, "{s}");
         assert_eq!(s["deleted"], 0);
         assert_eq!(report["kept"].as_array().unwrap().len() as u64, errors);
-        assert!(stderr(&out).contains("data not found"), "{}", text(&out));
+        assert!(common::stderr(&out).contains("data not found"), "{}", text(&out));
         file_errors = errors;
     }
     let after = snapshot(&vdir);
@@ -362,7 +351,7 @@ fn issue9_item4_listed_contacts_that_answer_not_found_keep_their_cards() {
     };
     assert_eq!(only_cards(&after), only_cards(&vdir_before), "every card as it was");
     let text_after = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(cards(&text_after), 60);
+    assert_eq!(common::count_cards(&text_after), 60);
     // Read cards now name the new server, kept ones still the old one: each kept verbatim.
     let unfolded = |t: &str| t.replace("\r\n ", "");
     let old_cards: Vec<String> =
@@ -402,7 +391,7 @@ fn issue9_item4_a_few_unreadable_contacts_no_longer_stop_a_single_file_backup() 
     assert!(errors > 0 && errors < 40, "{}", report["summary"]);
     assert!(report.get("refused").is_none(), "{report}");
     let after = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(cards(&after), 200, "no card dropped");
+    assert_eq!(common::count_cards(&after), 200, "no card dropped");
     let unreadable: Vec<&Value> =
         report["contacts"].as_array().unwrap().iter().filter(|c| c["status"] == "error").collect();
     let changed_and_unreadable = unreadable

@@ -4,7 +4,7 @@
 //! codes for every command, `--version` with the commit, `serve`'s first line being exactly the
 //! endpoint URL, and a closed standard output (`| head`) ending quietly with 0.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::CommandFactory as _;
-use common::{bin, TestServer};
+use common::TestServer;
 use orange_contacts::cli::Cli;
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/android-2.1.vcf");
@@ -20,11 +20,8 @@ const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/android-2.1.v
 /// `orange-contacts` with the embedded sandbox in `data_dir` and no connection settings from the
 /// environment.
 fn tool(data_dir: &Path) -> Command {
-    let mut c = Command::new(bin());
-    c.env("ORANGE_CONTACTS_DATA_DIR", data_dir)
-        .env_remove("ORANGE_CONTACTS_ENDPOINT")
-        .env_remove("ORANGE_CONTACTS_TOKEN")
-        .env_remove("ORANGE_CONTACTS_SERVICE_AUTH");
+    let mut c = common::command();
+    c.env("ORANGE_CONTACTS_DATA_DIR", data_dir);
     c
 }
 

@@ -2,7 +2,7 @@
 //! method, the error mapping, privacy refusal, throttling, injected faults, timeouts, service
 //! credentials, paging, and the user token kept out of every message.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -13,11 +13,6 @@ use orange_contacts::remote::Remote as _;
 use orange_contacts::wire::{
     Civility, DeviceSubtype, DeviceType, ErrorCode, ImageType, NewContact, NewDevice, ServiceError,
 };
-use serde_json::Value;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
-}
 
 fn config(server: &TestServer, token: String) -> ClientConfig {
     ClientConfig {
@@ -34,12 +29,6 @@ fn config(server: &TestServer, token: String) -> ClientConfig {
 fn client_for(server: &TestServer, user: &str) -> (ApiClient, String) {
     let token = server.token(user);
     (ApiClient::new(config(server, token.clone())).unwrap(), token)
-}
-
-fn server_stats(server: &TestServer) -> Value {
-    let url = format!("{}/_sandbox/stats", server.base_url());
-    let body = rt().block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() });
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("stats {body:?}: {e}"))
 }
 
 fn named(last: &str) -> NewContact {
@@ -75,7 +64,7 @@ fn assert_no_token(text: &str, token: &str) {
 fn every_method_round_trips() {
     let server = TestServer::start(&[]);
     let (client, _) = client_for(&server, "alice");
-    rt().block_on(async {
+    common::rt().block_on(async {
         let new = NewContact {
             lastname: Some("Smith".into()),
             firstname: Some("Robert".into()),
@@ -149,7 +138,7 @@ fn every_method_round_trips() {
         assert_eq!(stats.calls["addpicture"], 2);
         assert_eq!((stats.retries, stats.throttled, stats.ambiguous), (0, 0, 0));
     });
-    let s = server_stats(&server);
+    let s = server.stats();
     assert_eq!(s["requests"]["addpicture"].as_u64(), Some(2), "{s}");
 }
 
@@ -164,7 +153,7 @@ fn service_code(result: Result<impl std::fmt::Debug, ApiError>) -> (ErrorCode, A
 fn service_errors_map_to_their_codes() {
     let server = TestServer::start(&[]);
     let (client, token) = client_for(&server, "bob");
-    rt().block_on(async {
+    common::rt().block_on(async {
         let cid = client.add_contact(&named("Known")).await.unwrap();
 
         // 2: no identifying field.
@@ -225,10 +214,10 @@ fn service_errors_map_to_their_codes() {
 fn privacy_refusal_is_fatal_with_the_consent_url() {
     let server = TestServer::start(&[]);
     let (client, token) = client_for(&server, "carol");
-    let cid = rt().block_on(client.add_contact(&named("Before"))).unwrap();
+    let cid = common::rt().block_on(client.add_contact(&named("Before"))).unwrap();
     let out = server.sandbox_cmd(&["deny", "--user", "carol"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    rt().block_on(async {
+    common::rt().block_on(async {
         let results: Vec<ApiError> = vec![
             client.find_contacts("b", None).await.unwrap_err(),
             client.get_contact(&cid).await.unwrap_err(),
@@ -255,7 +244,7 @@ fn privacy_refusal_is_fatal_with_the_consent_url() {
     });
     let out = server.sandbox_cmd(&["allow", "--user", "carol"]);
     assert!(out.status.success());
-    assert_eq!(rt().block_on(client.find_contacts("Before", None)).unwrap().total, 1);
+    assert_eq!(common::rt().block_on(client.find_contacts("Before", None)).unwrap().total, 1);
 }
 
 #[test]
@@ -265,7 +254,7 @@ fn throttled_calls_wait_and_all_succeed() {
     let client =
         ApiClient::new(ClientConfig { rate: Some(50.0), retries: 5, ..config(&server, token) }).unwrap();
     let started = Instant::now();
-    let results = rt().block_on(async {
+    let results = common::rt().block_on(async {
         let calls = (0..25).map(|i| {
             let client = client.clone();
             async move { client.find_contacts(&format!("n{i}"), None).await }
@@ -278,7 +267,7 @@ fn throttled_calls_wait_and_all_succeed() {
     let stats = client.stats();
     eprintln!("throttling: {:?} for 25 calls, {stats:?}", started.elapsed());
     assert!(stats.throttled > 0, "{stats:?}");
-    let s = server_stats(&server);
+    let s = server.stats();
     assert_eq!(s["rejected"]["rate_limited"].as_u64(), Some(stats.throttled), "{s}");
     assert_eq!(stats.calls["findcontactlist"], 25);
     // 25 calls at 5/s with a burst of 5 cannot take much under 4 s.
@@ -290,7 +279,7 @@ fn client_rate_at_the_server_limit_is_never_refused() {
     let server = TestServer::start(&["--max-rps", "5"]);
     let token = server.token("eve");
     let client = ApiClient::new(ClientConfig { rate: Some(5.0), ..config(&server, token) }).unwrap();
-    let results = rt().block_on(async {
+    let results = common::rt().block_on(async {
         let calls = (0..15).map(|i| {
             let client = client.clone();
             async move { client.find_contacts(&format!("r{i}"), None).await }
@@ -298,7 +287,7 @@ fn client_rate_at_the_server_limit_is_never_refused() {
         futures::future::join_all(calls).await
     });
     assert!(results.iter().all(Result::is_ok));
-    let s = server_stats(&server);
+    let s = server.stats();
     assert_eq!(s["rejected"]["rate_limited"].as_u64(), Some(0), "{s}");
     assert_eq!(client.stats().throttled, 0);
 }
@@ -308,7 +297,7 @@ fn injected_faults_reads_recover_writes_are_ambiguous_or_applied() {
     let server = TestServer::start(&["--fail-rate", "0.5", "--fault-seed", "11"]);
     let token = server.token("fay");
     let client = ApiClient::new(ClientConfig { retries: 12, ..config(&server, token.clone()) }).unwrap();
-    rt().block_on(async {
+    common::rt().block_on(async {
         let mut created = Vec::new();
         let mut ambiguous = Vec::new();
         for i in 0..30 {
@@ -359,7 +348,7 @@ fn slow_answers_time_out() {
         ..config(&server, token.clone())
     })
     .unwrap();
-    rt().block_on(async {
+    common::rt().block_on(async {
         let started = Instant::now();
         let read = client.find_contacts("a", None).await.unwrap_err();
         assert!(matches!(read, ApiError::Transport { ambiguous: false, .. }), "{read:?}");
@@ -376,9 +365,9 @@ fn slow_answers_time_out() {
 fn stopped_server_is_unreachable_and_the_token_stays_hidden() {
     let server = TestServer::start(&[]);
     let (client, token) = client_for(&server, "hal");
-    let cid = rt().block_on(client.add_contact(&named("Gone"))).unwrap();
+    let cid = common::rt().block_on(client.add_contact(&named("Gone"))).unwrap();
     let _kept = server.stop();
-    rt().block_on(async {
+    common::rt().block_on(async {
         let errors = [
             client.get_contact(&cid).await.unwrap_err(),
             client.add_contact(&named("Never")).await.unwrap_err(),
@@ -400,21 +389,21 @@ fn tokens_with_url_special_characters_work_end_to_end() {
     for c in ['+', '/', '=', '|'] {
         assert!(token.contains(c), "sandbox tokens always hold {c:?}");
     }
-    rt().block_on(async {
+    common::rt().block_on(async {
         let cid = client.add_contact(&named("Pipe")).await.unwrap();
         client.add_picture(&cid, &jpeg(), ImageType::Jpeg).await.unwrap();
         assert!(client.get_picture(&cid).await.unwrap().is_some());
     });
     // Several users whose tokens differ only by such characters do not see each other's contacts.
     let (other, _) = client_for(&server, "ivy+/=|");
-    assert_eq!(rt().block_on(other.find_contacts("Pipe", None)).unwrap().total, 0);
+    assert_eq!(common::rt().block_on(other.find_contacts("Pipe", None)).unwrap().total, 0);
 }
 
 #[test]
 fn service_credentials_are_sent_and_required() {
     let server = TestServer::start(&["--service-auth", "SVC123:s3rv1ce-pwd"]);
     let token = server.token("jay");
-    rt().block_on(async {
+    common::rt().block_on(async {
         let with = ApiClient::new(ClientConfig {
             service_auth: Some(("SVC123".into(), "s3rv1ce-pwd".into())),
             ..config(&server, token.clone())
@@ -442,7 +431,7 @@ fn paging_is_followed_and_a_server_ignoring_it_is_detected() {
     {
         let server = TestServer::start(&args);
         let (client, _) = client_for(&server, "kim");
-        rt().block_on(async {
+        common::rt().block_on(async {
             for i in 0..8 {
                 client.add_contact(&named(&format!("Page{i}"))).await.unwrap();
             }
@@ -463,7 +452,7 @@ fn concurrency_cap_is_shared_by_clones() {
     let token = server.token("lou");
     let client = ApiClient::new(ClientConfig { concurrency: 2, ..config(&server, token) }).unwrap();
     let started = Instant::now();
-    rt().block_on(async {
+    common::rt().block_on(async {
         let calls = (0..6).map(|_| {
             let client = client.clone();
             async move { client.find_contacts("x", None).await.unwrap() }
@@ -478,7 +467,7 @@ fn concurrency_cap_is_shared_by_clones() {
 fn wrong_endpoint_path_is_fatal_and_the_int_alias_works() {
     let server = TestServer::start(&[]);
     let token = server.token("max");
-    rt().block_on(async {
+    common::rt().block_on(async {
         let wrong = ClientConfig {
             endpoint: format!("{}/Nope/V1", server.base_url()),
             ..config(&server, token.clone())
@@ -508,7 +497,7 @@ fn sandbox_errors_outside_the_typed_methods_parse() {
     let get = |query: Vec<(&str, &str)>| {
         let mut url = url::Url::parse(&server.endpoint).unwrap();
         url.query_pairs_mut().extend_pairs(query);
-        rt().block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+        common::rt().block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
     };
     let code = |body: &str| match parse::ok(body) {
         Err(WireError::Service(e)) => e.code,

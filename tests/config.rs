@@ -3,13 +3,13 @@
 //! runs against the sandbox over HTTP), token and service-credential commands (run, never
 //! echoed), and the file's errors and warnings.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{bin, text, TestServer};
+use common::{text, TestServer};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/android-2.1.vcf");
 
@@ -44,14 +44,9 @@ impl Home {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.args(args);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("ORANGE_CONTACTS_") {
-                c.env_remove(name);
-            }
-        }
-        c.env("HOME", self.dir.path())
+        let mut c = common::command();
+        c.args(args)
+            .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.path("xdg"))
             .env("ORANGE_CONTACTS_DATA_DIR", self.path("data"))
             .env("ORANGE_CONTACTS_STATE_DIR", self.path("state"));
@@ -80,10 +75,6 @@ fn write_private(path: &Path, text: &str) {
 fn chmod(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 /// `config show`'s lines, by setting name: `name: value (origin)` → `value (origin)`.
@@ -433,7 +424,7 @@ fn an_unknown_profile_is_an_error_naming_the_file_and_its_profiles() {
         }
         let out = cmd.output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-        let err = stderr(&out);
+        let err = common::stderr(&out);
         assert!(err.contains("no profile 'wrok'") && err.contains(&file.display().to_string()), "{err}");
         assert!(err.contains("its profiles: default, work"), "{err}");
     }
@@ -441,7 +432,7 @@ fn an_unknown_profile_is_an_error_naming_the_file_and_its_profiles() {
     std::fs::remove_file(&file).unwrap();
     let out = home.run(&["import", "-q", "--profile", "work", SAMPLE]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(stderr(&out).contains("does not exist"), "{}", text(&out));
+    assert!(common::stderr(&out).contains("does not exist"), "{}", text(&out));
     assert!(!home.path("data").exists(), "nothing opened");
 }
 
@@ -456,7 +447,7 @@ fn an_unknown_key_or_a_bad_value_is_an_error_naming_the_key_and_the_file() {
     );
     let out = home.run(&["import", "-q", SAMPLE]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let err = stderr(&out);
+    let err = common::stderr(&out);
     let at = |line: u32| format!("{}:{line}: ", file.display());
     assert!(err.contains(&format!("{}[profile.default]: unknown key `rat`", at(3))), "{err}");
     assert!(err.contains(&format!("{}[profile.default]: unknown key `token`", at(4))), "{err}");
@@ -474,8 +465,8 @@ fn an_unknown_key_or_a_bad_value_is_an_error_naming_the_key_and_the_file() {
     home.write_config("[profile.default]\ntoken = B64secret+/=\n");
     let out = home.run(&["inspect", "-q", SAMPLE]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(stderr(&out).contains(&format!("{}not valid TOML", at(2))), "{}", text(&out));
-    assert!(!stderr(&out).contains("B64secret"), "{}", text(&out));
+    assert!(common::stderr(&out).contains(&format!("{}not valid TOML", at(2))), "{}", text(&out));
+    assert!(!common::stderr(&out).contains("B64secret"), "{}", text(&out));
 }
 
 #[test]
@@ -486,7 +477,7 @@ fn an_unreadable_config_is_an_error_naming_it() {
     let out = home.run(&["inspect", "-q", "--config", folder.to_str().unwrap(), SAMPLE]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        stderr(&out).contains(&format!("cannot read the configuration file {}", folder.display())),
+        common::stderr(&out).contains(&format!("cannot read the configuration file {}", folder.display())),
         "{}",
         text(&out)
     );
@@ -494,7 +485,7 @@ fn an_unreadable_config_is_an_error_naming_it() {
     let out =
         home.command(&["inspect", "-q", SAMPLE]).env("ORANGE_CONTACTS_CONFIG", &missing).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = stderr(&out);
+    let err = common::stderr(&out);
     assert!(err.contains(&missing.display().to_string()) && err.contains("ORANGE_CONTACTS_CONFIG"), "{err}");
     // The default place unreadable is an error too (only a missing file there is no file).
     std::fs::create_dir_all(home.default_config()).unwrap();
@@ -509,7 +500,7 @@ fn a_config_readable_by_others_draws_a_warning() {
     let file = home.write_config("[profile.default]\nregion = \"BE\"\n");
     let out = home.run(&["inspect", "-q", SAMPLE]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(!stderr(&out).contains("warning"), "{}", text(&out));
+    assert!(!common::stderr(&out).contains("warning"), "{}", text(&out));
     for mode in [0o644, 0o640, 0o606] {
         chmod(&file, mode);
         let out = home.run(&["inspect", "-q", SAMPLE]);
@@ -518,7 +509,7 @@ fn a_config_readable_by_others_draws_a_warning() {
             "warning: the configuration file {} may be read or written by others (mode {mode:04o}): run chmod 600",
             file.display()
         );
-        assert!(stderr(&out).contains(&want), "{mode:o}: {}", text(&out));
+        assert!(common::stderr(&out).contains(&want), "{mode:o}: {}", text(&out));
     }
 }
 
@@ -539,14 +530,14 @@ fn a_profile_gives_the_connection_and_keeps_the_token_needs_an_endpoint_rule() {
     let report = home.path("report.json");
     let out = home.run(&["import", "--report", report.to_str().unwrap(), SAMPLE]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(!stderr(&out).contains("embedded sandbox"), "{}", text(&out));
+    assert!(!common::stderr(&out).contains("embedded sandbox"), "{}", text(&out));
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert!(json["summary"]["outcomes"]["created"].as_u64().unwrap() > 0, "{json}");
     assert!(!home.path("data").exists(), "the embedded sandbox was not opened");
 
     let out = home.run(&["import", "-q", "--profile", "lost", SAMPLE]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let err = stderr(&out);
+    let err = common::stderr(&out);
     assert!(
         err.contains("a token (token_file in profile 'lost' of ") && err.contains("without an endpoint"),
         "{err}"
@@ -617,7 +608,7 @@ fn token_command_is_run_and_never_echoed() {
 
     let out = home.run(&["import", "-q", "--profile", "broken", SAMPLE]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = stderr(&out);
+    let err = common::stderr(&out);
     let command = format!("token command [\"{}\", \"--flag\"]", failing.display());
     assert!(err.contains(&command) && err.contains("exit status: 3"), "{err}");
     assert!(err.contains("token_command in profile 'broken'"), "{err}");
@@ -676,7 +667,7 @@ fn export_takes_its_path_and_options_from_the_profile_and_a_flag_wins() {
         .unwrap();
     let out = home.run(&["export", "--quick", "-q"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("--max-delete"), "{}", text(&out));
+    assert!(common::stderr(&out).contains("--max-delete"), "{}", text(&out));
     let out = home.run(&["export", "--quick", "-q", "--max-delete", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!backup.join("orange-contacts-999999.vcf").exists());
@@ -685,7 +676,7 @@ fn export_takes_its_path_and_options_from_the_profile_and_a_flag_wins() {
     home.write_config("[profile.default]\n");
     let out = home.run(&["export", "-q"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(stderr(&out).contains("PATH"), "{}", text(&out));
+    assert!(common::stderr(&out).contains("PATH"), "{}", text(&out));
 }
 
 /// The example file of the documentation is one the tool reads.

@@ -1,7 +1,7 @@
 //! CSV reader against the real-world corpus (`tests/fixtures/corpus/csv/**`), the repository's sample
 //! address books (`samples/*.csv`) and small hand-written files for each dialect and encoding.
 
-mod common;
+use crate::common;
 
 use std::io::{self, Read};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Export and check, end to end: the real binary against the real sandbox server over HTTP on
 //! 127.0.0.1 (accounts seeded with `sandbox seed`, which also writes addresses and marital status).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -11,10 +11,6 @@ use std::time::Duration;
 use common::crowded_names::{CROWDED_FIRSTS, CROWDED_LASTS};
 use common::{text, vobject_reads, TestServer};
 use serde_json::Value;
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
 
 fn token_file(server: &TestServer, user: &str) -> PathBuf {
     server.token_file(user)
@@ -38,14 +34,6 @@ fn export(server: &TestServer, user: &str, path: &Path, args: &[&str]) -> (Outpu
     let json =
         std::fs::read_to_string(&report).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(Value::Null);
     (out, json)
-}
-
-fn seed(server: &TestServer, user: &str, vcf: &str) {
-    let _ = token_file(server, user);
-    let file = server.dir.path().join(format!("seed-{}.vcf", rand::random::<u32>()));
-    std::fs::write(&file, vcf).unwrap();
-    let out = server.sandbox_cmd(&["seed", "--user", user, file.to_str().unwrap()]);
-    assert!(out.status.success(), "seed failed: {}", text(&out));
 }
 
 fn card(fields: &[&str]) -> String {
@@ -133,21 +121,17 @@ fn fns_in(vcf: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn count_cards(vcf: &str) -> usize {
-    vcf.lines().filter(|l| *l == "BEGIN:VCARD").count()
-}
-
 #[test]
 fn capped_pages_are_followed_or_refined_until_every_contact_is_found() {
     let (vcf, names) = multilingual(100);
     for extra in [&["--page-size", "7"][..], &["--page-size", "7", "--no-paging"][..]] {
         let server = TestServer::start(extra);
-        seed(&server, "alice", &vcf);
+        server.seed("alice", &vcf);
         let file = server.dir.path().join("all.vcf");
         let (out, report) = export(&server, "alice", &file, &[]);
         assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", text(&out));
         let written = std::fs::read_to_string(&file).unwrap();
-        assert_eq!(count_cards(&written), names.len(), "{extra:?}");
+        assert_eq!(common::count_cards(&written), names.len(), "{extra:?}");
         assert_eq!(fns_in(&written), names, "{extra:?}");
         let s = &report["summary"];
         assert_eq!(s["contacts"], names.len(), "{extra:?}");
@@ -179,10 +163,9 @@ fn capped_pages_are_followed_or_refined_until_every_contact_is_found() {
 fn repeated_exports_are_byte_identical_and_read_by_vobject() {
     let server = TestServer::start(&[]);
     let (vcf, names) = multilingual(30);
-    seed(&server, "alice", &vcf);
+    server.seed("alice", &vcf);
     // Fields only `sandbox seed` can write: addresses and marital status.
-    seed(
-        &server,
+    server.seed(
         "alice",
         &card(&[
             "N:Smith;Robert;;Mr;",
@@ -228,10 +211,10 @@ fn repeated_exports_are_byte_identical_and_read_by_vobject() {
     }
     // No timestamp or version anywhere: every card's PRODID is the same constant.
     assert!(!content.contains("REV:"));
-    assert_eq!(content.matches("\r\nPRODID:").count(), count_cards(&content));
+    assert_eq!(content.matches("\r\nPRODID:").count(), common::count_cards(&content));
     assert_eq!(
         content.matches("\r\nPRODID:-//orange-contacts//export//EN\r\n").count(),
-        count_cards(&content)
+        common::count_cards(&content)
     );
 
     // vdir: one file per contact, unchanged files untouched on a second run.
@@ -266,8 +249,10 @@ fn repeated_exports_are_byte_identical_and_read_by_vobject() {
 #[test]
 fn samples_round_trip_through_a_fresh_account_and_check_in_sync() {
     let server = TestServer::start(&[]);
-    let files: Vec<PathBuf> =
-        ["android-2.1.vcf", "iphone-3.0.vcf", "vcard-4.0.vcf"].iter().map(|f| samples().join(f)).collect();
+    let files: Vec<PathBuf> = ["android-2.1.vcf", "iphone-3.0.vcf", "vcard-4.0.vcf"]
+        .iter()
+        .map(|f| common::samples().join(f))
+        .collect();
     let mut args: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
     args.push("-q");
     let out = run(&server, "alice", "import", &args);
@@ -308,7 +293,7 @@ fn samples_round_trip_through_a_fresh_account_and_check_in_sync() {
             .join("\n")
     };
     assert_eq!(without_uid(&a), without_uid(&b));
-    assert!(count_cards(&std::fs::read_to_string(&a).unwrap()) >= 10);
+    assert!(common::count_cards(&std::fs::read_to_string(&a).unwrap()) >= 10);
 
     // A backup of the account checks in sync with it.
     let out = run(&server, "alice", "check", &[a.to_str().unwrap()]);
@@ -319,7 +304,7 @@ fn samples_round_trip_through_a_fresh_account_and_check_in_sync() {
 fn check_reports_only_local_only_in_account_and_differences() {
     let server = TestServer::start(&[]);
     let (vcf, _) = multilingual(30);
-    seed(&server, "alice", &vcf);
+    server.seed("alice", &vcf);
     let file = server.dir.path().join("backup.vcf");
     let (out, _) = export(&server, "alice", &file, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -333,7 +318,7 @@ fn check_reports_only_local_only_in_account_and_differences() {
     let changed = local.replacen("+33612345678", "+33699999999", 1);
     assert_ne!(changed, local);
     std::fs::write(&file, changed).unwrap();
-    seed(&server, "alice", &card(&["N:Compte;Seul;;;", "FN:Seul Compte", "TEL:0102030405"]));
+    server.seed("alice", &card(&["N:Compte;Seul;;;", "FN:Seul Compte", "TEL:0102030405"]));
 
     let report = server.dir.path().join("check.json");
     let out = run(&server, "alice", "check", &[file.to_str().unwrap(), "--report", report.to_str().unwrap()]);
@@ -361,8 +346,8 @@ fn check_reports_only_local_only_in_account_and_differences() {
 fn max_delete_and_empty_listing_refuse_and_keep_every_card() {
     let server = TestServer::start(&[]);
     let (vcf, names) = multilingual(30);
-    seed(&server, "alice", &vcf);
-    seed(&server, "bob", &card(&["N:Seul;Bob;;;", "FN:Bob Seul"]));
+    server.seed("alice", &vcf);
+    server.seed("bob", &card(&["N:Seul;Bob;;;", "FN:Bob Seul"]));
     let _ = token_file(&server, "carol"); // an empty account
     let vd = server.dir.path().join("book");
     let (out, _) = export(&server, "alice", &vd, &[]);
@@ -410,10 +395,10 @@ fn max_delete_and_empty_listing_refuse_and_keep_every_card() {
 fn a_killed_export_leaves_the_previous_backup_intact() {
     // Slow answers: the export is still running when it is killed.
     let server = TestServer::start(&["--latency-ms", "20"]);
-    seed(&server, "alice", &card(&["N:Martin;Anne;;;", "FN:Anne Martin"]));
+    server.seed("alice", &card(&["N:Martin;Anne;;;", "FN:Anne Martin"]));
     let file = server.dir.path().join("backup").join("all.vcf");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let old = std::fs::read(samples().join("iphone-3.0.vcf")).unwrap();
+    let old = std::fs::read(common::samples().join("iphone-3.0.vcf")).unwrap();
     std::fs::write(&file, &old).unwrap();
     let vd = server.dir.path().join("vdir");
     std::fs::create_dir_all(&vd).unwrap();
@@ -449,7 +434,7 @@ fn a_killed_export_leaves_the_previous_backup_intact() {
 fn quick_export_lists_the_backed_up_account_with_a_twentieth_of_the_searches() {
     let server = TestServer::start(&[]);
     let (vcf, names) = multilingual(30);
-    seed(&server, "alice", &vcf);
+    server.seed("alice", &vcf);
     let vd = server.dir.path().join("book");
     let (out, full) = export(&server, "alice", &vd, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

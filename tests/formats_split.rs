@@ -1,10 +1,10 @@
 //! Defects found while splitting `src/formats/` into one concern a file (issue 10): each test
 //! fails on the code before its fix.
 
-mod common;
+use crate::common;
 
 use std::io::{self, Cursor, Read};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use orange_contacts::formats::csv::CsvReader;
 use orange_contacts::formats::{read_path, Format, ReadError, Record};
@@ -91,7 +91,7 @@ fn an_unreadable_csv_header_is_one_invalid_record_not_the_end_of_the_run() {
     assert!(error.contains("cannot read the header row") && error.contains("longer than 16 MB"), "{error}");
 
     let report = dir.path().join("report.json");
-    let out = Command::new(common::bin())
+    let out = common::command()
         .args(["inspect", "-q"])
         .args([&big, &ok])
         .arg("--report")

@@ -3,7 +3,7 @@
 //! child process (`wait4`), time a ratio against a clean input of the same size: the machine is
 //! shared and noisy, so the bounds are generous.
 
-mod common;
+use crate::common;
 
 use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{bin, TestServer};
+use common::TestServer;
 use orange_contacts::formats::csv::CsvReader;
 use serde_json::Value;
 
@@ -146,7 +146,7 @@ fn item1_photo_bomb_is_dropped_with_a_reason_in_bounded_memory() {
     let report = dir.path().join("inspect.json");
     let started = Instant::now();
     let run = run_measured(
-        Command::new(bin())
+        common::command()
             .args(["inspect", "-q"])
             .arg(&file)
             .arg("--report")
@@ -187,14 +187,13 @@ fn item1_photo_bomb_under_a_memory_cap_still_imports_and_reports() {
     std::fs::write(&token, server.token("alice")).unwrap();
     let report = dir.join("report.json");
     let run = run_measured(
-        Command::new(bin())
+        common::command()
             .args(["import", "-q"])
             .arg(&file)
             .args(["--endpoint", &server.endpoint, "--rate", "0", "--token-file"])
             .arg(&token)
             .arg("--report")
             .arg(&report)
-            .env_remove("ORANGE_CONTACTS_TOKEN")
             .env("ORANGE_CONTACTS_DATA_DIR", dir),
         Some(1_000_000_000),
     );
@@ -226,9 +225,9 @@ fn item1_photo_memory_is_set_by_the_environment() {
     std::fs::write(&file, card_with_photo("Anne", &photo)).unwrap();
     let inspect = |memory_mb: Option<&str>| {
         let report = dir.path().join("inspect.json");
-        let mut cmd = Command::new(bin());
+        let mut cmd = common::command();
         cmd.args(["inspect", "-q"]).arg(&file).arg("--report").arg(&report);
-        cmd.env("ORANGE_CONTACTS_DATA_DIR", dir.path()).env_remove("ORANGE_CONTACTS_PHOTO_MEMORY_MB");
+        cmd.env("ORANGE_CONTACTS_DATA_DIR", dir.path());
         if let Some(mb) = memory_mb {
             cmd.env("ORANGE_CONTACTS_PHOTO_MEMORY_MB", mb);
         }

@@ -3,15 +3,15 @@
 //! on 127.0.0.1; the commands run as child processes of the real binary (peak memory is read from
 //! `/proc/<pid>/status`), the client through the library.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::hostile::token_echoes::ECHOES;
 use common::hostile::{EchoPlace, Garbage, HostileServer, Mode, CONTACT_FIRST, CONTACT_ID};
-use common::{bin, TestServer};
+use common::TestServer;
 use orange_contacts::client::{AnswerLimits, ApiClient, ApiError, ClientConfig};
 use orange_contacts::remote::Remote as _;
 use serde_json::Value;
@@ -20,10 +20,6 @@ use serde_json::Value;
 const TOKEN: &str = "B64aG9zdGlsZQ+/=|sau=|ted=1208277300|SiGnAtUrE+/aBc=";
 
 const MIB: u64 = 1024 * 1024;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
-}
 
 fn client(endpoint: &str, retries: u32) -> ApiClient {
     ApiClient::new(config(endpoint, retries)).unwrap()
@@ -69,7 +65,7 @@ impl Run {
 /// embedded sandbox kept in `dir`, and `env` set; killed (and reported as such) after `limit`.
 fn run_cli(dir: &Path, endpoint: &str, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
     let (out, err) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
-    let mut cmd = Command::new(bin());
+    let mut cmd = common::command();
     cmd.args(args)
         .args(["--endpoint", endpoint, "--rate", "0"])
         .env("ORANGE_CONTACTS_TOKEN", TOKEN)
@@ -167,7 +163,7 @@ fn item2_huge_answer_fails_its_contact_with_bounded_memory() {
 
 #[test]
 fn item2_declared_sizes_are_refused_before_reading_and_pictures_have_their_own_cap() {
-    rt().block_on(async {
+    common::rt().block_on(async {
         let server = HostileServer::start(Mode::Huge { bytes: 64 * MIB, declared: true });
         let client = client(&server.endpoint, 5);
         // (No `expect_err`: an answer read whole would be too big to print.)
@@ -245,7 +241,7 @@ fn item5_garbage_endpoint_stops_export_check_and_import_with_one_message() {
 
 #[test]
 fn item5_client_fails_every_later_call_at_once_after_the_limit() {
-    rt().block_on(async {
+    common::rt().block_on(async {
         let server = HostileServer::start(Mode::Garbage(Garbage::InvalidXml));
         let client = client(&server.endpoint, 5);
         // The first call uses its six tries: unreadable, not yet broken.
@@ -279,7 +275,7 @@ fn item5_transient_garbage_among_good_answers_does_not_stop_export() {
 
 #[test]
 fn item7_token_echoed_in_any_encoding_never_reaches_an_error_message() {
-    rt().block_on(async {
+    common::rt().block_on(async {
         let mut scenarios = 0;
         for place in [EchoPlace::ServiceError, EchoPlace::Unauthorized, EchoPlace::Unavailable] {
             for (index, (how, _)) in ECHOES.iter().enumerate() {
@@ -371,7 +367,7 @@ fn item10_endless_paging_stops_at_the_limit_and_reports_the_prefix() {
 
 #[test]
 fn item10_client_search_stops_at_the_page_limit() {
-    rt().block_on(async {
+    common::rt().block_on(async {
         let server = HostileServer::start(Mode::EndlessPaging { total: 1_000_000 });
         let matches = client_for(&server).find_matches("a").await.unwrap();
         assert!(!matches.complete());
@@ -393,7 +389,7 @@ fn item11_sandbox_accepts_the_basic_scheme_in_any_case() {
     let server = TestServer::start(&["--service-auth", "SVC:pwd"]);
     let token = server.token("alice");
     let credentials = base64::engine::general_purpose::STANDARD.encode("SVC:pwd");
-    rt().block_on(async {
+    common::rt().block_on(async {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("action", "findcontactlist")
             .append_pair("search", "a")

@@ -1,19 +1,15 @@
 //! Import, end to end: the real binary against the real sandbox server over HTTP on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{bin, client, contacts_named, corpus_dir, import, outcome_of, rt, TestServer};
+use common::{client, contacts_named, corpus_dir, import, outcome_of, rt, TestServer};
 use orange_contacts::remote::Remote as _;
 use serde_json::Value;
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
 
 fn outcomes(report: &Value) -> BTreeMap<String, u64> {
     report["summary"]["outcomes"]
@@ -24,22 +20,10 @@ fn outcomes(report: &Value) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn stats(server: &TestServer) -> Value {
-    let body = reqwest::blocking_get(&format!("{}/_sandbox/stats", server.base_url()));
-    serde_json::from_str(&body).unwrap()
-}
-
-mod reqwest {
-    /// A tiny blocking GET (tests only) through the async client on a throwaway runtime.
-    pub fn blocking_get(url: &str) -> String {
-        super::rt().block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
-    }
-}
-
 #[test]
 fn android_sample_is_imported_and_a_rerun_changes_nothing() {
     let server = TestServer::start(&[]);
-    let file = samples().join("android-2.1.vcf");
+    let file = common::samples().join("android-2.1.vcf");
     let (out, report) = import(&server, "alice", &[file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
@@ -98,8 +82,8 @@ fn a_record_without_any_name_is_invalid_and_named_in_the_report() {
 #[test]
 fn files_of_one_run_are_deduplicated_across_formats() {
     let server = TestServer::start(&[]);
-    let android = samples().join("android-2.1.vcf");
-    let iphone = samples().join("iphone-3.0.vcf");
+    let android = common::samples().join("android-2.1.vcf");
+    let iphone = common::samples().join("iphone-3.0.vcf");
     let (out, report) = import(&server, "bob", &[android.to_str().unwrap(), iphone.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     // Hélène Lefèvre is in both files: the iPhone card merges into the Android one.
@@ -117,14 +101,14 @@ fn files_of_one_run_are_deduplicated_across_formats() {
 #[test]
 fn dry_run_plans_through_the_same_code_and_writes_nothing() {
     let server = TestServer::start(&[]);
-    let file = samples().join("iphone-3.0.vcf");
+    let file = common::samples().join("iphone-3.0.vcf");
     let (out, report) = import(&server, "carol", &["--dry-run", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("create"), "{stdout}");
     assert!(stdout.contains("plan: 6 create"), "{stdout}");
     assert_eq!(report["summary"]["dry_run"], true);
-    let s = stats(&server);
+    let s = server.stats();
     assert_eq!(s["requests"].get("addcontact").and_then(Value::as_u64).unwrap_or(0), 0);
     assert_eq!(s["requests"].get("adddevice").and_then(Value::as_u64).unwrap_or(0), 0);
 }
@@ -132,7 +116,7 @@ fn dry_run_plans_through_the_same_code_and_writes_nothing() {
 #[test]
 fn skip_and_create_policies() {
     let server = TestServer::start(&[]);
-    let file = samples().join("vcard-4.0.vcf");
+    let file = common::samples().join("vcard-4.0.vcf");
     let f = file.to_str().unwrap();
     let (out, _) = import(&server, "dan", &[f]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -146,7 +130,7 @@ fn skip_and_create_policies() {
 #[test]
 fn png_photo_is_converted_to_jpeg() {
     let server = TestServer::start(&[]);
-    let file = samples().join("vcard-4.0.vcf");
+    let file = common::samples().join("vcard-4.0.vcf");
     let (_, report) = import(&server, "erin", &[file.to_str().unwrap()]);
     let camille = outcome_of(&report, "#1");
     assert!(
@@ -215,7 +199,7 @@ fn injected_faults_neither_lose_nor_duplicate() {
     assert!(matches!(out.status.code(), Some(0) | Some(3)), "{stderr}");
     let counts = outcomes(&report);
     assert_eq!(counts.values().sum::<u64>(), 60, "every record reported: {counts:?}");
-    assert!(stats(&server)["faults_injected"].as_u64().unwrap() > 10);
+    assert!(server.stats()["faults_injected"].as_u64().unwrap() > 10);
     assert!(report["summary"]["ambiguous_writes_checked"].as_u64().unwrap() > 0, "lost responses were met");
 
     // Check the account on the same database without faults: nobody twice, no device twice.
@@ -234,7 +218,7 @@ fn killed_import_rerun_ends_with_everyone_once() {
     let file = generated_export(server.dir.path(), 150);
     let token_file = server.dir.path().join("kill.token");
     std::fs::write(&token_file, server.token("kill")).unwrap();
-    let mut child = Command::new(bin())
+    let mut child = common::command()
         .args(["import", "-q", "--endpoint", &server.endpoint, "--token-file"])
         .arg(&token_file)
         .arg(&file)
@@ -244,7 +228,7 @@ fn killed_import_rerun_ends_with_everyone_once() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let s = stats(&server);
+        let s = server.stats();
         let writes = s["requests"].get("adddevice").and_then(Value::as_u64).unwrap_or(0);
         if writes >= 40 {
             break;
@@ -254,7 +238,7 @@ fn killed_import_rerun_ends_with_everyone_once() {
     }
     child.kill().unwrap(); // SIGKILL mid-import
     child.wait().unwrap();
-    let partial = stats(&server)["requests"]["addcontact"].as_u64().unwrap();
+    let partial = server.stats()["requests"]["addcontact"].as_u64().unwrap();
     assert!(partial < 150, "killed before the end ({partial} addcontact)");
     let (out, report) = import(&server, "kill", &[file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -269,14 +253,14 @@ fn rate_matched_to_the_server_allowance_gets_no_refusals() {
     let file = generated_export(server.dir.path(), 30);
     let token_file = server.dir.path().join("rate.token");
     std::fs::write(&token_file, server.token("rate")).unwrap();
-    let out = Command::new(bin())
+    let out = common::command()
         .args(["import", "-q", "--rate", "40", "--endpoint", &server.endpoint, "--token-file"])
         .arg(&token_file)
         .arg(&file)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let s = stats(&server);
+    let s = server.stats();
     assert_eq!(s["rejected"]["rate_limited"].as_u64().unwrap(), 0, "{s}");
     assert_generated_complete(&server, "rate", 30);
 }
@@ -287,7 +271,8 @@ fn privacy_refusal_is_fatal_and_names_the_consent_url_but_never_the_token() {
     let token = server.token("frank");
     let deny = server.sandbox_cmd(&["deny", "--user", "frank"]);
     assert!(deny.status.success());
-    let (out, report) = import(&server, "frank", &[samples().join("vcard-4.0.vcf").to_str().unwrap()]);
+    let (out, report) =
+        import(&server, "frank", &[common::samples().join("vcard-4.0.vcf").to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interaction.do"), "consent URL printed: {stderr}");
@@ -306,7 +291,7 @@ fn token_never_appears_in_output_or_report_even_on_transport_errors() {
     let token = "B64abc+def/ghi=|sau=|ted=1208272500|sig+/=";
     let report = dir.path().join("r.json");
     // Nothing listens on port 9: every call fails at the transport level.
-    let out = Command::new(bin())
+    let out = common::command()
         .args([
             "import",
             "--retries",
@@ -318,7 +303,7 @@ fn token_never_appears_in_output_or_report_even_on_transport_errors() {
         ])
         .arg("--report")
         .arg(&report)
-        .arg(samples().join("vcard-4.0.vcf"))
+        .arg(common::samples().join("vcard-4.0.vcf"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -336,12 +321,10 @@ fn token_never_appears_in_output_or_report_even_on_transport_errors() {
 fn embedded_sandbox_runs_with_no_endpoint() {
     let data = tempfile::tempdir().unwrap();
     let run = || {
-        Command::new(bin())
+        common::command()
             .args(["import"])
-            .arg(samples().join("vcard-4.0.vcf"))
+            .arg(common::samples().join("vcard-4.0.vcf"))
             .env("ORANGE_CONTACTS_DATA_DIR", data.path())
-            .env_remove("ORANGE_CONTACTS_ENDPOINT")
-            .env_remove("ORANGE_CONTACTS_TOKEN")
             .output()
             .unwrap()
     };
@@ -357,8 +340,8 @@ fn embedded_sandbox_runs_with_no_endpoint() {
 #[test]
 fn stdin_and_csv_samples() {
     let server = TestServer::start(&[]);
-    let google = samples().join("google-contacts.csv");
-    let outlook = samples().join("outlook-contacts.csv");
+    let google = common::samples().join("google-contacts.csv");
+    let outlook = common::samples().join("outlook-contacts.csv");
     let (out, report) = import(&server, "gina", &[google.to_str().unwrap(), outlook.to_str().unwrap()]);
     assert!(matches!(out.status.code(), Some(0) | Some(3)), "{}", String::from_utf8_lossy(&out.stderr));
     let counts = outcomes(&report);
@@ -371,7 +354,7 @@ fn stdin_and_csv_samples() {
 
     let token_file = server.dir.path().join("stdin.token");
     std::fs::write(&token_file, server.token("henry")).unwrap();
-    let mut child = Command::new(bin())
+    let mut child = common::command()
         .args(["import", "--endpoint", &server.endpoint, "--token-file"])
         .arg(&token_file)
         .arg("-")
@@ -380,7 +363,12 @@ fn stdin_and_csv_samples() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(&std::fs::read(samples().join("vcard-4.0.vcf")).unwrap()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(common::samples().join("vcard-4.0.vcf")).unwrap())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -401,7 +389,7 @@ fn every_corpus_file_is_read_without_a_crash() {
     }
     assert!(files.len() > 100, "corpus found: {}", files.len());
     for file in files {
-        let out = Command::new(bin()).args(["inspect", "-q"]).arg(&file).output().unwrap();
+        let out = common::command().args(["inspect", "-q"]).arg(&file).output().unwrap();
         assert!(
             matches!(out.status.code(), Some(0) | Some(3)),
             "{}: exit {:?}: {}",
@@ -451,7 +439,7 @@ fn inspect_reports_repeats_invalid_records_and_what_is_not_carried() {
     std::fs::write(&second, "First Name,Last Name,Phone 1 - Value\r\n  jose , MULLER,+33 6 12 34 56 78\r\n")
         .unwrap();
     let report = dir.path().join("inspect.json");
-    let out = Command::new(bin())
+    let out = common::command()
         .args(["inspect", "-q"])
         .arg(&first)
         .arg(&second)

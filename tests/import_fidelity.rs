@@ -1,17 +1,11 @@
 //! Imports carry every field the API can hold and report every field it cannot (issue 8, items
 //! 5–7): the real binary against the real sandbox server over HTTP on 127.0.0.1.
 
-mod common;
-
-use std::path::{Path, PathBuf};
+use crate::common;
 
 use common::{client, contacts_named, import, outcome_of, TestServer};
 use orange_contacts::wire::ContactDetail;
 use serde_json::Value;
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
 
 /// Writes `text` as `name` in the server's folder.
 fn input(server: &TestServer, name: &str, text: &str) -> String {
@@ -131,7 +125,7 @@ fn item5_records_of_one_new_person_create_it_with_the_fields_of_all() {
 #[test]
 fn item5_samples_carry_company_birthday_and_nickname_on_the_first_run() {
     let server = TestServer::start(&[]);
-    let s = samples();
+    let s = common::samples();
     let files: Vec<String> = ["android-2.1.vcf", "iphone-3.0.vcf", "google-contacts.csv"]
         .iter()
         .map(|f| s.join(f).to_str().unwrap().to_string())

@@ -2,7 +2,7 @@
 //! sandbox over HTTP (the same suite runs against `MemoryRemote` in the unit tests, so the fake
 //! cannot drift from the server), and what a run stopped by the disk tells the user.
 
-mod common;
+use crate::common;
 
 use common::{client, rt, TestServer};
 use orange_contacts::remote::conformance;

@@ -2,7 +2,7 @@
 //! rate limit, injected faults, privacy refusal, service auth, token encoding, stats, search.
 //! Requests are raw reqwest calls (not the client module) so the wire is what is tested.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

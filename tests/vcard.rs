@@ -1,7 +1,7 @@
 //! vCard reading: hand-written cards for each phone/client quirk, the shared corpus, the
 //! `read_path` dispatcher, and bounded-memory streaming.
 
-mod common;
+use crate::common;
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! The corpus is imported into a real sandbox (`serve`) with the tool, exported, and the backup
 //! read by independent readers (the strict RFC 2426 validator, vobject), checked and re-imported.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,14 +13,6 @@ use serde_json::Value;
 
 /// The strict vCard 3.0 validator, pinned in `.ci/run`.
 const VALIDATOR: &str = "vcard==1.0.0";
-
-fn text(out: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -47,20 +39,12 @@ fn import_corpus(server: &TestServer, user: &str) -> u64 {
     args.extend(["-q", "--report", report.to_str().unwrap()]);
     let out = server.cli(user, "import", &args).output().unwrap();
     // 3: a few corpus cards have no name at all and are invalid (listed in the report).
-    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", text(&out));
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", common::text(&out));
     let outcomes = &json(&report)["summary"]["outcomes"];
     assert_eq!(outcomes["failed"], 0, "{outcomes}");
     let created = outcomes["created"].as_u64().unwrap();
     assert!(created > 1000, "{outcomes}");
     created
-}
-
-fn seed(server: &TestServer, user: &str, vcf: &str) {
-    let _ = server.token_file(user);
-    let file = server.dir.path().join(format!("seed-{user}.vcf"));
-    std::fs::write(&file, vcf).unwrap();
-    let out = server.sandbox_cmd(&["seed", "--user", user, file.to_str().unwrap()]);
-    assert!(out.status.success(), "seed failed: {}", text(&out));
 }
 
 /// What only `sandbox seed` can write, as a real account can hold it: work devices (`pro`), home
@@ -79,7 +63,7 @@ fn export(server: &TestServer, user: &str, name: &str, version: &str) -> PathBuf
     let file = server.dir.path().join(name);
     let out =
         server.cli(user, "export", &[file.to_str().unwrap(), "--vcard", version, "-q"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     file
 }
 
@@ -127,7 +111,7 @@ fn strict_v3_validator(files: &[PathBuf]) -> Output {
 fn item8_every_latin1_v3_card_of_the_corpus_export_passes_the_strict_rfc2426_validator() {
     let server = TestServer::start(&[]);
     let created = import_corpus(&server, "alice");
-    seed(&server, "alice", SEEDED);
+    server.seed("alice", SEEDED);
     let dir = server.dir.path();
     let v3 = export(&server, "alice", "corpus-3.0.vcf", "3.0");
     let all = cards(&v3);
@@ -191,7 +175,7 @@ fn assert_checks_without_not_carried(server: &TestServer, user: &str, backup: &P
         .cli(user, "check", &[backup.to_str().unwrap(), "--report", report.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     let report = json(&report);
     let noted: Vec<String> = report["entries"]
         .as_array()
@@ -217,7 +201,7 @@ fn reimport(server: &TestServer, user: &str, backup: &Path) -> (Value, Vec<Value
         .cli(user, "import", &[backup.to_str().unwrap(), "-q", "--report", report.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     let report = json(&report);
     let dropped = report["records"]
         .as_array()
@@ -265,7 +249,7 @@ fn item9_a_fresh_backup_checks_without_not_carried_and_reimports_with_nothing_dr
 #[test]
 fn item9_devices_say_work_for_pro_and_no_home_or_work_for_perso() {
     let server = TestServer::start(&[]);
-    seed(&server, "bob", SEEDED);
+    server.seed("bob", SEEDED);
     for version in ["3.0", "4.0"] {
         let backup = export(&server, "bob", &format!("bob-{version}.vcf"), version);
         let card = cards(&backup).pop().unwrap();

@@ -8,6 +8,8 @@ pub mod hostile;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use orange_contacts::remote::Remote as _;
 
@@ -33,13 +35,69 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_orange-contacts"))
 }
 
-/// A finished command's stdout and stderr, for assertion messages.
+/// `samples/`, the files the README's quick start imports.
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// The tool, isolated from the machine it runs on: nothing of the caller's `ORANGE_CONTACTS_*`
+/// environment, and a configuration folder, embedded sandbox and state folder of its own (fresh
+/// for each command), so a developer's own profile or account never reaches a test. A test that
+/// needs them shared sets them again (later `env` calls win).
+pub fn command() -> Command {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let own = isolation_root().join(RUNS.fetch_add(1, Ordering::Relaxed).to_string());
+    let mut c = Command::new(bin());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ORANGE_CONTACTS_") {
+            c.env_remove(name);
+        }
+    }
+    c.env("XDG_CONFIG_HOME", own.join("config"))
+        .env("ORANGE_CONTACTS_DATA_DIR", own.join("data"))
+        .env("ORANGE_CONTACTS_STATE_DIR", own.join("state"));
+    c
+}
+
+/// This test process's folder for `command`'s isolated homes, below cargo's scratch folder; the
+/// folders of earlier runs are removed when the first command of a run asks for it.
+fn isolation_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let all = Path::new(env!("CARGO_TARGET_TMPDIR")).join("isolated");
+        if let Ok(entries) = std::fs::read_dir(&all) {
+            for old in entries.flatten() {
+                let stale = old
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(3600)));
+                if stale {
+                    let _ = std::fs::remove_dir_all(old.path());
+                }
+            }
+        }
+        all.join(std::process::id().to_string())
+    })
+}
+
+/// A finished command's exit status, stdout and stderr, for assertion messages.
 pub fn text(out: &std::process::Output) -> String {
     format!(
-        "stdout:\n{}\nstderr:\n{}",
+        "{:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A finished command's stderr.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// How many cards a vCard text holds.
+pub fn count_cards(vcf: &str) -> usize {
+    vcf.matches("BEGIN:VCARD").count()
 }
 
 /// A sandbox server process on 127.0.0.1:0 over a temporary database.
@@ -59,7 +117,7 @@ impl TestServer {
 
     /// Starts a server over an existing database (persistence tests).
     pub fn start_on(dir: tempfile::TempDir, db: PathBuf, extra_args: &[&str]) -> TestServer {
-        let mut child = Command::new(bin())
+        let mut child = command()
             .args(["serve", "--db"])
             .arg(&db)
             .args(["--listen", "127.0.0.1:0"])
@@ -90,7 +148,7 @@ impl TestServer {
 
     /// A token for `user` (created if needed), through the `sandbox token` command.
     pub fn token(&self, user: &str) -> String {
-        let out = Command::new(bin())
+        let out = command()
             .args(["sandbox", "token", "--db"])
             .arg(&self.db)
             .args(["--user", user])
@@ -111,21 +169,35 @@ impl TestServer {
 
     /// `orange-contacts <cmd> <args…> --endpoint … --token-file … --rate 0` as `user`.
     pub fn cli(&self, user: &str, cmd: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
+        let mut c = command();
         c.arg(cmd)
             .args(args)
             .args(["--endpoint", &self.endpoint, "--token-file"])
             .arg(self.token_file(user))
             .args(["--rate", "0", "--concurrency", "8"])
-            .env("ORANGE_CONTACTS_STATE_DIR", self.dir.path().join("state"))
-            .env_remove("ORANGE_CONTACTS_TOKEN")
-            .env_remove("ORANGE_CONTACTS_ENDPOINT");
+            .env("ORANGE_CONTACTS_STATE_DIR", self.dir.path().join("state"));
         c
     }
 
     /// Runs `orange-contacts sandbox <args…> --db <db>`.
     pub fn sandbox_cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new(bin()).arg("sandbox").args(args).arg("--db").arg(&self.db).output().unwrap()
+        command().arg("sandbox").args(args).arg("--db").arg(&self.db).output().unwrap()
+    }
+
+    /// Seeds `user`'s account with the cards of `vcf` (and gives the user a token file).
+    pub fn seed(&self, user: &str, vcf: &str) {
+        let _ = self.token_file(user);
+        let file = self.dir.path().join(format!("seed-{}.vcf", rand::random::<u32>()));
+        std::fs::write(&file, vcf).unwrap();
+        let out = self.sandbox_cmd(&["seed", "--user", user, file.to_str().unwrap()]);
+        assert!(out.status.success(), "seed failed: {}", text(&out));
+    }
+
+    /// The sandbox's counters (`/_sandbox/stats`): calls per action, contacts, devices.
+    pub fn stats(&self) -> serde_json::Value {
+        let url = format!("{}/_sandbox/stats", self.base_url());
+        let body = rt().block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() });
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("stats {body:?}: {e}"))
     }
 
     /// Stops the server (SIGKILL), keeping its database for a restart.
@@ -190,7 +262,7 @@ pub fn import(server: &TestServer, user: &str, args: &[&str]) -> (std::process::
     let token_file = server.dir.path().join(format!("{user}.token"));
     std::fs::write(&token_file, server.token(user)).unwrap();
     let report = server.dir.path().join(format!("report-{}.json", rand::random::<u32>()));
-    let out = Command::new(bin())
+    let out = command()
         .arg("import")
         .args(args)
         .args(["--endpoint", &server.endpoint, "--token-file"])
@@ -199,7 +271,6 @@ pub fn import(server: &TestServer, user: &str, args: &[&str]) -> (std::process::
         .arg(&report)
         .args(["--rate", "0"])
         .env("ORANGE_CONTACTS_STATE_DIR", server.dir.path().join("state"))
-        .env_remove("ORANGE_CONTACTS_TOKEN")
         .output()
         .unwrap();
     let json = std::fs::read_to_string(&report)
