@@ -1,8 +1,13 @@
 //! Reading-path benchmark: `inspect` (our whole reading + mapping path) versus `calcard` parsing
 //! alone on the same synthetic phone export, and the peak memory of `orange-contacts inspect`.
 //!
+//! Wall time and CPU time (user + system) of each side, alternating, and their ratios.
+//!
 //! Run: `cargo bench --bench reading` (100 MB), `cargo bench --bench reading -- 1000` (adds a 1 GB
-//! input for the memory figure). Inputs are generated once under `target/bench-data/`.
+//! input for the memory figure), `cargo bench --bench reading -- --before /tmp/oc-before` (another
+//! build of the binary in the same alternation). On one core: run the bench binary under
+//! `taskset -c 0` (the `inspect` children inherit it). Inputs are generated once under
+//! `target/bench-data/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,49 +15,80 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let sizes: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    // `--before PATH`: another build of the binary, run in the same alternation (before/after).
+    let before = args.windows(2).find(|w| w[0] == "--before").map(|w| PathBuf::from(&w[1]));
     let big = sizes.iter().copied().find(|&s| s > 100);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let file = generate(&dir, 100);
     let mb = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_orange-contacts"));
 
     // Each side runs in a fresh process state: calcard here, `inspect` as the command users run
     // (measuring it in this process after calcard's 200 MB of allocations would measure glibc's
     // raised mmap threshold too). Rounds alternate so both meet the same machine noise.
     println!("reading path on {} ({mb:.0} MB), {ROUNDS} alternating rounds", file.display());
-    let mut calcard = Vec::new();
-    let mut ours = Vec::new();
+    let mut sides: Vec<(String, Option<PathBuf>, Vec<Timed>)> = vec![
+        ("calcard alone".into(), None, Vec::new()),
+        ("inspect (ours)".into(), Some(ours.clone()), Vec::new()),
+    ];
+    if let Some(before) = before {
+        sides.push(("inspect (--before)".into(), Some(before), Vec::new()));
+    }
     let mut cards = 0;
     for _ in 0..ROUNDS {
-        let started = Instant::now();
-        cards = calcard_alone(&file);
-        calcard.push(started.elapsed());
-        ours.push(run_inspect(&file).elapsed);
+        for (_, binary, times) in &mut sides {
+            times.push(match binary {
+                None => {
+                    let (cpu, started) = (cpu_self(), Instant::now());
+                    cards = calcard_alone(&file);
+                    Timed { wall: started.elapsed(), cpu: cpu_self() - cpu }
+                }
+                Some(binary) => {
+                    let run = run_inspect(binary, &file);
+                    Timed { wall: run.elapsed, cpu: run.cpu }
+                }
+            });
+        }
     }
-    calcard.sort();
-    ours.sort();
     let (best, median) = (|v: &[Duration]| v[0], |v: &[Duration]| v[v.len() / 2]);
-    for (name, times) in [("calcard alone", &calcard), ("inspect (ours)", &ours)] {
+    let sorted = |times: &[Timed], f: fn(&Timed) -> Duration| {
+        let mut v: Vec<Duration> = times.iter().map(f).collect();
+        v.sort();
+        v
+    };
+    let calcard_wall = sorted(&sides[0].2, |t| t.wall);
+    let calcard_cpu = sorted(&sides[0].2, |t| t.cpu);
+    for (name, _, times) in &sides {
+        let (wall, cpu) = (sorted(times, |t| t.wall), sorted(times, |t| t.cpu));
         println!(
-            "{name:<16} best {:>6.1} MB/s ({:>7.0} cards/s), median {:>6.1} MB/s",
-            mb / best(times).as_secs_f64(),
-            cards as f64 / best(times).as_secs_f64(),
-            mb / median(times).as_secs_f64()
+            "{name:<19} wall best {:>6.1} MB/s ({:>7.0} cards/s), median {:>6.1} MB/s; CPU (user+sys) best {:.2} s, median {:.2} s",
+            mb / best(&wall).as_secs_f64(),
+            cards as f64 / best(&wall).as_secs_f64(),
+            mb / median(&wall).as_secs_f64(),
+            best(&cpu).as_secs_f64(),
+            median(&cpu).as_secs_f64(),
         );
     }
-    println!(
-        "ratio inspect/calcard: best {:.2}, median {:.2} (goal >= 0.8)",
-        best(&calcard).as_secs_f64() / best(&ours).as_secs_f64(),
-        median(&calcard).as_secs_f64() / median(&ours).as_secs_f64()
-    );
+    for (name, _, times) in &sides[1..] {
+        let (wall, cpu) = (sorted(times, |t| t.wall), sorted(times, |t| t.cpu));
+        println!(
+            "{name}: wall ratio calcard/inspect best {:.2}, median {:.2} (goal >= 0.8); CPU ratio inspect/calcard best {:.2}, median {:.2} (goal <= 1.5)",
+            best(&calcard_wall).as_secs_f64() / best(&wall).as_secs_f64(),
+            median(&calcard_wall).as_secs_f64() / median(&wall).as_secs_f64(),
+            best(&cpu).as_secs_f64() / best(&calcard_cpu).as_secs_f64(),
+            median(&cpu).as_secs_f64() / median(&calcard_cpu).as_secs_f64(),
+        );
+    }
 
     let mut inputs = vec![file];
     if let Some(size) = big {
         inputs.push(generate(&dir, size));
     }
     for input in inputs {
-        let run = run_inspect(&input);
+        let run = run_inspect(&ours, &input);
         let mb = std::fs::metadata(&input).unwrap().len() as f64 / 1e6;
         let rss: Vec<String> = run.rss_mb.iter().map(|m| format!("{m:.0}")).collect();
         println!(
@@ -62,6 +98,27 @@ fn main() {
             rss.join(" ")
         );
     }
+}
+
+/// One timed run of one side.
+struct Timed {
+    wall: Duration,
+    /// User + system CPU time.
+    cpu: Duration,
+}
+
+/// This process's user + system CPU time so far (calcard runs on this thread alone).
+fn cpu_self() -> Duration {
+    // SAFETY: plain FFI call with a valid pointer.
+    let mut usage = unsafe { std::mem::zeroed::<libc::rusage>() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    cpu_of(&usage)
+}
+
+fn cpu_of(usage: &libc::rusage) -> Duration {
+    let tv =
+        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 const ROUNDS: usize = 5;
@@ -84,25 +141,26 @@ fn calcard_alone(path: &Path) -> u64 {
 
 struct InspectRun {
     elapsed: Duration,
+    /// User + system CPU time of the child.
+    cpu: Duration,
     peak_kb: u64,
     /// Resident set sampled once a second, to show whether it stays flat.
     rss_mb: Vec<f64>,
 }
 
-/// Runs `orange-contacts inspect -q input` (the release binary), sampling its resident set
-/// (VmRSS, and VmHWM for the peak) until it exits.
-fn run_inspect(input: &Path) -> InspectRun {
+/// Runs `binary inspect -q input`, sampling its resident set (VmRSS, and VmHWM for the peak)
+/// until it exits; the child is reaped by `wait4`, which also gives its CPU time.
+#[allow(clippy::zombie_processes)]
+fn run_inspect(binary: &Path, input: &Path) -> InspectRun {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orange-contacts"))
-        .args(["inspect", "-q"])
-        .arg(input)
-        .spawn()
-        .unwrap();
-    let status_path = format!("/proc/{}/status", child.id());
+    let child = Command::new(binary).args(["inspect", "-q"]).arg(input).spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let status_path = format!("/proc/{pid}/status");
     let (mut peak_kb, mut rss_mb, mut next_sample) = (0, Vec::new(), Duration::from_secs(1));
     let field = |status: &str, name: &str| -> Option<u64> {
         status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse().ok()
     };
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
     loop {
         if let Ok(status) = std::fs::read_to_string(&status_path) {
             peak_kb = peak_kb.max(field(&status, "VmHWM:").unwrap_or(0));
@@ -111,13 +169,15 @@ fn run_inspect(input: &Path) -> InspectRun {
                 next_sample += Duration::from_secs(1);
             }
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(matches!(status.code(), Some(0 | 3)), "inspect failed: {status}");
+        // SAFETY: plain FFI call with valid pointers; `child` is not waited for elsewhere.
+        if unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) } == pid {
+            let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+            assert!(matches!(code, Some(0 | 3)), "inspect failed: {status}");
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    InspectRun { elapsed: started.elapsed(), peak_kb, rss_mb }
+    InspectRun { elapsed: started.elapsed(), cpu: cpu_of(&usage), peak_kb, rss_mb }
 }
 
 /// A synthetic phone export of about `mb` megabytes: 30% Android 2.1 (QP names with soft breaks,

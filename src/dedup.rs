@@ -198,7 +198,7 @@ pub fn person_key(
     company: Option<&str>,
 ) -> Option<String> {
     // `first last`, built in one string: this runs for every input record.
-    let mut key = String::new();
+    let mut key = String::with_capacity(firstname.map_or(0, str::len) + lastname.map_or(0, str::len) + 1);
     for part in [firstname, lastname].into_iter().flatten() {
         let start = key.len();
         if start > 0 {

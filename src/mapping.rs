@@ -766,6 +766,21 @@ pub(crate) fn clean(s: &str) -> Option<String> {
 /// Whether [`clean_chars`] would give `s` back unchanged: not empty, no blank at either end,
 /// single inner spaces, no other whitespace, controls or invisible characters.
 fn is_clean(s: &str) -> bool {
+    // Byte by byte while ASCII (most values): the same test without decoding characters.
+    let mut after_space = true;
+    for &b in s.as_bytes() {
+        if !b.is_ascii() {
+            return is_clean_chars(s);
+        }
+        if !(b' '..0x7f).contains(&b) || (b == b' ' && after_space) {
+            return false;
+        }
+        after_space = b == b' ';
+    }
+    !after_space
+}
+
+fn is_clean_chars(s: &str) -> bool {
     let mut after_space = true;
     s.chars().all(|c| {
         let ok = if c.is_ascii() {
@@ -853,6 +868,16 @@ fn address_from_api(a: &Address) -> Option<PostalAddress> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_clean_test_is_the_char_test() {
+        for s in [
+            "", " ", "a", " a", "a ", "a b", "a  b", "a\tb", "a\x7f", "~", "x\u{a0}", "é", "Zoë Å", "a é",
+            "é ",
+        ] {
+            assert_eq!(is_clean(s), is_clean_chars(s), "{s:?}");
+        }
+    }
 
     #[test]
     fn clean_removes_controls_and_collapses_space() {

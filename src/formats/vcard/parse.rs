@@ -65,9 +65,21 @@ fn property_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     if line.starts_with([' ', '\t']) {
         return None;
     }
-    let colon = line.find(':')?;
-    let prop = line[..colon].split(';').next()?.rsplit('.').next()?;
-    prop.trim().eq_ignore_ascii_case(name).then(|| &line[colon + 1..])
+    // One pass over the head's bytes (this runs on every line of a card with a date): the
+    // property is what follows the last `.` before the first `;` (or the `:`).
+    let (mut name_start, mut name_end) = (0, None);
+    for (i, b) in line.bytes().enumerate() {
+        match b {
+            b':' => {
+                let prop = &line[name_start..name_end.unwrap_or(i)];
+                return prop.trim().eq_ignore_ascii_case(name).then(|| &line[i + 1..]);
+            }
+            b';' if name_end.is_none() => name_end = Some(i),
+            b'.' if name_end.is_none() => name_start = i + 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The raw value of the `nth` (from 0) `name` property in a card's text, unfolded and trimmed:
@@ -93,6 +105,19 @@ pub(super) fn raw_value(text: &str, name: &str, nth: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn property_value_reads_group_name_and_params() {
+        assert_eq!(property_value("BDAY:1980-01-02\r\n", "BDAY"), Some("1980-01-02\r\n"));
+        assert_eq!(property_value("item1.bday;VALUE=date:1980", "BDAY"), Some("1980"));
+        assert_eq!(property_value("a.b.BDAY;X=a.b:c:d", "BDAY"), Some("c:d"));
+        assert_eq!(property_value("BDAY : x", "BDAY"), Some(" x"));
+        assert_eq!(property_value("\u{a0}BDAY:x", "BDAY"), Some("x"));
+        assert_eq!(property_value("BDAY;a.b:x", "b"), None);
+        assert_eq!(property_value(" BDAY:x", "BDAY"), None);
+        assert_eq!(property_value("BDAYX:x", "BDAY"), None);
+        assert_eq!(property_value("BDAY", "BDAY"), None);
+    }
 
     #[test]
     fn a_card_reads_the_same_wherever_its_version_line_stands() {
