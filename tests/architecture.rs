@@ -185,3 +185,21 @@ fn every_test_file_is_a_module_of_the_one_binary_and_runs_the_tool_isolated() {
     assert!(missing.is_empty(), "add `mod NAME;` to tests/tests.rs for: {missing:?}");
     assert!(unisolated.is_empty(), "start the tool with common::command(): {unisolated:?}");
 }
+
+/// Typed errors below the command line (issue 10): each stage says how it failed with its own
+/// enum; `anyhow` (one message, no kinds) is for `commands/` and `main`, where errors are told.
+#[test]
+fn anyhow_only_in_the_commands() {
+    let mut found = Vec::new();
+    for (module, files) in modules() {
+        if module == "commands" {
+            continue;
+        }
+        for file in files {
+            if code(&file).contains("anyhow") {
+                found.push(relative(&file));
+            }
+        }
+    }
+    assert!(found.is_empty(), "return a typed error (thiserror) instead of anyhow in: {found:?}");
+}

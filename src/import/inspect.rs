@@ -13,12 +13,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use crate::atomic_file::{Accept, AtomicFile};
 use crate::formats::Format;
-use crate::import::read::{for_each_record, InputRecord};
+use crate::import::read::{for_each_record, InputError, InputRecord};
 use crate::import::seen_keys::SeenKeys;
 use crate::mapping::{Dropped, MappingOptions};
 use crate::wire::DeviceType;
@@ -58,6 +57,15 @@ struct InspectLine<'a> {
     error: Option<&'a str>,
 }
 
+/// Why an inspection stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("cannot write the report {}: {source}", path.display())]
+    Report { path: PathBuf, source: std::io::Error },
+}
+
 /// Inspects `files`, streaming per-record lines to `report` (JSON) when given.
 pub fn inspect(
     files: &[PathBuf],
@@ -65,16 +73,19 @@ pub fn inspect(
     opts: &MappingOptions,
     report: Option<&Path>,
     mut on_record: impl FnMut(&InputRecord),
-) -> anyhow::Result<InspectSummary> {
+) -> Result<InspectSummary, InspectError> {
     let started = Instant::now();
+    let report_error = |source: std::io::Error| InspectError::Report {
+        path: report.map(Path::to_path_buf).unwrap_or_default(),
+        source,
+    };
     let mut summary = InspectSummary::default();
     let mut seen = SeenKeys::default();
     let mut coverage = Coverage::default();
     let mut out = match report {
         Some(path) => {
-            let mut w = AtomicFile::create(path, Accept::FileOrStream)
-                .with_context(|| format!("cannot write the report {}", path.display()))?;
-            w.write_all(b"{\"records\": [\n")?;
+            let mut w = AtomicFile::create(path, Accept::FileOrStream).map_err(report_error)?;
+            w.write_all(b"{\"records\": [\n").map_err(report_error)?;
             Some(w)
         }
         None => None,
@@ -98,9 +109,9 @@ pub fn inspect(
                     h.finish()
                 });
                 let first = match key_hash {
-                    Some(h) => {
-                        seen.first_seen(h, summary.records).context("cannot keep the index of people seen")?
-                    }
+                    Some(h) => seen.first_seen(h, summary.records).map_err(|e| {
+                        std::io::Error::other(format!("cannot keep the index of people seen: {e}"))
+                    })?,
                     None => None,
                 };
                 match first {
@@ -144,10 +155,13 @@ pub fn inspect(
     summary.bytes_read = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     summary.elapsed_ms = started.elapsed().as_millis();
     if let (Some(mut w), Some(path)) = (out, report) {
-        w.write_all(b"\n],\n\"summary\": ")?;
-        serde_json::to_writer_pretty(&mut w, &summary)?;
-        w.write_all(b"}\n")?;
-        w.commit().with_context(|| format!("cannot write the report {}", path.display()))?;
+        let end = |w: &mut AtomicFile| -> std::io::Result<()> {
+            w.write_all(b"\n],\n\"summary\": ")?;
+            serde_json::to_writer_pretty(&mut *w, &summary)?;
+            w.write_all(b"}\n")
+        };
+        end(&mut w).map_err(report_error)?;
+        w.commit().map_err(|source| InspectError::Report { path: path.to_path_buf(), source })?;
     }
     Ok(summary)
 }

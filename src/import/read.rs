@@ -9,8 +9,6 @@ use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
-
 use crate::formats::{self, Chunk, Format, Record};
 use crate::mapping::{self, Mapped, MappingOptions};
 use crate::photo::PlannedPhoto;
@@ -90,8 +88,8 @@ pub fn for_each_record(
     files: &[PathBuf],
     format: Format,
     opts: &MappingOptions,
-    mut each: impl FnMut(&mut InputRecord) -> anyhow::Result<()>,
-) -> anyhow::Result<Vec<String>> {
+    mut each: impl FnMut(&mut InputRecord) -> std::io::Result<()>,
+) -> Result<Vec<String>, InputError> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut warnings = Vec::new();
     for given in files {
@@ -101,7 +99,7 @@ pub fn for_each_record(
             warnings.push(format!("{} holds no .vcf file: nothing read from it", given.display()));
         }
         for path in expanded {
-            let path = path.map_err(|e| anyhow::anyhow!("cannot read the folder {e}"))?;
+            let path = path.map_err(InputError::Folder)?;
             // Its message names the file.
             let reader = formats::read_path(&path, format)?;
             let mut records = 0u64;
@@ -109,14 +107,39 @@ pub fn for_each_record(
                 records += 1;
                 each(record)
             };
-            run_pool(reader, opts, workers, &mut counted)
-                .with_context(|| format!("while reading {}", path.display()))?;
+            run_pool(reader, opts, workers, &mut counted).map_err(|stop| match stop {
+                Stop::Consumer(source) => InputError::Consumer { path: path.clone(), source },
+                Stop::Worker => InputError::Worker { path: path.clone() },
+            })?;
             if records == 0 {
                 warnings.push(empty_input(&path));
             }
         }
     }
     Ok(warnings)
+}
+
+/// Why reading the input files stopped (a bad record never stops it: it becomes an invalid one).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read the folder {0}")]
+    Folder(String),
+    /// The file cannot be opened or is not contacts; the message names it.
+    #[error(transparent)]
+    Open(#[from] formats::ReadError),
+    /// What was done with the records failed (the photo spool, a report being written).
+    #[error("while reading {}: {source}", path.display())]
+    Consumer { path: PathBuf, source: std::io::Error },
+    #[error("while reading {}: internal error: a reading worker failed (please report it)", path.display())]
+    Worker { path: PathBuf },
+    #[error("cannot create a temporary file for photos: {0}")]
+    Spool(std::io::Error),
+}
+
+/// Why [`run_pool`] stopped early.
+enum Stop {
+    Consumer(std::io::Error),
+    Worker,
 }
 
 /// The warning for an input that gave no record: empty, or (CSV) a header alone.
@@ -132,8 +155,8 @@ fn run_pool(
     mut reader: formats::RecordReader,
     opts: &MappingOptions,
     workers: usize,
-    each: &mut impl FnMut(&mut InputRecord) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    each: &mut impl FnMut(&mut InputRecord) -> std::io::Result<()>,
+) -> Result<(), Stop> {
     let in_flight = workers * CHUNKS_IN_FLIGHT_PER_THREAD;
     std::thread::scope(|scope| {
         // A slot is taken by the reader before it sends a chunk and given back once the chunk's
@@ -178,12 +201,12 @@ fn run_pool(
         let mut next = 0;
         for (seq, worker, mapped) in mapped_rx {
             let Ok(mapped) = mapped else {
-                anyhow::bail!("internal error: a reading worker failed (please report it)");
+                return Err(Stop::Worker);
             };
             waiting.insert(seq, (worker, mapped));
             while let Some((worker, mut records)) = waiting.remove(&next) {
                 for record in &mut records {
-                    each(record)?;
+                    each(record).map_err(Stop::Consumer)?;
                 }
                 // A worker that already ended leaves its records to be dropped here.
                 let _ = returns[worker].send(records);
@@ -222,7 +245,7 @@ pub struct Inputs {
 
 impl Inputs {
     /// Takes records (photos still in their mapping) and spools the photos.
-    pub fn new(records: impl IntoIterator<Item = InputRecord>) -> anyhow::Result<Inputs> {
+    pub fn new(records: impl IntoIterator<Item = InputRecord>) -> std::io::Result<Inputs> {
         let mut inputs = Inputs { records: Vec::new(), photos: PhotoSpool::new()?, warnings: Vec::new() };
         for record in records {
             inputs.push(record)?;
@@ -230,7 +253,7 @@ impl Inputs {
         Ok(inputs)
     }
 
-    fn push(&mut self, mut record: InputRecord) -> anyhow::Result<()> {
+    fn push(&mut self, mut record: InputRecord) -> std::io::Result<()> {
         if let Some(photo) = record.mapped.as_mut().and_then(|m| m.photo.take()) {
             record.photo = Some(self.photos.put(photo)?);
         }
@@ -240,8 +263,8 @@ impl Inputs {
 }
 
 /// Reads every record of every file (the import needs them all to deduplicate), photos spooled.
-pub fn read_all(files: &[PathBuf], format: Format, opts: &MappingOptions) -> anyhow::Result<Inputs> {
-    let mut inputs = Inputs::new([])?;
+pub fn read_all(files: &[PathBuf], format: Format, opts: &MappingOptions) -> Result<Inputs, InputError> {
+    let mut inputs = Inputs::new([]).map_err(InputError::Spool)?;
     inputs.warnings = for_each_record(files, format, opts, |r| inputs.push(std::mem::take(r)))?;
     Ok(inputs)
 }
@@ -263,12 +286,12 @@ pub struct PhotoSpool {
 }
 
 impl PhotoSpool {
-    pub fn new() -> anyhow::Result<PhotoSpool> {
-        let file = tempfile::tempfile().context("cannot create a temporary file for photos")?;
+    pub fn new() -> std::io::Result<PhotoSpool> {
+        let file = tempfile::tempfile()?;
         Ok(PhotoSpool { file: Mutex::new(file), end: 0 })
     }
 
-    fn put(&mut self, photo: PlannedPhoto) -> anyhow::Result<SpooledPhoto> {
+    fn put(&mut self, photo: PlannedPhoto) -> std::io::Result<SpooledPhoto> {
         let file = self.file.get_mut().unwrap_or_else(|p| p.into_inner());
         file.seek(SeekFrom::Start(self.end))?;
         file.write_all(&photo.bytes)?;
@@ -327,13 +350,16 @@ mod tests {
             for_each_record(&[file.path().to_path_buf()], Format::Auto, &MappingOptions::default(), |_| {
                 seen += 1;
                 if seen == 1500 {
-                    anyhow::bail!("stop here");
+                    return Err(std::io::Error::other("stop here"));
                 }
                 Ok(())
             })
             .unwrap_err();
-        assert_eq!(err.root_cause().to_string(), "stop here");
-        assert!(format!("{err:#}").contains("while reading"), "{err:#}");
+        assert!(
+            matches!(&err, InputError::Consumer { source, .. } if source.to_string() == "stop here"),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with("while reading"), "{err}");
         assert_eq!(seen, 1500);
     }
 }
