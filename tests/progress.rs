@@ -225,3 +225,65 @@ fn assert_each_contact_once(server: &TestServer, n: usize) {
     assert!(duplicated.is_empty(), "duplicated contacts: {duplicated:?}");
     assert_eq!(ids_by_name.len(), n, "{ids_by_name:?}");
 }
+
+/// Item 3 for backups: Ctrl-C during an export that would change the backup (here: while it lists
+/// the account, after a second contact list was seeded) ends it with exit 130 and a line saying
+/// the backup is the previous one; the file is byte-identical, no temporary file is left, the
+/// lock is released, and the same command again completes.
+#[test]
+fn issue11_ctrl_c_stops_an_export_and_leaves_the_previous_backup() {
+    let server = TestServer::start(&["--latency-ms", "15"]);
+    server.seed("alice", &cards(30));
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.vcf");
+    let args = ["export", backup.to_str().unwrap(), "--quick", "--stats", "1s", "--concurrency", "2"];
+    let first = command(&server, "alice", &args).output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let before = std::fs::read(&backup).unwrap();
+    server.seed("alice", &cards(40));
+
+    let mut child =
+        command(&server, "alice", &args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let (lines_tx, lines_rx) = mpsc::channel();
+    let reader = BufReader::new(child.stderr.take().unwrap());
+    let collector = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in reader.lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    // Once the listing is under way (its first stats line).
+    loop {
+        let line = lines_rx.recv_timeout(Duration::from_secs(60)).expect("a listing stats line");
+        if parse_stats(&line).is_some_and(|l| l["phase"] == "listing") {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    let err = collector.join().unwrap();
+    assert_eq!(status.code(), Some(130), "exit 130 after Ctrl-C: {err}");
+    assert!(
+        err.contains("interrupted: the export stopped;") && err.contains("holds the previous backup"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&backup).unwrap(), before, "the previous backup is byte-identical");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    assert_eq!(names, ["backup.vcf"], "no temporary file left");
+
+    let again = command(&server, "alice", &args).output().unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "the lock is released and the export completes: {}",
+        text(&again)
+    );
+    assert_eq!(common::count_cards(&std::fs::read_to_string(&backup).unwrap()), 70);
+}

@@ -9,7 +9,7 @@ use crate::cli::CheckArgs;
 use crate::commands::connect::{connect, target};
 use crate::commands::settings::{self, Layer};
 use crate::commands::UsageError;
-use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL};
+use crate::commands::{runtime, unless_interrupted, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL};
 use crate::export::check::{check, CheckOptions, Status};
 use crate::progress::for_stderr;
 
@@ -39,7 +39,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let target = target(&settings)?;
     runtime()?.block_on(async {
         let connection = connect(target, &settings, quiet).await?;
-        let result = check(&connection.client, &opts, &*for_stderr(quiet, args.verbosity.stats)).await;
+        let progress = for_stderr(quiet, args.verbosity.stats);
+        let Some(result) = unless_interrupted(check(&connection.client, &opts, &*progress)).await else {
+            drop(progress);
+            connection.close().await;
+            eprintln!("interrupted: the check stopped before comparing everything; no report written");
+            return Ok(EXIT_INTERRUPTED);
+        };
+        drop(progress);
         let result = result.map_err(|e| connection.client.explain(&e));
         connection.close().await;
         let report = match result {

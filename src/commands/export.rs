@@ -13,7 +13,9 @@ use crate::atomic_file::is_stdout;
 use crate::cli::ExportArgs;
 use crate::commands::connect::{connect, state_dir, target};
 use crate::commands::settings::{self, Layer};
-use crate::commands::{runtime, EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE};
+use crate::commands::{
+    runtime, unless_interrupted, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE,
+};
 use crate::export::backup::Overrides;
 use crate::export::guard::Limits;
 use crate::export::{
@@ -59,7 +61,18 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
             quick: args.quick,
             dry_run: args.dry_run,
         };
-        let result = export(&connection.client, &opts, &*for_stderr(quiet, args.verbosity.stats)).await;
+        let progress = for_stderr(quiet, args.verbosity.stats);
+        let Some(result) = unless_interrupted(export(&connection.client, &opts, &*progress)).await else {
+            drop(progress);
+            connection.close().await;
+            eprintln!(
+                "interrupted: the export stopped; {} holds the previous backup (a folder: with the cards of \
+                 this run written so far, each whole); no report written; run the same command again",
+                path.display()
+            );
+            return Ok(EXIT_INTERRUPTED);
+        };
+        drop(progress);
         let result = result.map_err(|e| {
             let what = if e.nothing_written() { "export stopped, nothing written" } else { "export stopped" };
             let why = match &e {

@@ -82,6 +82,17 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
+/// Runs `work` to its end, or until Ctrl-C (then `None`: `work` is dropped where it stands). For
+/// runs whose every write is atomic (export, check), so stopping at any await leaves each file
+/// either as it was or whole.
+pub async fn unless_interrupted<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    let interrupt = on_ctrl_c();
+    tokio::select! {
+        out = work => Some(out),
+        () = interrupt.requested() => None,
+    }
+}
+
 /// A stop request made by the first Ctrl-C (SIGINT) from now on: the run finishes what is in
 /// flight and reports the rest as not attempted. A second Ctrl-C ends the process at once, with
 /// [`EXIT_INTERRUPTED`] too. Needs the runtime.
