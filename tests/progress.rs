@@ -154,17 +154,7 @@ fn issue11_ctrl_c_stops_an_import_cleanly_with_a_full_report_and_the_rerun_resum
     ];
     let mut child =
         command(&server, "alice", &args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let (lines_tx, lines_rx) = mpsc::channel();
-    let reader = BufReader::new(child.stderr.take().unwrap());
-    let collector = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in reader.lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
+    let (lines_rx, collector) = stderr_lines(&mut child);
     // Once some records are written (a stats line of the writing phase with done > 0).
     loop {
         let line = lines_rx.recv_timeout(Duration::from_secs(60)).expect("a writing stats line");
@@ -202,6 +192,25 @@ fn issue11_ctrl_c_stops_an_import_cleanly_with_a_full_report_and_the_rerun_resum
     assert_eq!(outcomes["unchanged"], N - not_done, "{outcomes}");
     assert_eq!(outcomes["created"], not_done, "{outcomes}");
     assert_each_contact_once(&server, N);
+}
+
+/// The child's stderr line by line as it comes (to wait for a moment of the run), and all of it
+/// once the child has ended.
+fn stderr_lines(
+    child: &mut std::process::Child,
+) -> (mpsc::Receiver<String>, std::thread::JoinHandle<String>) {
+    let (lines_tx, lines_rx) = mpsc::channel();
+    let reader = BufReader::new(child.stderr.take().unwrap());
+    let collector = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in reader.lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    (lines_rx, collector)
 }
 
 /// The account of `alice` holds `n` contacts, each name once.
@@ -244,17 +253,7 @@ fn issue11_ctrl_c_stops_an_export_and_leaves_the_previous_backup() {
 
     let mut child =
         command(&server, "alice", &args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let (lines_tx, lines_rx) = mpsc::channel();
-    let reader = BufReader::new(child.stderr.take().unwrap());
-    let collector = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in reader.lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
+    let (lines_rx, collector) = stderr_lines(&mut child);
     // Once the listing is under way (its first stats line).
     loop {
         let line = lines_rx.recv_timeout(Duration::from_secs(60)).expect("a listing stats line");
