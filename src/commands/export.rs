@@ -65,11 +65,14 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
         let Some(result) = unless_interrupted(export(&connection.client, &opts, &*progress)).await else {
             drop(progress);
             connection.close().await;
-            eprintln!(
-                "interrupted: the export stopped; {} holds the previous backup (a folder: with the cards of \
-                 this run written so far, each whole); no report written; run the same command again",
-                path.display()
-            );
+            match is_stdout(&path) {
+                true => eprintln!("interrupted: the export stopped; what standard output got is incomplete"),
+                false => eprintln!(
+                    "interrupted: the export stopped; {} holds the previous backup (a folder: with the cards \
+                     of this run written so far, each whole); no report written; run the same command again",
+                    path.display()
+                ),
+            }
             return Ok(EXIT_INTERRUPTED);
         };
         drop(progress);
