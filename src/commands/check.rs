@@ -40,13 +40,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     runtime()?.block_on(async {
         let connection = connect(target, &settings, quiet).await?;
         let progress = for_stderr(quiet, args.verbosity.stats);
-        let Some(result) = unless_interrupted(check(&connection.client, &opts, &*progress)).await else {
-            drop(progress);
+        let outcome = unless_interrupted(check(&connection.client, &opts, &*progress)).await;
+        drop(progress);
+        let Some(result) = outcome else {
             connection.close().await;
             eprintln!("interrupted: the check stopped before comparing everything; no report written");
             return Ok(EXIT_INTERRUPTED);
         };
-        drop(progress);
         let result = result.map_err(|e| connection.client.explain(&e));
         connection.close().await;
         let report = match result {

@@ -62,8 +62,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
             dry_run: args.dry_run,
         };
         let progress = for_stderr(quiet, args.verbosity.stats);
-        let Some(result) = unless_interrupted(export(&connection.client, &opts, &*progress)).await else {
-            drop(progress);
+        let outcome = unless_interrupted(export(&connection.client, &opts, &*progress)).await;
+        drop(progress);
+        let Some(result) = outcome else {
             connection.close().await;
             match is_stdout(&path) {
                 true => eprintln!("interrupted: the export stopped; what standard output got is incomplete"),
@@ -75,7 +76,6 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
             }
             return Ok(EXIT_INTERRUPTED);
         };
-        drop(progress);
         let result = result.map_err(|e| {
             let what = if e.nothing_written() { "export stopped, nothing written" } else { "export stopped" };
             let why = match &e {

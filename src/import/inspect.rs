@@ -154,14 +154,14 @@ pub fn inspect(
     summary.coverage = coverage.into_map();
     summary.bytes_read = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     summary.elapsed_ms = started.elapsed().as_millis();
-    if let (Some(mut w), Some(path)) = (out, report) {
+    if let Some(mut w) = out {
         let end = |w: &mut AtomicFile| -> std::io::Result<()> {
             w.write_all(b"\n],\n\"summary\": ")?;
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             w.write_all(b"}\n")
         };
         end(&mut w).map_err(report_error)?;
-        w.commit().map_err(|source| InspectError::Report { path: path.to_path_buf(), source })?;
+        w.commit().map_err(report_error)?;
     }
     Ok(summary)
 }
