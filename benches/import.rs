@@ -44,7 +44,7 @@ fn main() {
         let client = new_client(&server, token, None, 8);
         let records = generate(contacts);
         let started = Instant::now();
-        let run = import::run(records, &client, &options(8), &Silent, started).await;
+        let run = import::run(records, &client, &options(8), &Silent, started).await.unwrap();
         let secs = started.elapsed().as_secs_f64();
         let s = &run.report.summary;
         println!(
@@ -62,7 +62,7 @@ fn main() {
             s.calls_by_action
         );
         let started = Instant::now();
-        let rerun = import::run(generate(contacts), &client, &options(8), &Silent, started).await;
+        let rerun = import::run(generate(contacts), &client, &options(8), &Silent, started).await.unwrap();
         println!(
             "re-run of the same import: {:?} in {:.2}s, {} calls",
             rerun.report.summary.outcomes,
@@ -76,7 +76,7 @@ fn main() {
         let client = new_client(&server, token, Some(rate as f64), 8);
         let n = (rate as usize * 8).min(contacts); // about 30 s of calls at 4 calls per contact
         let started = Instant::now();
-        let run = import::run(generate(n), &client, &options(8), &Silent, started).await;
+        let run = import::run(generate(n), &client, &options(8), &Silent, started).await.unwrap();
         let secs = started.elapsed().as_secs_f64();
         let s = &run.report.summary;
         let body = reqwest::get(format!("{}/_sandbox/stats", base(&server.endpoint))).await.unwrap().text().await.unwrap();
@@ -101,6 +101,7 @@ fn options(concurrency: usize) -> ImportOptions {
         concurrency,
         interrupt: Default::default(),
         thumbnails: false,
+        window: import::spool::WINDOW_RECORDS,
     }
 }
 

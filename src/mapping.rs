@@ -10,7 +10,7 @@ mod stored;
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dedup;
 use crate::model::{Contact, Email, PartialDate, Phone, PhoneKind, Photo, Place, PostalAddress, WebUrl};
@@ -64,7 +64,7 @@ impl Default for MappingOptions {
 }
 
 /// One `adddevice` call, before the contact id is known.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PlannedDevice {
     pub kind: DeviceType,
     pub subtype: DeviceSubtype,
@@ -87,7 +87,7 @@ impl PlannedDevice {
 
 /// Something the input had that the API cannot carry, for the report. Field names and reasons
 /// are mostly constants: `Cow` spares an allocation for each of the many entries a file makes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Dropped {
     /// vCard-style name of what was dropped: `ADR;TYPE=HOME`, `TEL;TYPE=WORK`, `NOTE`, `PHOTO`, …
     pub field: Cow<'static, str>,
@@ -106,12 +106,14 @@ impl Dropped {
 }
 
 /// What one input record becomes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mapped {
     /// `addcontact` parameters (the id comes from the server).
     pub contact: NewContact,
     /// `adddevice` calls, in order: emails, phones, urls.
     pub devices: Vec<PlannedDevice>,
+    /// Moved to the run's photo spool before a record is spooled itself.
+    #[serde(skip)]
     pub photo: Option<PlannedPhoto>,
     pub dropped: Vec<Dropped>,
     /// Remarks on how values were mapped (no data lost): `name derived from FN`, duplicates

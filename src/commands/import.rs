@@ -45,13 +45,17 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
                 .report
                 .as_deref()
                 .is_some_and(|p| ReportFormat::for_path(p) == Ok(ReportFormat::Html)),
+            window: import_window(),
         };
         let run = import::run(inputs, &connection.client, &opts, &*progress, started).await;
+        let mut run = run.map_err(|e| anyhow::anyhow!("the import's temporary files failed: {e}"))?;
         drop(progress);
         let fatal = run.fatal.as_ref().map(|e| fatal_message(&connection.client, e));
         connection.close().await;
         if args.dry_run {
-            write!(crate::report::listing_output(args.report.as_deref()), "{}", run.plan_listing)?;
+            let mut out = std::io::BufWriter::new(crate::report::listing_output(args.report.as_deref()));
+            run.write_listing(&mut out)?;
+            out.flush()?;
         }
         for warning in &run.warnings {
             eprintln!("warning: {warning}");
@@ -60,7 +64,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             run.report.write(path)?;
         }
         if !quiet {
-            eprint!("{}", run.report.human_summary(args.verbosity.verbose));
+            eprint!("{}", run.report.human_summary(args.verbosity.verbose)?);
         }
         if run.interrupted {
             eprintln!("{}", interrupted_line(&run.report, args.report.is_some()));
@@ -74,9 +78,19 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     })
 }
 
+/// Records planned and run together ([`ImportOptions::window`]): `ORANGE_CONTACTS_IMPORT_WINDOW`
+/// sets it (the tests make it tiny to run many windows on a small input).
+fn import_window() -> usize {
+    std::env::var("ORANGE_CONTACTS_IMPORT_WINDOW")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(import::spool::WINDOW_RECORDS)
+}
+
 /// What an interrupted run did, and what to do next (printed even with `-q`).
 fn interrupted_line(report: &Report, written: bool) -> String {
-    let total = report.records.len();
+    let total = report.len();
     let done = total - report.count(Outcome::NotAttempted);
     let rest = if written { "; the report lists the rest as not done" } else { "" };
     format!("interrupted: {done} of {total} records done{rest}; run the same command again to continue")

@@ -56,8 +56,24 @@ impl Written {
     }
 }
 
-/// Runs the plan. Returns every planned record's result, and the fatal error that stopped the
-/// run, if any (records not reached then fail with that reason).
+/// What stops a run, kept across the plans it runs one after the other (its windows).
+#[derive(Debug, Default)]
+pub struct Stopped {
+    fatal: Mutex<Option<Error>>,
+    stop: AtomicBool,
+}
+
+impl Stopped {
+    /// The fatal error that stopped the run, if any.
+    pub fn into_fatal(self) -> Option<Error> {
+        self.fatal.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs the plan (of `records`, which its steps number). Returns every planned record's result;
+/// a fatal error goes to `stopped`, and records not reached then are not attempted with that
+/// reason, in this plan and the later ones run with the same `stopped`.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute<R: Remote>(
     plan: &Plan,
     records: &[InputRecord],
@@ -66,23 +82,13 @@ pub async fn execute<R: Remote>(
     opts: &ImportOptions,
     progress: &dyn Progress,
     written: &Written,
-) -> (Vec<StepResult>, Option<Error>) {
-    let fatal: Mutex<Option<Error>> = Mutex::new(None);
-    let stop = AtomicBool::new(false);
+    stopped: &Stopped,
+) -> Vec<StepResult> {
+    let (fatal, stop) = (&stopped.fatal, &stopped.stop);
     let region = opts.region.as_str();
     let created = Mutex::new(HashSet::new());
     let interrupt = &opts.interrupt;
-    let ctx = Ctx {
-        records,
-        photos,
-        remote,
-        region,
-        written,
-        created: &created,
-        stop: &stop,
-        fatal: &fatal,
-        interrupt,
-    };
+    let ctx = Ctx { records, photos, remote, region, written, created: &created, stop, fatal, interrupt };
     let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
         .map(|group| {
             let ctx = &ctx;
@@ -96,8 +102,7 @@ pub async fn execute<R: Remote>(
         .buffer_unordered(opts.concurrency.max(1) * 2)
         .collect()
         .await;
-    let fatal = fatal.into_inner().unwrap_or_else(|p| p.into_inner());
-    (results.into_iter().flatten().collect(), fatal)
+    results.into_iter().flatten().collect()
 }
 
 struct Ctx<'a, R> {
@@ -378,9 +383,10 @@ mod tests {
             concurrency: 4,
             interrupt: Interrupt::default(),
             thumbnails: false,
+            window: crate::import::spool::WINDOW_RECORDS,
         };
         let inputs = Inputs::new(records).unwrap();
-        futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now()))
+        futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now())).unwrap()
     }
 
     fn calls(remote: &MemoryRemote, action: Action) -> u64 {
@@ -415,7 +421,7 @@ mod tests {
     fn a_lost_addcontact_answer_adopts_the_contact_it_created() {
         let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddContact), || Fault::LoseAnswer));
         let run = import(&remote, people(1), OnDuplicate::Merge);
-        let record = &run.report.records[0];
+        let record = &run.report.record(0).unwrap();
         assert_eq!(record.outcome, Outcome::Created, "{record:?}");
         let created = named(&remote, 0);
         assert_eq!(created.len(), 1, "created once: {created:?}");
@@ -430,7 +436,7 @@ mod tests {
         let lost = || Fault::Refuse(lost_answer(Action::AddContact));
         let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddContact), lost));
         let run = import(&remote, people(1), OnDuplicate::Merge);
-        assert_eq!(run.report.records[0].outcome, Outcome::Created);
+        assert_eq!(run.report.record(0).unwrap().outcome, Outcome::Created);
         assert_eq!(named(&remote, 0).len(), 1);
         assert_eq!(calls(&remote, Action::AddContact), 2, "looked for, not found, sent again");
         assert_eq!(run.report.summary.ambiguous_writes_checked, 1);
@@ -442,12 +448,12 @@ mod tests {
         let lost = || Fault::Refuse(lost_answer(Action::AddContact));
         let remote = MemoryRemote::new().with_faults(nth(2, is(Action::AddContact), lost));
         let first = import(&remote, people(1), OnDuplicate::Merge);
-        assert_eq!(first.report.records[0].outcome, Outcome::Created);
+        assert_eq!(first.report.record(0).unwrap().outcome, Outcome::Created);
         let run = import(&remote, people(1), OnDuplicate::Create);
-        assert_eq!(run.report.records[0].outcome, Outcome::Created);
+        assert_eq!(run.report.record(0).unwrap().outcome, Outcome::Created);
         let both = named(&remote, 0);
         assert_eq!(both.len(), 2, "the new one was sent again, not confused with the old: {both:?}");
-        assert_ne!(run.report.records[0].cid, first.report.records[0].cid);
+        assert_ne!(run.report.record(0).unwrap().cid, first.report.record(0).unwrap().cid);
     }
 
     /// `--on-duplicate create` with the same person twice in the input: the second one's lost
@@ -457,17 +463,22 @@ mod tests {
         let lost = || Fault::Refuse(lost_answer(Action::AddContact));
         let remote = MemoryRemote::new().with_faults(nth(2, is(Action::AddContact), lost));
         let run = import(&remote, vec![person(0, false), person(0, false)], OnDuplicate::Create);
-        let outcomes: Vec<Outcome> = run.report.records.iter().map(|r| r.outcome).collect();
+        let outcomes: Vec<Outcome> = run.report.records().map(|r| r.unwrap().outcome).collect();
         assert_eq!(outcomes, [Outcome::Created, Outcome::Created]);
         assert_eq!(named(&remote, 0).len(), 2, "two contacts, as asked");
-        assert_ne!(run.report.records[0].cid, run.report.records[1].cid);
+        assert_ne!(run.report.record(0).unwrap().cid, run.report.record(1).unwrap().cid);
     }
 
     #[test]
     fn a_lost_adddevice_answer_is_not_sent_twice() {
         let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddDevice), || Fault::LoseAnswer));
         let run = import(&remote, people(1), OnDuplicate::Merge);
-        assert_eq!(run.report.records[0].outcome, Outcome::Created, "{:?}", run.report.records[0]);
+        assert_eq!(
+            run.report.record(0).unwrap().outcome,
+            Outcome::Created,
+            "{:?}",
+            run.report.record(0).unwrap()
+        );
         assert_eq!(
             values(&named(&remote, 0)[0]),
             ["person0@example.org", "06 12 34 56 00"],
@@ -483,7 +494,7 @@ mod tests {
         let lost = || Fault::Refuse(lost_answer(Action::AddDevice));
         let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddDevice), lost));
         let run = import(&remote, people(1), OnDuplicate::Merge);
-        assert_eq!(run.report.records[0].outcome, Outcome::Created);
+        assert_eq!(run.report.record(0).unwrap().outcome, Outcome::Created);
         assert_eq!(values(&named(&remote, 0)[0]), ["person0@example.org", "06 12 34 56 00"]);
         assert_eq!(calls(&remote, Action::AddDevice), 3, "the lost one twice");
     }
@@ -492,8 +503,13 @@ mod tests {
     fn a_lost_addpicture_answer_is_checked_by_its_bytes() {
         let remote = MemoryRemote::new().with_faults(nth(1, is(Action::AddPicture), || Fault::LoseAnswer));
         let run = import(&remote, vec![person(0, true)], OnDuplicate::Merge);
-        assert_eq!(run.report.records[0].outcome, Outcome::Created, "{:?}", run.report.records[0]);
-        assert!(run.report.records[0].added.iter().any(|a| a == "photo"));
+        assert_eq!(
+            run.report.record(0).unwrap().outcome,
+            Outcome::Created,
+            "{:?}",
+            run.report.record(0).unwrap()
+        );
+        assert!(run.report.record(0).unwrap().added.iter().any(|a| a == "photo"));
         assert_eq!((calls(&remote, Action::AddPicture), calls(&remote, Action::GetPicture)), (1, 1));
     }
 
@@ -507,9 +523,9 @@ mod tests {
             _ => None,
         });
         let run = import(&remote, people(3), OnDuplicate::Merge);
-        let outcomes: Vec<Outcome> = run.report.records.iter().map(|r| r.outcome).collect();
+        let outcomes: Vec<Outcome> = run.report.records().map(|r| r.unwrap().outcome).collect();
         assert_eq!(outcomes, [Outcome::Created, Outcome::Failed, Outcome::Created]);
-        assert!(run.report.records[1].error.as_deref().unwrap().contains("may have been applied"));
+        assert!(run.report.record(1).unwrap().error.as_deref().unwrap().contains("may have been applied"));
         assert_eq!(calls(&remote, Action::AddDevice), 2 + (1 + AMBIGUOUS_ATTEMPTS as u64) + 2);
         assert!(run.fatal.is_none());
     }
@@ -529,9 +545,9 @@ mod tests {
             _ => None,
         });
         let run = import(&remote, people(3), OnDuplicate::Merge);
-        let outcomes: Vec<Outcome> = run.report.records.iter().map(|r| r.outcome).collect();
+        let outcomes: Vec<Outcome> = run.report.records().map(|r| r.unwrap().outcome).collect();
         assert_eq!(outcomes, [Outcome::Created, Outcome::Failed, Outcome::Created]);
-        assert!(run.report.records[1].error.as_deref().unwrap().contains("refused"));
+        assert!(run.report.record(1).unwrap().error.as_deref().unwrap().contains("refused"));
         assert_eq!(calls(&remote, Action::AddDevice), 6, "sent once each");
         assert_eq!((run.report.summary.ambiguous_writes_checked, calls(&remote, Action::GetContact)), (0, 0));
         assert!(run.fatal.is_none());
@@ -577,7 +593,7 @@ mod tests {
 
         killed.store(0, Ordering::SeqCst); // a new process
         let again = import(&remote, people(5), OnDuplicate::Merge);
-        let outcomes: Vec<Outcome> = again.report.records.iter().map(|r| r.outcome).collect();
+        let outcomes: Vec<Outcome> = again.report.records().map(|r| r.unwrap().outcome).collect();
         assert!(again.fatal.is_none(), "{:?}", again.fatal);
         assert_eq!(
             outcomes,
@@ -602,14 +618,15 @@ mod tests {
             concurrency: 1,
             interrupt: Interrupt::default(),
             thumbnails: false,
+            window: crate::import::spool::WINDOW_RECORDS,
         };
         let with_photo = Inputs::new(vec![person(0, true)]).unwrap();
         // The record's photo points into another spool than the run's (empty) one.
         let inputs = Inputs { photos: Inputs::new([]).unwrap().photos, ..with_photo };
-        let run = futures::executor::block_on(run(inputs, &remote, &opts, &Silent, Instant::now()));
+        let run = futures::executor::block_on(run(inputs, &remote, &opts, &Silent, Instant::now())).unwrap();
         assert!(matches!(run.fatal, Some(Error::Spool(_))), "{:?}", run.fatal);
-        let error = run.report.records[0].error.as_deref().unwrap();
+        let error = run.report.record(0).unwrap().error.unwrap();
         assert!(error.starts_with("cannot read the photo back from its temporary file"), "{error}");
-        assert_eq!(run.report.records[0].outcome, Outcome::Failed);
+        assert_eq!(run.report.record(0).unwrap().outcome, Outcome::Failed);
     }
 }

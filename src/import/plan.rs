@@ -425,18 +425,39 @@ pub struct PlanDisplay<'a> {
 }
 
 impl fmt::Display for PlanDisplay<'_> {
-    /// One line per record, saying in the future tense what the run will do: what each
-    /// `addcontact` will carry, which existing contact (id and name) a merge will add to.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for group in &self.plan.groups {
-            let created_by = group.steps.first().map(|s| self.records[s.record].source.as_str());
+        for (_, line) in self.plan.listing_lines(self.records) {
+            f.write_str(&line)?;
+        }
+        f.write_str(&listing_totals(self.plan.counts(), self.plan.invalid.len(), self.plan.calls()))
+    }
+}
+
+impl Plan {
+    /// The dry-run listing, one line per record (with its number), saying in the future tense
+    /// what the run will do: what each `addcontact` will carry, which existing contact (id and
+    /// name) a merge will add to. Groups in plan order, then the invalid records.
+    pub fn listing_lines(&self, records: &[InputRecord]) -> Vec<(usize, String)> {
+        let mut lines: Vec<(usize, String)> =
+            self.groups.iter().flat_map(|g| self.display_group(g, records)).collect();
+        for &i in &self.invalid {
+            lines.push((i, invalid_line(&records[i])));
+        }
+        lines
+    }
+
+    /// The listing's lines of one group (with each record's number).
+    pub fn display_group(&self, group: &GroupPlan, records: &[InputRecord]) -> Vec<(usize, String)> {
+        let mut lines = Vec::with_capacity(group.steps.len());
+        {
+            let created_by = group.steps.first().map(|s| records[s.record].source.as_str());
             let target = match (&group.target, &group.target_name) {
                 (Target::Existing(cid), Some(name)) => format!("cid {cid} '{name}'"),
                 (Target::Existing(cid), None) => format!("cid {cid}"),
                 (Target::New, _) => format!("the contact created from {}", created_by.unwrap_or("?")),
             };
             for step in &group.steps {
-                let r = &self.records[step.record];
+                let r = &records[step.record];
                 let (verb, detail) = match &step.action {
                     Action::Create { contact, devices, photo } => {
                         ("create", format!("will create {}", carried(contact, devices.len(), *photo)))
@@ -449,22 +470,27 @@ impl fmt::Display for PlanDisplay<'_> {
                     }
                     Action::Skip => ("skip", format!("will leave {target} alone (--on-duplicate skip)")),
                 };
-                writeln!(f, "{verb:<9} {}  {:?}  {detail}", r.source, r.name)?;
+                lines.push((step.record, format!("{verb:<9} {}  {:?}  {detail}\n", r.source, r.name)));
             }
         }
-        for &i in &self.plan.invalid {
-            let r = &self.records[i];
-            let why = r.error.as_deref().unwrap_or("");
-            writeln!(f, "{:<9} {}  {:?}  will not be imported: {why}", "invalid", r.source, r.name)?;
-        }
-        let (create, add, unchanged, skip) = self.plan.counts();
-        writeln!(
-            f,
-            "plan: {create} create, {add} merge, {unchanged} unchanged, {skip} skip, {} invalid; {} write calls",
-            self.plan.invalid.len(),
-            self.plan.calls()
-        )
+        lines
     }
+}
+
+/// The dry-run listing's line for a record that will not be imported.
+pub fn invalid_line(r: &InputRecord) -> String {
+    let why = r.error.as_deref().unwrap_or("");
+    format!("{:<9} {}  {:?}  will not be imported: {why}\n", "invalid", r.source, r.name)
+}
+
+/// The dry-run listing's last line: the steps of each kind ([`Plan::counts`]), the invalid
+/// records and the write calls.
+pub fn listing_totals(
+    (create, add, unchanged, skip): (usize, usize, usize, usize),
+    invalid: usize,
+    calls: usize,
+) -> String {
+    format!("plan: {create} create, {add} merge, {unchanged} unchanged, {skip} skip, {invalid} invalid; {calls} write calls\n")
 }
 
 /// What an `addcontact` will carry: `'Anne Martin' (company ACME, birthday 1980-05-01) with 2

@@ -10,12 +10,13 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 
 use crate::formats::{self, Chunk, Format, Record};
+use crate::import::spool::RecordSpool;
 use crate::mapping::{self, Mapped, MappingOptions};
 use crate::photo::PlannedPhoto;
 use crate::wire::ImageType;
 
 /// One input record after reading and mapping.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct InputRecord {
     pub source: String,
     pub name: String,
@@ -234,10 +235,11 @@ fn map_one(record: Record, opts: &MappingOptions) -> InputRecord {
     })
 }
 
-/// The records of an import run, with their photos moved to a temporary file: a phone export
-/// of a few gigabytes of photos is not held in memory.
+/// The records of an import run, in a temporary database ([`RecordSpool`]), with their photos
+/// moved to a temporary file: neither a million records nor a phone export of a few gigabytes
+/// of photos is held in memory.
 pub struct Inputs {
-    pub records: Vec<InputRecord>,
+    pub records: RecordSpool,
     pub photos: PhotoSpool,
     /// About whole inputs: an empty file, a folder with no card.
     pub warnings: Vec<String>,
@@ -246,31 +248,33 @@ pub struct Inputs {
 impl Inputs {
     /// Takes records (photos still in their mapping) and spools the photos.
     pub fn new(records: impl IntoIterator<Item = InputRecord>) -> std::io::Result<Inputs> {
-        let mut inputs = Inputs { records: Vec::new(), photos: PhotoSpool::new()?, warnings: Vec::new() };
-        for record in records {
-            inputs.push(record)?;
+        let mut inputs =
+            Inputs { records: RecordSpool::new()?, photos: PhotoSpool::new()?, warnings: Vec::new() };
+        for mut record in records {
+            inputs.push(&mut record)?;
         }
         Ok(inputs)
     }
 
-    fn push(&mut self, mut record: InputRecord) -> std::io::Result<()> {
+    /// Stores `record`, which goes back to its reading worker to be dropped there.
+    fn push(&mut self, record: &mut InputRecord) -> std::io::Result<()> {
         if let Some(photo) = record.mapped.as_mut().and_then(|m| m.photo.take()) {
             record.photo = Some(self.photos.put(photo)?);
         }
-        self.records.push(record);
-        Ok(())
+        self.records.push(record)
     }
 }
 
-/// Reads every record of every file (the import needs them all to deduplicate), photos spooled.
+/// Reads every record of every file into the run's spools (the import needs them all to
+/// deduplicate).
 pub fn read_all(files: &[PathBuf], format: Format, opts: &MappingOptions) -> Result<Inputs, InputError> {
     let mut inputs = Inputs::new([]).map_err(InputError::Spool)?;
-    inputs.warnings = for_each_record(files, format, opts, |r| inputs.push(std::mem::take(r)))?;
+    inputs.warnings = for_each_record(files, format, opts, |r| inputs.push(r))?;
     Ok(inputs)
 }
 
 /// A photo kept in the spool: its place there and what the upload needs to know.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SpooledPhoto {
     pub image_type: ImageType,
     /// The source format when the photo was converted to JPEG.

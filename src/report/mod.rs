@@ -7,19 +7,21 @@
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod lines;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::Accept;
 use crate::mapping::Dropped;
+use lines::RecordLines;
 
 /// What became of one input record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// A new contact was created from it.
@@ -87,7 +89,7 @@ impl fmt::Display for Outcome {
 }
 
 /// One line of the report: one input record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordReport {
     /// `<file>#<n>` (n-th vCard) or `<file>:<line>` (CSV).
     pub source: String,
@@ -101,7 +103,7 @@ pub struct RecordReport {
     /// Every field the API could not carry, with the reason.
     pub dropped: Vec<Dropped>,
     /// Reading problems that did not stop the record (invalid lines, charset guesses).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
     /// Why the record is invalid or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,22 +138,71 @@ pub struct Summary {
     pub elapsed_ms: u128,
 }
 
-/// The whole reconcile report.
-#[derive(Debug, Clone, Default, Serialize)]
+/// The whole reconcile report: the totals, and one line per input record kept in a temporary
+/// file ([`RecordLines`]), tallied as each line is put: memory does not grow with the records.
 pub struct Report {
     pub summary: Summary,
-    pub records: Vec<RecordReport>,
+    lines: RecordLines,
+    /// Fields not carried, by property ([`property_of`]), and reading warnings by kind.
+    not_carried: BTreeMap<String, usize>,
+    warning_kinds: BTreeMap<String, usize>,
 }
 
 impl Report {
-    /// Fills the per-outcome counts and record totals from the records.
-    pub fn tally(&mut self) {
-        self.summary.records = self.records.len();
-        self.summary.outcomes = Outcome::ALL.iter().map(|o| (o.as_str(), 0)).collect();
-        for r in &self.records {
-            *self.summary.outcomes.entry(r.outcome.as_str()).or_default() += 1;
+    /// A report of `records` records, none put yet.
+    pub fn new(records: usize) -> std::io::Result<Report> {
+        let mut summary = Summary { records, ..Summary::default() };
+        summary.outcomes = Outcome::ALL.iter().map(|o| (o.as_str(), 0)).collect();
+        Ok(Report {
+            summary,
+            lines: RecordLines::new(records)?,
+            not_carried: BTreeMap::new(),
+            warning_kinds: BTreeMap::new(),
+        })
+    }
+
+    /// Puts record `i`'s line (each record once), counting it in the totals.
+    pub fn put(&mut self, i: usize, line: &RecordReport) -> std::io::Result<()> {
+        debug_assert!(!self.lines.has(i), "record {i} reported twice");
+        self.lines.put(i, line)?;
+        *self.summary.outcomes.entry(line.outcome.as_str()).or_default() += 1;
+        self.summary.fields_dropped += line.dropped.len();
+        for d in &line.dropped {
+            *self.not_carried.entry(property_of(&d.field).to_string()).or_default() += 1;
         }
-        self.summary.fields_dropped = self.records.iter().map(|r| r.dropped.len()).sum();
+        for w in &line.warnings {
+            *self.warning_kinds.entry(warning_kind(w)).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// Whether record `i`'s line was put.
+    pub fn has(&self, i: usize) -> bool {
+        self.lines.has(i)
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Record `i`'s line.
+    pub fn record(&self, i: usize) -> std::io::Result<RecordReport> {
+        self.lines.get(i)
+    }
+
+    /// Every record's line, in input order.
+    pub fn records(&self) -> impl ExactSizeIterator<Item = std::io::Result<RecordReport>> + '_ {
+        self.lines.iter()
+    }
+
+    /// Fills the per-contact ratios from the totals.
+    pub fn tally(&mut self) {
+        self.summary.records = self.lines.len();
         let written = self.count(Outcome::Created) + self.count(Outcome::Merged);
         if written > 0 {
             self.summary.calls_per_contact = Some(self.summary.api_calls as f64 / written as f64);
@@ -160,11 +211,11 @@ impl Report {
     }
 
     pub fn count(&self, outcome: Outcome) -> usize {
-        self.records.iter().filter(|r| r.outcome == outcome).count()
+        self.summary.outcomes.get(outcome.as_str()).copied().unwrap_or(0)
     }
 
     pub fn has_problems(&self) -> bool {
-        self.records.iter().any(|r| r.outcome.is_problem())
+        Outcome::ALL.iter().any(|o| o.is_problem() && self.count(*o) > 0)
     }
 
     /// Writes the report in the format `path`'s extension names (see [`write_report`]).
@@ -175,17 +226,16 @@ impl Report {
     /// The fields not carried, counted by vCard property (`ADR;TYPE=HOME` counts as `ADR`), the
     /// most frequent first.
     pub fn not_carried_by_field(&self) -> Vec<(String, usize)> {
-        let fields = self.records.iter().flat_map(|r| &r.dropped).map(|d| property_of(&d.field).to_string());
-        most_frequent_first(fields)
+        most_frequent_first(&self.not_carried)
     }
 
     /// The reading warnings, counted by kind ([`warning_kind`]), the most frequent first.
     pub fn warnings_by_kind(&self) -> Vec<(String, usize)> {
-        most_frequent_first(self.records.iter().flat_map(|r| &r.warnings).map(|w| warning_kind(w)))
+        most_frequent_first(&self.warning_kinds)
     }
 
     /// The human summary for stderr: one line of counts, then the problem records.
-    pub fn human_summary(&self, verbose: bool) -> String {
+    pub fn human_summary(&self, verbose: bool) -> std::io::Result<String> {
         let mut out = String::new();
         let counts: Vec<String> = Outcome::ALL
             .iter()
@@ -193,7 +243,7 @@ impl Report {
             .filter(|o| **o != Outcome::NotAttempted || self.count(**o) > 0)
             .map(|o| format!("{} {}", self.count(*o), o.label()))
             .collect();
-        out.push_str(&format!("{} records: {}", self.records.len(), counts.join(", ")));
+        out.push_str(&format!("{} records: {}", self.len(), counts.join(", ")));
         let s = &self.summary;
         out.push_str(&format!("; {} API calls", s.api_calls));
         if let (Some(per), Some(min)) = (s.calls_per_contact, s.minimum_calls_per_contact) {
@@ -221,7 +271,11 @@ impl Report {
         // Records not attempted share the one error that stopped the run, printed once after
         // the summary: listed only with -v.
         let listed = |o: Outcome| verbose || (o.is_problem() && o != Outcome::NotAttempted);
-        for r in &self.records {
+        if !Outcome::ALL.iter().any(|o| listed(*o) && self.count(*o) > 0) {
+            return Ok(out);
+        }
+        for r in self.records() {
+            let r = r?;
             if verbose {
                 for warning in &r.warnings {
                     out.push_str(&format!("  warning   {}: {warning}\n", r.source));
@@ -238,7 +292,29 @@ impl Report {
                 out.push('\n');
             }
         }
-        out
+        Ok(out)
+    }
+}
+
+/// The JSON report: `{"summary": …, "records": […]}`, the records streamed from their file.
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeStruct as _};
+        struct Lines<'a>(&'a RecordLines);
+        impl Serialize for Lines<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeSeq as _;
+                let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+                for line in self.0.iter() {
+                    seq.serialize_element(&line.map_err(S::Error::custom)?)?;
+                }
+                seq.end()
+            }
+        }
+        let mut report = serializer.serialize_struct("Report", 2)?;
+        report.serialize_field("summary", &self.summary)?;
+        report.serialize_field("records", &Lines(&self.lines))?;
+        report.end()
     }
 }
 
@@ -346,21 +422,21 @@ impl Tabular for Report {
     }
 
     fn rows(&self) -> Vec<Row> {
-        self.records
-            .iter()
+        self.records()
+            .filter_map(Result::ok)
             .map(|r| Row {
                 outcome: r.outcome.as_str(),
                 cells: vec![
-                    r.source.clone(),
-                    r.name.clone(),
+                    r.source,
+                    r.name,
                     r.outcome.as_str().to_string(),
-                    r.cid.clone().unwrap_or_default(),
+                    r.cid.unwrap_or_default(),
                     r.added.join("\n"),
                     r.dropped.iter().map(dropped_line).collect::<Vec<_>>().join("\n"),
                     r.warnings.join("\n"),
-                    r.error.clone().unwrap_or_default(),
+                    r.error.unwrap_or_default(),
                 ],
-                thumbnail: r.thumbnail.clone(),
+                thumbnail: r.thumbnail,
             })
             .collect()
     }
@@ -386,12 +462,8 @@ fn property_of(field: &str) -> &str {
 }
 
 /// Counts of each item, the most frequent first (ties by name).
-fn most_frequent_first(items: impl Iterator<Item = String>) -> Vec<(String, usize)> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for item in items {
-        *counts.entry(item).or_default() += 1;
-    }
-    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+fn most_frequent_first(counts: &BTreeMap<String, usize>) -> Vec<(String, usize)> {
+    let mut counts: Vec<(String, usize)> = counts.iter().map(|(k, n)| (k.clone(), *n)).collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     counts
 }
@@ -484,17 +556,15 @@ mod tests {
             error: None,
             thumbnail: None,
         };
-        let report = Report {
-            records: vec![
-                record(vec![dropped("ADR;TYPE=HOME"), dropped("NOTE")]),
-                record(vec![dropped("ADR;TYPE=WORK"), dropped("ADR"), dropped("N (prefix)")]),
-            ],
-            ..Report::default()
-        };
+        let mut report = Report::new(2).unwrap();
+        report.put(0, &record(vec![dropped("ADR;TYPE=HOME"), dropped("NOTE")])).unwrap();
+        report
+            .put(1, &record(vec![dropped("ADR;TYPE=WORK"), dropped("ADR"), dropped("N (prefix)")]))
+            .unwrap();
         assert_eq!(
             report.not_carried_by_field(),
             vec![("ADR".to_string(), 3), ("N".to_string(), 1), ("NOTE".to_string(), 1)]
         );
-        assert!(report.human_summary(false).contains("\nnot carried: ADR 3, N 1, NOTE 1\n"));
+        assert!(report.human_summary(false).unwrap().contains("\nnot carried: ADR 3, N 1, NOTE 1\n"));
     }
 }

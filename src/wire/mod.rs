@@ -209,7 +209,7 @@ pub struct PrivacyRefusal {
 }
 
 /// `addcontact` parameters. At least one of lastname/firstname/nickname/company is required.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewContact {
     pub lastname: Option<String>,
     pub firstname: Option<String>,
@@ -224,7 +224,7 @@ pub struct NewContact {
 }
 
 /// `civility`: 0 unknown, 1 Mr, 2 Mrs, 3 Miss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Civility {
     Unknown = 0,
     Mr = 1,
@@ -248,7 +248,7 @@ impl Civility {
 }
 
 /// Device types of `adddevice` / `getcontact`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum DeviceType {
     Email,
     Phone,
@@ -278,7 +278,7 @@ impl DeviceType {
 
 /// Device subtypes. The seed spells the mobile subtype `mobile` for `adddevice` and `cell` in the
 /// `getcontact` description: both read as [`DeviceSubtype::Mobile`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum DeviceSubtype {
     Internet,
     Voice,
@@ -346,7 +346,7 @@ pub struct NewDevice {
 }
 
 /// One entry of a `findcontactlist` answer (`<data view="shallow">`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContactSummary {
     /// Opaque, case-sensitive: `1`, `c6`, `C1` are all valid ids.
     pub id: String,
@@ -370,7 +370,7 @@ pub struct ContactPage {
 }
 
 /// One device of a contact (`<device display id info-type order subtype type>value</device>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Device {
     pub id: String,
     pub kind: DeviceType,
@@ -383,7 +383,7 @@ pub struct Device {
 }
 
 /// One postal address (`<address info-type>` with street lines, zip code, city, state, country).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Address {
     pub info_type: Option<String>,
     pub streetline1: Option<String>,
@@ -395,7 +395,7 @@ pub struct Address {
 }
 
 /// A `getcontact` answer (`<data view="deep">`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContactDetail {
     pub id: String,
     pub firstname: Option<String>,
@@ -414,7 +414,7 @@ pub struct ContactDetail {
 }
 
 /// Picture formats the API accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ImageType {
     Jpeg,
     Gif,

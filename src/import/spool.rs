@@ -1,0 +1,317 @@
+//! The records of an import run and what it read of the account, in a temporary SQLite
+//! database rather than in memory, so that an import of a million contacts runs in flat memory.
+//!
+//! Records are stored as they are read (numbered from 0 in input order, with their person key,
+//! the search name and whether they carry a photo); the account contacts sharing a key with a
+//! record, and for `merge` their details, as they are read. Planning then takes the records in
+//! windows of whole person groups ([`RecordSpool::windows`]): records of one person far apart
+//! in the input are still one group.
+
+use std::collections::BTreeSet;
+use std::io;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::dedup;
+use crate::import::account::{crawl_prefix, search_name};
+use crate::import::plan::AccountSnapshot;
+use crate::import::read::InputRecord;
+use crate::wire::search::quote_term;
+use crate::wire::{ContactDetail, ContactSummary};
+
+/// Rows inserted per transaction.
+const ROWS_PER_TRANSACTION: usize = 10_000;
+/// Records planned and run together at most (a group larger than this is one window).
+pub const WINDOW_RECORDS: usize = 2_000;
+
+const SCHEMA: &str = "
+CREATE TABLE records (idx INTEGER PRIMARY KEY, key TEXT, prefix TEXT, name TEXT, photo INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE account (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, id TEXT NOT NULL, data BLOB NOT NULL, UNIQUE (key, id));
+CREATE TABLE details (id TEXT PRIMARY KEY, data BLOB NOT NULL, has_picture INTEGER);
+CREATE TABLE listing (first INTEGER NOT NULL, idx INTEGER NOT NULL, line TEXT NOT NULL, PRIMARY KEY (first, idx));
+";
+
+fn db_error(e: rusqlite::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+fn json_error(e: serde_json::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+pub struct RecordSpool {
+    db: Connection,
+    /// Holds the database file; removed when the run ends.
+    _dir: tempfile::TempDir,
+    len: usize,
+    /// Rows written since the last commit (a transaction is open while it is not zero).
+    uncommitted: usize,
+    indexed: bool,
+}
+
+impl RecordSpool {
+    pub fn new() -> io::Result<RecordSpool> {
+        let dir = tempfile::Builder::new().prefix("orange-contacts-import").tempdir()?;
+        let db = Connection::open(dir.path().join("run.sqlite")).map_err(db_error)?;
+        // A scratch file: nothing to recover after a crash. The page cache is bounded (8 MB).
+        db.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE; \
+             PRAGMA cache_size = -8192;",
+        )
+        .map_err(db_error)?;
+        db.execute_batch(SCHEMA).map_err(db_error)?;
+        Ok(RecordSpool { db, _dir: dir, len: 0, uncommitted: 0, indexed: false })
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Counts a row written; commits every [`ROWS_PER_TRANSACTION`].
+    fn wrote(&mut self) -> io::Result<()> {
+        self.uncommitted += 1;
+        if self.uncommitted >= ROWS_PER_TRANSACTION {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self) -> io::Result<()> {
+        if self.uncommitted == 0 {
+            self.db.execute_batch("BEGIN").map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> io::Result<()> {
+        if self.uncommitted > 0 {
+            self.db.execute_batch("COMMIT").map_err(db_error)?;
+            self.uncommitted = 0;
+        }
+        Ok(())
+    }
+
+    /// Stores the next record (its photo already in the photo spool).
+    pub fn push(&mut self, record: &InputRecord) -> io::Result<()> {
+        debug_assert!(!self.indexed, "records are all stored before the account is read");
+        self.begin()?;
+        let valid = record.valid();
+        let key = valid.and_then(|m| m.person_key.as_deref());
+        let prefix = valid.and_then(|m| crawl_prefix(&m.contact));
+        let name = valid.and_then(|m| search_name(&m.contact)).map(|n| quote_term(n.trim()));
+        let photo = valid.is_some() && record.photo.is_some();
+        let data = serde_json::to_vec(record).map_err(json_error)?;
+        self.db
+            .prepare_cached(
+                "INSERT INTO records (idx, key, prefix, name, photo, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| s.execute(params![self.len as i64, key, prefix, name, photo, data]))
+            .map_err(db_error)?;
+        self.len += 1;
+        self.wrote()
+    }
+
+    /// Ends the reading: commits, and indexes the records by person key.
+    pub fn seal(&mut self) -> io::Result<()> {
+        self.commit()?;
+        if !self.indexed {
+            self.db.execute_batch("CREATE INDEX records_key ON records (key, idx);").map_err(db_error)?;
+            self.indexed = true;
+        }
+        Ok(())
+    }
+
+    /// Record `i`.
+    pub fn get(&self, i: usize) -> io::Result<InputRecord> {
+        let data: Vec<u8> = self
+            .db
+            .prepare_cached("SELECT data FROM records WHERE idx = ?1")
+            .and_then(|mut s| s.query_row([i as i64], |r| r.get(0)))
+            .map_err(db_error)?;
+        serde_json::from_slice(&data).map_err(json_error)
+    }
+
+    /// The crawl prefixes of the valid records: the first folded letter of their search names.
+    pub fn prefixes(&self) -> io::Result<BTreeSet<String>> {
+        self.strings("SELECT DISTINCT prefix FROM records WHERE key IS NOT NULL AND prefix IS NOT NULL", [])
+    }
+
+    /// The search names (quoted) of the valid records under `prefix`.
+    pub fn names_under(&self, prefix: &str) -> io::Result<BTreeSet<String>> {
+        self.strings(
+            "SELECT DISTINCT name FROM records WHERE key IS NOT NULL AND prefix = ?1 AND name IS NOT NULL",
+            [prefix],
+        )
+    }
+
+    fn strings(&self, sql: &str, args: impl rusqlite::Params) -> io::Result<BTreeSet<String>> {
+        let mut statement = self.db.prepare(sql).map_err(db_error)?;
+        let rows = statement.query_map(args, |r| r.get::<_, String>(0)).map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+
+    /// Records with no person key: invalid (nothing to plan for them).
+    pub fn unkeyed(&self) -> io::Result<usize> {
+        let n: i64 = self
+            .db
+            .query_row("SELECT COUNT(*) FROM records WHERE key IS NULL", [], |r| r.get(0))
+            .map_err(db_error)?;
+        Ok(n as usize)
+    }
+
+    /// Keeps the account entries whose person key a record has (others are irrelevant to this
+    /// import), each once per key, in the order found.
+    pub fn keep_account(&mut self, entries: Vec<ContactSummary>) -> io::Result<()> {
+        debug_assert!(self.indexed);
+        for entry in entries {
+            let Some(key) = dedup::key_of_summary(&entry) else { continue };
+            let data = serde_json::to_vec(&entry).map_err(json_error)?;
+            self.begin()?;
+            self.db
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO account (key, id, data) SELECT ?1, ?2, ?3 \
+                     WHERE EXISTS (SELECT 1 FROM records WHERE key = ?1)",
+                )
+                .and_then(|mut s| s.execute(params![key, entry.id, data]))
+                .map_err(db_error)?;
+            self.wrote()?;
+        }
+        self.commit()
+    }
+
+    /// Account contacts kept, the candidates records may merge into.
+    pub fn candidates(&self) -> io::Result<u64> {
+        let n: i64 = self.db.query_row("SELECT COUNT(*) FROM account", [], |r| r.get(0)).map_err(db_error)?;
+        Ok(n as u64)
+    }
+
+    /// Up to `limit` candidates after position `after`: (position, cid, whether an input photo
+    /// could go to it, so that its picture must be known).
+    pub fn candidates_after(&self, after: i64, limit: usize) -> io::Result<Vec<(i64, String, bool)>> {
+        let mut statement = self
+            .db
+            .prepare_cached(
+                "SELECT a.seq, a.id, EXISTS (SELECT 1 FROM records r WHERE r.key = a.key AND r.photo = 1) \
+                 FROM account a WHERE a.seq > ?1 ORDER BY a.seq LIMIT ?2",
+            )
+            .map_err(db_error)?;
+        let rows = statement
+            .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+
+    /// Stores a candidate's details, and whether it has a picture when that was asked.
+    pub fn put_detail(&mut self, detail: &ContactDetail, has_picture: Option<bool>) -> io::Result<()> {
+        let data = serde_json::to_vec(detail).map_err(json_error)?;
+        self.begin()?;
+        self.db
+            .prepare_cached("INSERT OR REPLACE INTO details (id, data, has_picture) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![detail.id, data, has_picture]))
+            .map_err(db_error)?;
+        self.wrote()
+    }
+
+    /// Ends the account reading: commits what is pending.
+    pub fn account_read(&mut self) -> io::Result<()> {
+        self.commit()
+    }
+
+    /// The keyed records cut into windows of whole groups: record numbers by person key (then
+    /// input order), a window ending at a key change once it holds `limit` records. With
+    /// `grouped` false (`--on-duplicate create`), each record is its own group anyway.
+    /// Memory: 4 bytes per record.
+    pub fn windows(&self, limit: usize) -> io::Result<Vec<Vec<u32>>> {
+        let mut statement = self
+            .db
+            .prepare("SELECT idx, key FROM records WHERE key IS NOT NULL ORDER BY key, idx")
+            .map_err(db_error)?;
+        let mut rows = statement.query([]).map_err(db_error)?;
+        let mut windows: Vec<Vec<u32>> = Vec::new();
+        let mut current: Vec<u32> = Vec::new();
+        let mut last_key: Option<String> = None;
+        while let Some(row) = rows.next().map_err(db_error)? {
+            let idx: i64 = row.get(0).map_err(db_error)?;
+            let key = row.get_ref(1).map_err(db_error)?.as_str().map_err(|e| db_error(e.into()))?;
+            let new_group = last_key.as_deref() != Some(key);
+            if new_group && current.len() >= limit.max(1) {
+                windows.push(std::mem::take(&mut current));
+            }
+            if new_group {
+                last_key = Some(key.to_string());
+            }
+            current.push(idx as u32);
+        }
+        if !current.is_empty() {
+            windows.push(current);
+        }
+        Ok(windows)
+    }
+
+    /// What the plan of a window needs of the account: the contacts with these keys and their
+    /// details.
+    pub fn snapshot_of<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> io::Result<AccountSnapshot> {
+        let mut snapshot = AccountSnapshot::default();
+        let mut by_key = self
+            .db
+            .prepare_cached("SELECT data FROM account WHERE key = ?1 ORDER BY seq")
+            .map_err(db_error)?;
+        let mut detail = self
+            .db
+            .prepare_cached("SELECT data, has_picture FROM details WHERE id = ?1")
+            .map_err(db_error)?;
+        for key in keys {
+            let rows = by_key.query_map([key], |r| r.get::<_, Vec<u8>>(0)).map_err(db_error)?;
+            let mut list = Vec::new();
+            for data in rows {
+                let summary: ContactSummary =
+                    serde_json::from_slice(&data.map_err(db_error)?).map_err(json_error)?;
+                let found = detail
+                    .query_row([&summary.id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<bool>>(1)?)))
+                    .optional()
+                    .map_err(db_error)?;
+                if let Some((data, has_picture)) = found {
+                    let d: ContactDetail = serde_json::from_slice(&data).map_err(json_error)?;
+                    if let Some(has) = has_picture {
+                        snapshot.has_picture.insert(summary.id.clone(), has);
+                    }
+                    snapshot.details.insert(summary.id.clone(), d);
+                }
+                list.push(summary);
+            }
+            if !list.is_empty() {
+                snapshot.by_key.insert(key.to_string(), list);
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// Stores a line of the dry-run listing: `first` orders the groups (their first record),
+    /// `record` the lines within.
+    pub fn put_listing(&mut self, first: usize, record: usize, line: &str) -> io::Result<()> {
+        self.begin()?;
+        self.db
+            .prepare_cached("INSERT INTO listing (first, idx, line) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![first as i64, record as i64, line]))
+            .map_err(db_error)?;
+        self.wrote()
+    }
+
+    /// Writes the listing's lines in order.
+    pub fn write_listing(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
+        self.commit()?;
+        let mut statement =
+            self.db.prepare("SELECT line FROM listing ORDER BY first, idx").map_err(db_error)?;
+        let mut rows = statement.query([]).map_err(db_error)?;
+        while let Some(row) = rows.next().map_err(db_error)? {
+            let line = row.get_ref(0).map_err(db_error)?.as_str().map_err(|e| db_error(e.into()))?;
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+}
