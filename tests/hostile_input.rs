@@ -5,10 +5,8 @@
 
 use crate::common;
 
-use std::io::{self, Read, Write};
-use std::os::unix::process::CommandExt;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -75,53 +73,6 @@ fn card_with_photo(first: &str, photo: &[u8]) -> String {
     )
 }
 
-struct Measured {
-    /// Exit code; `None` when a signal ended the process (an abort on a failed allocation).
-    code: Option<i32>,
-    peak_rss_kb: u64,
-    stderr: String,
-}
-
-/// Runs `cmd` to its end and measures its own peak resident set; `data_cap` limits its data
-/// segment (`RLIMIT_DATA`: heap and private writable mappings) like a memory-capped cron job.
-// The child is reaped by wait4, which std's `wait` cannot replace: it also gives the rusage.
-#[allow(clippy::zombie_processes)]
-fn run_measured(cmd: &mut Command, data_cap: Option<u64>) -> Measured {
-    if let Some(cap) = data_cap {
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let limit = libc::rlimit { rlim_cur: cap, rlim_max: cap };
-                if libc::setrlimit(libc::RLIMIT_DATA, &limit) == 0 {
-                    Ok(())
-                } else {
-                    Err(io::Error::last_os_error())
-                }
-            });
-        }
-    }
-    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut stderr_pipe = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr_pipe.read_to_string(&mut s);
-        s
-    });
-    let pid = child.id() as libc::pid_t;
-    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
-    loop {
-        // SAFETY: plain FFI call with valid pointers; `child` is not waited for elsewhere.
-        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if reaped == pid {
-            break;
-        }
-        assert_eq!(io::Error::last_os_error().kind(), io::ErrorKind::Interrupted, "wait4 failed");
-    }
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    // ru_maxrss is in kilobytes on Linux.
-    Measured { code, peak_rss_kb: usage.ru_maxrss as u64, stderr: stderr.join().unwrap() }
-}
-
 fn report_records(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("no report {}: {e}", path.display()));
     let report: Value = serde_json::from_str(&text).unwrap();
@@ -145,7 +96,7 @@ fn item1_photo_bomb_is_dropped_with_a_reason_in_bounded_memory() {
     std::fs::write(&file, cards).unwrap();
     let report = dir.path().join("inspect.json");
     let started = Instant::now();
-    let run = run_measured(
+    let run = common::run_measured(
         common::command()
             .args(["inspect", "-q"])
             .arg(&file)
@@ -186,7 +137,7 @@ fn item1_photo_bomb_under_a_memory_cap_still_imports_and_reports() {
     let token = dir.join("token");
     std::fs::write(&token, server.token("alice")).unwrap();
     let report = dir.join("report.json");
-    let run = run_measured(
+    let run = common::run_measured(
         common::command()
             .args(["import", "-q"])
             .arg(&file)
@@ -262,7 +213,7 @@ impl Rng {
 }
 
 fn read_csv(bytes: &[u8], name: &str) -> Vec<orange_contacts::formats::Record> {
-    CsvReader::new(io::Cursor::new(bytes.to_vec()), name.to_string()).expect("reader").collect()
+    CsvReader::new(std::io::Cursor::new(bytes.to_vec()), name.to_string()).expect("reader").collect()
 }
 
 fn read_time(bytes: &[u8]) -> Duration {

@@ -19,6 +19,7 @@ mod hostile_input;
 mod hostile_server;
 mod import;
 mod import_fidelity;
+mod import_streaming;
 mod mapping;
 mod progress;
 mod remote_seam;

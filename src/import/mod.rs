@@ -145,11 +145,12 @@ pub async fn run<R: Remote>(
     match read {
         Some(Ok(warnings)) => {
             run.warnings = warnings;
-            let totals =
+            let (totals, calls) =
                 plan_and_run(&mut records, &photos, remote, opts, progress, &written, &stopped, &mut report)
                     .await?;
             if opts.dry_run {
                 run.listing_totals = totals;
+                report.summary.minimum_calls = calls as u64;
             }
             run.fatal = stopped.into_fatal();
             let reason = run.fatal.as_ref().map_or(NotReached::Plain, NotReached::Fatal);
@@ -186,7 +187,7 @@ pub async fn run<R: Remote>(
 }
 
 /// Plans and runs (or, for a dry run, lists) the keyed records window by window, putting each
-/// record's line in `report`. Returns the listing's totals line.
+/// record's line in `report`. Returns the listing's totals line and the calls the plan makes.
 #[allow(clippy::too_many_arguments)]
 async fn plan_and_run<R: Remote>(
     records: &mut RecordSpool,
@@ -197,7 +198,7 @@ async fn plan_and_run<R: Remote>(
     written: &Written,
     stopped: &Stopped,
     report: &mut Report,
-) -> std::io::Result<String> {
+) -> std::io::Result<(String, usize)> {
     let invalid = records.unkeyed()?;
     let windows = records.windows(opts.window)?;
     let records_len = records.len();
@@ -220,7 +221,7 @@ async fn plan_and_run<R: Remote>(
             }
         }
     }
-    Ok(plan::listing_totals(counts, invalid, calls))
+    Ok((plan::listing_totals(counts, invalid, calls), calls))
 }
 
 /// The windows of [`plan_and_run`]; returns the plan's step counts and calls, summed.

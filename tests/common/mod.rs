@@ -5,7 +5,8 @@
 pub mod crowded_names;
 pub mod hostile;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read as _};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -320,4 +321,69 @@ pub fn contacts_named(
         }
         out
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peak memory of a child process (tests/hostile_input.rs, tests/import_streaming.rs).
+
+pub struct Measured {
+    /// Exit code; `None` when a signal ended the process (an abort on a failed allocation).
+    pub code: Option<i32>,
+    pub peak_rss_kb: u64,
+    pub stderr: String,
+}
+
+/// Runs `cmd` to its end and measures its own peak resident set; `data_cap` limits its data
+/// segment (`RLIMIT_DATA`: heap and private writable mappings) like a memory-capped cron job.
+// The child is reaped by wait4, which std's `wait` cannot replace: it also gives the rusage.
+#[allow(clippy::zombie_processes)]
+pub fn run_measured(cmd: &mut Command, data_cap: Option<u64>) -> Measured {
+    if let Some(cap) = data_cap {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let limit = libc::rlimit { rlim_cur: cap, rlim_max: cap };
+                if libc::setrlimit(libc::RLIMIT_DATA, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr_pipe.read_to_string(&mut s);
+        s
+    });
+    let pid = child.id() as libc::pid_t;
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // The child's own high-water mark (VmHWM), read until it exits: `ru_maxrss` also counts the
+    // test process, whose memory the child shares between its spawn and its exec.
+    let status_file = format!("/proc/{pid}/status");
+    let mut peak_rss_kb = 0;
+    loop {
+        let hwm = std::fs::read_to_string(&status_file).ok().and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+        peak_rss_kb = peak_rss_kb.max(hwm.unwrap_or(0));
+        // SAFETY: plain FFI call with valid pointers; `child` is not waited for elsewhere.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        if reaped < 0 {
+            assert_eq!(
+                std::io::Error::last_os_error().kind(),
+                std::io::ErrorKind::Interrupted,
+                "wait4 failed"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Measured { code, peak_rss_kb, stderr: stderr.join().unwrap() }
 }
