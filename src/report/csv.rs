@@ -12,9 +12,9 @@ use super::Tabular;
 pub fn write(out: &mut impl Write, report: &impl Tabular) -> io::Result<()> {
     let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
     csv.write_record(report.columns().iter().map(|c| neutralise(c).into_owned()))?;
-    for row in report.rows() {
-        csv.write_record(row.cells.iter().map(|c| neutralise(c).into_owned()))?;
-    }
+    report.for_each_row(&mut |row| {
+        csv.write_record(row.cells.iter().map(|c| neutralise(c).into_owned())).map_err(io::Error::from)
+    })?;
     csv.flush()
 }
 

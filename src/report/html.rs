@@ -13,8 +13,45 @@ use std::io::{self, Write};
 
 use super::{Row, Tabular};
 
+/// Writes the page, the rows as they come ([`Tabular::for_each_row`]; a first pass counts
+/// them for the filters): a report of a million records is never one string.
 pub fn write(out: &mut impl Write, report: &impl Tabular) -> io::Result<()> {
-    out.write_all(page(report).as_bytes())
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let (mut total, mut photos) = (0, false);
+    report.for_each_row(&mut |row| {
+        *counts.entry(row.outcome).or_default() += 1;
+        total += 1;
+        photos |= row.thumbnail.is_some();
+        Ok(())
+    })?;
+    let title = format!("orange-contacts {}", report.title());
+    let mut html = String::with_capacity(4096);
+    html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    html.push_str(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; \
+         style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n",
+    );
+    html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(html, "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>", escape(&title));
+    let _ = writeln!(html, "<h1>{}</h1>", escape(&title));
+    summary_table(&mut html, &report.summary());
+    filters(&mut html, &report.outcomes(), &counts, total);
+    let columns = report.columns();
+    table_head(&mut html, columns, photos);
+    out.write_all(html.as_bytes())?;
+    report.for_each_row(&mut |row| {
+        html.clear();
+        table_row(&mut html, columns, &row, photos);
+        out.write_all(html.as_bytes())
+    })?;
+    html.clear();
+    html.push_str("</tbody>\n</table>\n");
+    html.push_str("<pre id=\"selftest\" hidden></pre>\n");
+    for script in [ERRORS_SCRIPT, FILTER_SCRIPT, SELFTEST_SCRIPT] {
+        let _ = writeln!(html, "<script>\n{script}\n</script>");
+    }
+    html.push_str("</body>\n</html>\n");
+    out.write_all(html.as_bytes())
 }
 
 /// `text` made safe as HTML text or as a quoted attribute value.
@@ -94,30 +131,6 @@ const SELFTEST_SCRIPT: &str = "window.addEventListener('load', function () {
   out.hidden = false;
 });";
 
-fn page(report: &impl Tabular) -> String {
-    let rows = report.rows();
-    let title = format!("orange-contacts {}", report.title());
-    let mut html = String::with_capacity(4096 + rows.len() * 400);
-    html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    // Nothing but this page: no request to any server, whatever a name holds.
-    html.push_str(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; \
-         style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n",
-    );
-    html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(html, "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>", escape(&title));
-    let _ = writeln!(html, "<h1>{}</h1>", escape(&title));
-    summary_table(&mut html, &report.summary());
-    filters(&mut html, &report.outcomes(), &rows);
-    records_table(&mut html, report.columns(), &rows);
-    html.push_str("<pre id=\"selftest\" hidden></pre>\n");
-    for script in [ERRORS_SCRIPT, FILTER_SCRIPT, SELFTEST_SCRIPT] {
-        let _ = writeln!(html, "<script>\n{script}\n</script>");
-    }
-    html.push_str("</body>\n</html>\n");
-    html
-}
-
 fn summary_table(html: &mut String, summary: &serde_json::Value) {
     html.push_str("<table class=\"summary\" id=\"summary\">\n");
     if let Some(fields) = summary.as_object() {
@@ -151,16 +164,11 @@ fn summary_value(value: &serde_json::Value) -> String {
     }
 }
 
-fn filters(html: &mut String, outcomes: &[&'static str], rows: &[Row]) {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for row in rows {
-        *counts.entry(row.outcome).or_default() += 1;
-    }
+fn filters(html: &mut String, outcomes: &[&'static str], counts: &BTreeMap<&str, usize>, total: usize) {
     html.push_str("<nav id=\"filters\" aria-label=\"Show the records of one outcome\">\n");
     let _ = writeln!(
         html,
-        "<button type=\"button\" data-filter=\"\" aria-pressed=\"true\">all ({})</button>",
-        rows.len()
+        "<button type=\"button\" data-filter=\"\" aria-pressed=\"true\">all ({total})</button>"
     );
     for outcome in outcomes {
         let _ = writeln!(
@@ -173,8 +181,7 @@ fn filters(html: &mut String, outcomes: &[&'static str], rows: &[Row]) {
     html.push_str("</nav>\n");
 }
 
-fn records_table(html: &mut String, columns: &[&str], rows: &[Row]) {
-    let photos = rows.iter().any(|r| r.thumbnail.is_some());
+fn table_head(html: &mut String, columns: &[&str], photos: bool) {
     html.push_str("<table id=\"records\">\n<thead><tr>");
     if photos {
         html.push_str("<th>photo</th>");
@@ -183,24 +190,24 @@ fn records_table(html: &mut String, columns: &[&str], rows: &[Row]) {
         let _ = write!(html, "<th>{}</th>", escape(column));
     }
     html.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        let outcome = escape(row.outcome);
-        let _ = write!(html, "<tr class=\"{outcome}\" data-outcome=\"{outcome}\">");
-        if photos {
-            match &row.thumbnail {
-                Some(uri) => {
-                    let _ = write!(html, "<td><img src=\"{}\" alt=\"photo\"></td>", escape(uri));
-                }
-                None => html.push_str("<td></td>"),
+}
+
+fn table_row(html: &mut String, columns: &[&str], row: &Row, photos: bool) {
+    let outcome = escape(row.outcome);
+    let _ = write!(html, "<tr class=\"{outcome}\" data-outcome=\"{outcome}\">");
+    if photos {
+        match &row.thumbnail {
+            Some(uri) => {
+                let _ = write!(html, "<td><img src=\"{}\" alt=\"photo\"></td>", escape(uri));
             }
+            None => html.push_str("<td></td>"),
         }
-        for (column, cell) in columns.iter().zip(&row.cells) {
-            let class = if *column == "outcome" || *column == "status" { " class=\"outcome\"" } else { "" };
-            let _ = write!(html, "<td{class}>{}</td>", escape(cell));
-        }
-        html.push_str("</tr>\n");
     }
-    html.push_str("</tbody>\n</table>\n");
+    for (column, cell) in columns.iter().zip(&row.cells) {
+        let class = if *column == "outcome" || *column == "status" { " class=\"outcome\"" } else { "" };
+        let _ = write!(html, "<td{class}>{}</td>", escape(cell));
+    }
+    html.push_str("</tr>\n");
 }
 
 #[cfg(test)]
@@ -232,7 +239,9 @@ mod tests {
 
     #[test]
     fn html_escapes_every_text_from_the_records() {
-        let page = page(&Hostile);
+        let mut page = Vec::new();
+        write(&mut page, &Hostile).unwrap();
+        let page = String::from_utf8(page).unwrap();
         assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;Bob&quot;"));
         assert!(page.contains("&lt;b&gt;x&lt;/b&gt;"));
         assert!(page.contains("src=\"data:image/jpeg;base64,AAA=&quot;&gt;&lt;script&gt;\""));

@@ -372,6 +372,11 @@ pub trait Tabular {
     /// The column headings; every row has one cell per heading.
     fn columns(&self) -> &'static [&'static str];
     fn rows(&self) -> Vec<Row>;
+    /// Calls `each` with every row, in order: what the writers use, so that a report that keeps
+    /// its rows in a file (the import's) streams them.
+    fn for_each_row(&self, each: &mut dyn FnMut(Row) -> std::io::Result<()>) -> std::io::Result<()> {
+        self.rows().into_iter().try_for_each(each)
+    }
 }
 
 /// One record of a [`Tabular`] report.
@@ -422,9 +427,15 @@ impl Tabular for Report {
     }
 
     fn rows(&self) -> Vec<Row> {
-        self.records()
-            .filter_map(Result::ok)
-            .map(|r| Row {
+        let mut rows = Vec::with_capacity(self.len());
+        let _ = self.for_each_row(&mut |row| Ok(rows.push(row)));
+        rows
+    }
+
+    fn for_each_row(&self, each: &mut dyn FnMut(Row) -> std::io::Result<()>) -> std::io::Result<()> {
+        for r in self.records() {
+            let r = r?;
+            each(Row {
                 outcome: r.outcome.as_str(),
                 cells: vec![
                     r.source,
@@ -437,8 +448,9 @@ impl Tabular for Report {
                     r.error.unwrap_or_default(),
                 ],
                 thumbnail: r.thumbnail,
-            })
-            .collect()
+            })?;
+        }
+        Ok(())
     }
 }
 
