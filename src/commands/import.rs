@@ -64,7 +64,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
             run.report.write(path)?;
         }
         if !quiet {
-            eprint!("{}", run.report.human_summary(args.verbosity.verbose)?);
+            let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+            run.report.write_human_summary(&mut err, args.verbosity.verbose)?;
+            err.flush()?;
         }
         if run.interrupted {
             eprintln!("{}", interrupted_line(&run.report, args.report.is_some()));

@@ -234,65 +234,67 @@ impl Report {
         most_frequent_first(&self.warning_kinds)
     }
 
-    /// The human summary for stderr: one line of counts, then the problem records.
-    pub fn human_summary(&self, verbose: bool) -> std::io::Result<String> {
-        let mut out = String::new();
+    /// The human summary for stderr: one line of counts, then the problem records (all records
+    /// with `verbose`), read back from the report's file as they are written.
+    pub fn write_human_summary(&self, out: &mut dyn Write, verbose: bool) -> std::io::Result<()> {
+        let mut head = String::new();
         let counts: Vec<String> = Outcome::ALL
             .iter()
             // Only a stopped run has records not attempted: other summaries stay as they were.
             .filter(|o| **o != Outcome::NotAttempted || self.count(**o) > 0)
             .map(|o| format!("{} {}", self.count(*o), o.label()))
             .collect();
-        out.push_str(&format!("{} records: {}", self.len(), counts.join(", ")));
+        head.push_str(&format!("{} records: {}", self.len(), counts.join(", ")));
         let s = &self.summary;
-        out.push_str(&format!("; {} API calls", s.api_calls));
+        head.push_str(&format!("; {} API calls", s.api_calls));
         if let (Some(per), Some(min)) = (s.calls_per_contact, s.minimum_calls_per_contact) {
-            out.push_str(&format!(" ({per:.2} per contact written, minimum {min:.2})"));
+            head.push_str(&format!(" ({per:.2} per contact written, minimum {min:.2})"));
         }
-        out.push_str(&format!("; {} fields not carried", s.fields_dropped));
-        out.push_str(&format!("; {:.1}s", s.elapsed_ms as f64 / 1000.0));
+        head.push_str(&format!("; {} fields not carried", s.fields_dropped));
+        head.push_str(&format!("; {:.1}s", s.elapsed_ms as f64 / 1000.0));
         if s.dry_run {
-            out.push_str(" (dry run: nothing written)");
+            head.push_str(" (dry run: nothing written)");
         }
-        out.push('\n');
+        head.push('\n');
         let not_carried = self.not_carried_by_field();
         if !not_carried.is_empty() {
             let groups: Vec<String> = not_carried.iter().map(|(field, n)| format!("{field} {n}")).collect();
-            out.push_str(&format!("not carried: {}\n", groups.join(", ")));
+            head.push_str(&format!("not carried: {}\n", groups.join(", ")));
         }
         let warnings = self.warnings_by_kind();
         if !warnings.is_empty() {
             let total: usize = warnings.iter().map(|(_, n)| n).sum();
-            out.push_str(&format!("{total} reading warning(s):\n"));
+            head.push_str(&format!("{total} reading warning(s):\n"));
             for (kind, n) in &warnings {
-                out.push_str(&format!("  {n:>5}  {kind}\n"));
+                head.push_str(&format!("  {n:>5}  {kind}\n"));
             }
         }
         // Records not attempted share the one error that stopped the run, printed once after
         // the summary: listed only with -v.
         let listed = |o: Outcome| verbose || (o.is_problem() && o != Outcome::NotAttempted);
+        out.write_all(head.as_bytes())?;
         if !Outcome::ALL.iter().any(|o| listed(*o) && self.count(*o) > 0) {
-            return Ok(out);
+            return Ok(());
         }
         for r in self.records() {
             let r = r?;
             if verbose {
                 for warning in &r.warnings {
-                    out.push_str(&format!("  warning   {}: {warning}\n", r.source));
+                    writeln!(out, "  warning   {}: {warning}", r.source)?;
                 }
             }
             if listed(r.outcome) {
-                out.push_str(&format!("  {:<9} {}", r.outcome.label(), r.source));
+                write!(out, "  {:<9} {}", r.outcome.label(), r.source)?;
                 if !r.name.is_empty() {
-                    out.push_str(&format!("  {}", r.name));
+                    write!(out, "  {}", r.name)?;
                 }
                 if let Some(e) = &r.error {
-                    out.push_str(&format!(": {e}"));
+                    write!(out, ": {e}")?;
                 }
-                out.push('\n');
+                writeln!(out)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -577,6 +579,8 @@ mod tests {
             report.not_carried_by_field(),
             vec![("ADR".to_string(), 3), ("N".to_string(), 1), ("NOTE".to_string(), 1)]
         );
-        assert!(report.human_summary(false).unwrap().contains("\nnot carried: ADR 3, N 1, NOTE 1\n"));
+        let mut summary = Vec::new();
+        report.write_human_summary(&mut summary, false).unwrap();
+        assert!(String::from_utf8(summary).unwrap().contains("\nnot carried: ADR 3, N 1, NOTE 1\n"));
     }
 }
