@@ -21,6 +21,7 @@ mod import;
 mod import_fidelity;
 mod import_streaming;
 mod mapping;
+mod over_cap;
 mod progress;
 mod remote_seam;
 mod reports;

@@ -3,17 +3,16 @@
 //! record), following pages, whatever `--on-duplicate` says; then, for `merge`, `getcontact`
 //! (and `getpicture`) only for the contacts that records may merge into.
 
-use std::collections::BTreeSet;
-
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::client::ApiError;
+use crate::export::enumerate;
 use crate::import::plan::OnDuplicate;
 use crate::import::spool::RecordSpool;
 use crate::import::Error;
 use crate::progress::{in_phase, Phase, Progress};
-use crate::remote::{Matches, Remote};
-use crate::wire::search::fold;
+use crate::remote::Remote;
+use crate::wire::search::{fold, quote_term};
 use crate::wire::NewContact;
 
 /// The name a contact is searched by: the first of last name, first name, nickname, company.
@@ -30,13 +29,14 @@ pub fn crawl_prefix(contact: &NewContact) -> Option<String> {
 }
 
 /// Reads the account contacts that share a person key with the input into the run's spool:
-/// searches by initial, then by full name where a server capped its answer; for `merge`, the
-/// candidates' details. Even `--on-duplicate create` searches: an unanswered `addcontact` is
-/// resolved by what is new since (`GroupPlan::known_ids`), which needs what was there. Returns
-/// the problems met that do not stop the import.
+/// searches by initial, resolved like export's listing where an answer is capped or over the
+/// size limit ([`enumerate::enumerate_initials`]); for `merge`, the candidates' details. Even
+/// `--on-duplicate create` searches: an unanswered `addcontact` is resolved by what is new since
+/// (`GroupPlan::known_ids`), which needs what was there. Returns the problems met that do not
+/// stop the import.
 ///
 /// The searches are [`Phase::AccountSearch`] of `progress` (their number is known before the
-/// first: one per initial), the reads [`Phase::AccountRead`].
+/// first: one per initial, refinements add to it), the reads [`Phase::AccountRead`].
 pub async fn snapshot(
     remote: &impl Remote,
     spool: &mut RecordSpool,
@@ -45,53 +45,25 @@ pub async fn snapshot(
     progress: &dyn Progress,
 ) -> Result<Vec<String>, Error> {
     spool.seal().map_err(Error::Spill)?;
-    let prefixes = spool.prefixes().map_err(Error::Spill)?;
-    let mut capped = BTreeSet::new();
-    progress.start(Phase::AccountSearch, Some(prefixes.len() as u64));
-    for (prefix, matches) in search_all(remote, prefixes, concurrency, progress).await? {
-        if !matches.complete() {
-            capped.insert(prefix);
-        }
-        spool.keep_account(matches.entries).map_err(Error::Spill)?;
-    }
-    // A capped page the server would not turn: look each affected name up by its full text.
-    let mut names = BTreeSet::new();
-    for prefix in &capped {
-        names.extend(spool.names_under(prefix).map_err(Error::Spill)?);
-    }
-    let mut warnings = Vec::new();
-    progress.grow(names.len() as u64);
-    for (name, matches) in search_all(remote, names, concurrency, progress).await? {
-        if !matches.complete() {
-            warnings.push(format!(
-                "the server capped the search {name} and ignored paging: same-name contacts beyond the cap may be duplicated"
-            ));
-        }
-        spool.keep_account(matches.entries).map_err(Error::Spill)?;
-    }
-    progress.finish();
+    let initials = spool.prefixes().map_err(Error::Spill)?;
+    let found =
+        enumerate::enumerate_initials(remote, initials.into_iter().collect(), concurrency, progress).await?;
+    spool.keep_account(found.contacts.into_values()).map_err(Error::Spill)?;
+    let warnings = found
+        .incomplete
+        .iter()
+        .map(|p| {
+            format!(
+                "the account search {} is incomplete ({}): same-name contacts it did not find may be duplicated",
+                quote_term(&p.prefix),
+                p.reason
+            )
+        })
+        .collect();
     if on_duplicate == OnDuplicate::Merge {
         read_candidates(remote, spool, concurrency, progress).await?;
     }
     Ok(warnings)
-}
-
-/// Every match of each term, `concurrency` searches at a time.
-async fn search_all(
-    remote: &impl Remote,
-    terms: BTreeSet<String>,
-    concurrency: usize,
-    progress: &dyn Progress,
-) -> Result<Vec<(String, Matches)>, ApiError> {
-    stream::iter(terms)
-        .map(|t| async move {
-            let found = remote.find_matches(&t).await.map(|m| (t, m));
-            progress.advance(1);
-            found
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await
 }
 
 /// Candidates read between two looks at the spool.

@@ -2,8 +2,8 @@
 //! database rather than in memory, so that an import of a million contacts runs in flat memory.
 //!
 //! Records are stored as they are read (numbered from 0 in input order, with their person key,
-//! the search name and whether they carry a photo); the account contacts sharing a key with a
-//! record, and for `merge` their details, as they are read. Planning then takes the records in
+//! the initial they are searched by and whether they carry a photo); the account contacts
+//! sharing a key with a record, and for `merge` their details, as they are read. Planning then takes the records in
 //! windows of whole person groups ([`RecordSpool::windows`]): records of one person far apart
 //! in the input are still one group.
 
@@ -13,10 +13,9 @@ use std::io;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::dedup;
-use crate::import::account::{crawl_prefix, search_name};
+use crate::import::account::crawl_prefix;
 use crate::import::plan::AccountSnapshot;
 use crate::import::read::InputRecord;
-use crate::wire::search::quote_term;
 use crate::wire::{ContactDetail, ContactSummary};
 
 /// Rows inserted per transaction.
@@ -25,7 +24,7 @@ const ROWS_PER_TRANSACTION: usize = 10_000;
 pub const WINDOW_RECORDS: usize = 2_000;
 
 const SCHEMA: &str = "
-CREATE TABLE records (idx INTEGER PRIMARY KEY, key TEXT, prefix TEXT, name TEXT, photo INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE records (idx INTEGER PRIMARY KEY, key TEXT, prefix TEXT, photo INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE account (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, id TEXT NOT NULL, data BLOB NOT NULL, UNIQUE (key, id));
 CREATE TABLE details (id TEXT PRIMARY KEY, data BLOB NOT NULL, has_picture INTEGER);
 CREATE TABLE listing (first INTEGER NOT NULL, idx INTEGER NOT NULL, line TEXT NOT NULL, PRIMARY KEY (first, idx));
@@ -103,14 +102,11 @@ impl RecordSpool {
         let valid = record.valid();
         let key = valid.and_then(|m| m.person_key.as_deref());
         let prefix = valid.and_then(|m| crawl_prefix(&m.contact));
-        let name = valid.and_then(|m| search_name(&m.contact)).map(|n| quote_term(n.trim()));
         let photo = valid.is_some() && record.photo.is_some();
         let data = serde_json::to_vec(record).map_err(json_error)?;
         self.db
-            .prepare_cached(
-                "INSERT INTO records (idx, key, prefix, name, photo, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| s.execute(params![self.len as i64, key, prefix, name, photo, data]))
+            .prepare_cached("INSERT INTO records (idx, key, prefix, photo, data) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .and_then(|mut s| s.execute(params![self.len as i64, key, prefix, photo, data]))
             .map_err(db_error)?;
         self.len += 1;
         self.wrote()
@@ -141,14 +137,6 @@ impl RecordSpool {
         self.strings("SELECT DISTINCT prefix FROM records WHERE key IS NOT NULL AND prefix IS NOT NULL", [])
     }
 
-    /// The search names (quoted) of the valid records under `prefix`.
-    pub fn names_under(&self, prefix: &str) -> io::Result<BTreeSet<String>> {
-        self.strings(
-            "SELECT DISTINCT name FROM records WHERE key IS NOT NULL AND prefix = ?1 AND name IS NOT NULL",
-            [prefix],
-        )
-    }
-
     fn strings(&self, sql: &str, args: impl rusqlite::Params) -> io::Result<BTreeSet<String>> {
         let mut statement = self.db.prepare(sql).map_err(db_error)?;
         let rows = statement.query_map(args, |r| r.get::<_, String>(0)).map_err(db_error)?;
@@ -166,7 +154,7 @@ impl RecordSpool {
 
     /// Keeps the account entries whose person key a record has (others are irrelevant to this
     /// import), each once per key, in the order found.
-    pub fn keep_account(&mut self, entries: Vec<ContactSummary>) -> io::Result<()> {
+    pub fn keep_account(&mut self, entries: impl IntoIterator<Item = ContactSummary>) -> io::Result<()> {
         debug_assert!(self.indexed);
         for entry in entries {
             let Some(key) = dedup::key_of_summary(&entry) else { continue };
