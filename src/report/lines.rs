@@ -94,13 +94,13 @@ mod tests {
         RecordReport {
             source: format!("f#{n}"),
             name: format!("Person {n}"),
-            outcome: if n % 2 == 0 { Outcome::Created } else { Outcome::Merged },
+            outcome: if n.is_multiple_of(2) { Outcome::Created } else { Outcome::Merged },
             cid: Some(n.to_string()),
             added: vec!["contact".into()],
             dropped: vec![],
             warnings: vec![],
             error: None,
-            thumbnail: (n % 3 == 0).then(|| format!("data:{n}")),
+            thumbnail: n.is_multiple_of(3).then(|| format!("data:{n}")),
         }
     }
 

@@ -430,7 +430,11 @@ impl Tabular for Report {
 
     fn rows(&self) -> Vec<Row> {
         let mut rows = Vec::with_capacity(self.len());
-        let _ = self.for_each_row(&mut |row| Ok(rows.push(row)));
+        // An unreadable line ends the rows; the writers use `for_each_row`, which says so.
+        let _ = self.for_each_row(&mut |row| {
+            rows.push(row);
+            Ok(())
+        });
         rows
     }
 
