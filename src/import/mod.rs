@@ -145,9 +145,9 @@ pub async fn run<R: Remote>(
     match read {
         Some(Ok(warnings)) => {
             run.warnings = warnings;
-            let (totals, calls) =
-                plan_and_run(&mut records, &photos, remote, opts, progress, &written, &stopped, &mut report)
-                    .await?;
+            let windows =
+                Windows { photos: &photos, remote, opts, progress, written: &written, stopped: &stopped };
+            let (totals, calls) = plan_and_run(&windows, &mut records, &mut report).await?;
             if opts.dry_run {
                 run.listing_totals = totals;
                 report.summary.minimum_calls = calls as u64;
@@ -186,23 +186,28 @@ pub async fn run<R: Remote>(
     Ok(run)
 }
 
+/// What every window of a run shares: where it writes, how, and what stops it.
+struct Windows<'a, R> {
+    photos: &'a PhotoSpool,
+    remote: &'a R,
+    opts: &'a ImportOptions,
+    progress: &'a dyn Progress,
+    written: &'a Written,
+    stopped: &'a Stopped,
+}
+
 /// Plans and runs (or, for a dry run, lists) the keyed records window by window, putting each
 /// record's line in `report`. Returns the listing's totals line and the calls the plan makes.
-#[allow(clippy::too_many_arguments)]
 async fn plan_and_run<R: Remote>(
+    run: &Windows<'_, R>,
     records: &mut RecordSpool,
-    photos: &PhotoSpool,
-    remote: &R,
-    opts: &ImportOptions,
-    progress: &dyn Progress,
-    written: &Written,
-    stopped: &Stopped,
     report: &mut Report,
 ) -> std::io::Result<(String, usize)> {
+    let (opts, progress) = (run.opts, run.progress);
     let invalid = records.unkeyed()?;
     let windows = records.windows(opts.window)?;
     let records_len = records.len();
-    let work = run_windows(windows, records, photos, remote, opts, progress, written, stopped, report);
+    let work = run_windows(run, windows, records, report);
     let (counts, calls) = if opts.dry_run {
         work.await?
     } else {
@@ -225,18 +230,13 @@ async fn plan_and_run<R: Remote>(
 }
 
 /// The windows of [`plan_and_run`]; returns the plan's step counts and calls, summed.
-#[allow(clippy::too_many_arguments)]
 async fn run_windows<R: Remote>(
+    run: &Windows<'_, R>,
     windows: Vec<Vec<u32>>,
     records: &mut RecordSpool,
-    photos: &PhotoSpool,
-    remote: &R,
-    opts: &ImportOptions,
-    progress: &dyn Progress,
-    written: &Written,
-    stopped: &Stopped,
     report: &mut Report,
 ) -> std::io::Result<((usize, usize, usize, usize), usize)> {
+    let Windows { photos, remote, opts, progress, written, stopped } = *run;
     let plan_opts = PlanOptions { on_duplicate: opts.on_duplicate, region: opts.region.clone() };
     let mut counts = (0, 0, 0, 0);
     let mut calls = 0;
