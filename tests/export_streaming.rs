@@ -96,11 +96,22 @@ fn golden_server() -> TestServer {
     server
 }
 
-fn export(server: &TestServer, path: &Path, extra: &[&str]) -> (std::process::Output, Value) {
+/// `export PATH --report … EXTRA`, the cards kept in memory up to `memory_mb` (the default when
+/// `None`; `Some(0)`: in the temporary folder from the start).
+fn export(
+    server: &TestServer,
+    path: &Path,
+    extra: &[&str],
+    memory_mb: Option<u32>,
+) -> (std::process::Output, Value) {
     let report = server.dir.path().join(format!("report-{}.json", rand::random::<u32>()));
     let mut args = vec![path.to_str().unwrap(), "--report", report.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let out = server.cli("golden", "export", &args).output().unwrap();
+    let mut cmd = server.cli("golden", "export", &args);
+    if let Some(mb) = memory_mb {
+        cmd.env("ORANGE_CONTACTS_EXPORT_MEMORY_MB", mb.to_string());
+    }
+    let out = cmd.output().unwrap();
     let json =
         std::fs::read_to_string(&report).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(Value::Null);
     (out, json)
@@ -111,17 +122,28 @@ fn export(server: &TestServer, path: &Path, extra: &[&str]) -> (std::process::Ou
 /// writes nothing and leaves every byte as it was.
 #[test]
 fn issue12_export_output_is_byte_identical_to_the_golden_backups() {
+    byte_identical_to_the_golden_backups(None);
+}
+
+/// The same with the cards in the temporary folder from the first one (the path of a large
+/// account, `ORANGE_CONTACTS_EXPORT_MEMORY_MB=0`): the same bytes, the same report.
+#[test]
+fn issue12_export_through_the_spill_on_disk_is_byte_identical_to_the_golden_backups() {
+    byte_identical_to_the_golden_backups(Some(0));
+}
+
+fn byte_identical_to_the_golden_backups(memory_mb: Option<u32>) {
     let server = golden_server();
     for (name, layout) in [("file", "file"), ("vdir", "dir")] {
         let path = server.dir.path().join(if layout == "file" { "golden.vcf" } else { "golden" });
-        let (out, report) = export(&server, &path, &["--layout", layout]);
+        let (out, report) = export(&server, &path, &["--layout", layout], memory_mb);
         assert!(out.status.success(), "{}", text(&out));
         let written = files_at(&path, &server);
         assert_golden(name, &written);
         let report_text = normalize_report(&report, &server, &path);
         assert_golden(&format!("{name}-report"), &[("report.json".into(), report_text.into_bytes())]);
         // Again, over the backup: nothing to write, the same bytes.
-        let (again, report) = export(&server, &path, &["--layout", layout]);
+        let (again, report) = export(&server, &path, &["--layout", layout], memory_mb);
         assert!(again.status.success(), "{}", text(&again));
         assert_eq!(report["summary"]["written"], 0, "{report}");
         assert_eq!(report["summary"]["unchanged"], 66, "{report}");

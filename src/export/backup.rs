@@ -471,8 +471,7 @@ mod tests {
         let mine = me.record();
         let other = Source::embedded(Path::new("/home/u/.local/share/orange-contacts/sandbox.db"), "local");
         let theirs = other.record();
-        let backup =
-            |sources: Vec<RecordedSource>| Existing::Backup(Backup { sources, cards: 0 });
+        let backup = |sources: Vec<RecordedSource>| Existing::Backup(Backup { sources, cards: 0 });
         let foreign = Existing::Foreign { why: "card 1 has UID \"\"".into() };
         let none = Overrides::default();
         let force = Overrides { force: true, ..none };
@@ -522,7 +521,9 @@ mod tests {
         fs::write(d.join(".orange-contacts-1.vcf.abc.tmp"), "stray").unwrap();
         assert_eq!(inspect_vdir(&d, &mut BTreeMap::new()).unwrap(), Existing::Nothing);
         fs::write(d.join("friend.vcf"), "BEGIN:VCARD\r\nEND:VCARD\r\n").unwrap();
-        assert!(matches!(inspect_vdir(&d, &mut BTreeMap::new()).unwrap(), Existing::Foreign { why } if why.contains("friend.vcf")));
+        assert!(
+            matches!(inspect_vdir(&d, &mut BTreeMap::new()).unwrap(), Existing::Foreign { why } if why.contains("friend.vcf"))
+        );
         fs::write(d.join("orange-contacts-1.vcf"), "x").unwrap();
         let mut cards = BTreeMap::new();
         let Existing::Backup(b) = inspect_vdir(&d, &mut cards).unwrap() else { panic!() };

@@ -295,11 +295,8 @@ pub struct Card {
 /// Step 4: contacts as cards, each followed by `marks` (see [`backup`]), sorted by folded
 /// display name then id (the stable file order).
 pub fn render(fetched: &[Fetched], version: VcardVersion, marks: &[(&str, &str)]) -> Vec<Card> {
-    let mut cards: Vec<(String, Card)> = fetched
-        .iter()
-        .map(|f| render_one(f, version, marks))
-        .map(|c| (fold(&c.name), c))
-        .collect();
+    let mut cards: Vec<(String, Card)> =
+        fetched.iter().map(|f| render_one(f, version, marks)).map(|c| (fold(&c.name), c)).collect();
     cards.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
     cards.into_iter().map(|(_, c)| c).collect()
 }

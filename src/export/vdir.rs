@@ -235,7 +235,9 @@ pub fn write_streamed_if_changed(
         file.commit()
     };
     if atomic_file::is_stdout(path) {
-        return write(each).map(|_| true).map_err(|e| io::Error::new(e.kind(), format!("standard output: {e}")));
+        return write(each)
+            .map(|_| true)
+            .map_err(|e| io::Error::new(e.kind(), format!("standard output: {e}")));
     }
     if let Ok(old) = fs::File::open(path) {
         if same_bytes(old, each)? {
@@ -384,7 +386,8 @@ mod tests {
         fs::write(d.join("notes.txt"), "mine").unwrap();
         fs::write(d.join("other.vcf"), "not ours").unwrap();
         fs::write(d.join(".orange-contacts-9.vcf.abc.tmp"), "stray").unwrap();
-        let first = apply_vdir(d, b"{}", &vec![card("1"), card("2"), card("3")], &[], &mut |_| Ok(())).unwrap();
+        let first =
+            apply_vdir(d, b"{}", &vec![card("1"), card("2"), card("3")], &[], &mut |_| Ok(())).unwrap();
         assert_eq!(first.written, 3);
         let mut changed = card("2");
         changed.1.extend_from_slice(b"x");
