@@ -38,7 +38,7 @@ use crate::source::{RecordedSource, Source};
 use crate::wire::search::fold;
 pub use enumerate::Enumeration;
 pub use fetch::{fetch_all, fetch_each, FetchProblem, FetchStop, Fetched};
-pub use report::{ContactEntry, EnumerationReport, ExportReport, ExportSummary};
+pub use report::{ContactEntry, ContactList, EnumerationReport, ExportReport, ExportSummary};
 pub use spill::Spill;
 
 /// How an export is written (`--layout`).
@@ -188,6 +188,7 @@ pub async fn export<R: Remote>(
         None if !listing.is_complete() || !problems.is_empty() => Outcome::Incomplete,
         None => Outcome::Complete,
     };
+    let spill = std::rc::Rc::new(spill);
     let run = Run { opts, target: &target, listing: &listing, spill: &spill, problems: &problems, update };
     let report = run.report(remote.stats().requests(), started).map_err(|e| temporary(opts, e))?;
     Ok(ExportRun { report, outcome })
@@ -413,7 +414,7 @@ struct Run<'a> {
     opts: &'a ExportOptions,
     target: &'a Target,
     listing: &'a Enumeration,
-    spill: &'a Spill,
+    spill: &'a std::rc::Rc<Spill>,
     problems: &'a [FetchProblem],
     update: Update,
 }
@@ -470,31 +471,10 @@ impl Run<'_> {
     }
 
     /// One entry per card read, then one per contact listed but not read.
-    fn contact_entries(&self) -> io::Result<Vec<ContactEntry>> {
-        let layout = self.opts.layout;
-        let mut entries = Vec::new();
-        self.spill.for_each_card(|c| {
-            entries.push(ContactEntry {
-                status: if self.update.refused.is_some() {
-                    "refused"
-                } else if c.written {
-                    "written"
-                } else {
-                    "unchanged"
-                },
-                file: (layout == Layout::Dir).then(|| vdir::file_name(&c.uid)),
-                id: c.id,
-                uid: c.uid,
-                name: c.name,
-                photo: c.photo,
-                error: None,
-                warnings: c.warnings,
-            })
-        })?;
-        for p in self.problems {
-            entries.push(self.problem_entry(p)?);
-        }
-        Ok(entries)
+    fn contact_entries(&self) -> io::Result<ContactList> {
+        let unread = self.problems.iter().map(|p| self.problem_entry(p)).collect::<io::Result<_>>()?;
+        let refused = self.update.refused.is_some();
+        Ok(ContactList::new(self.spill.clone(), refused, self.opts.layout == Layout::Dir, unread))
     }
 
     fn problem_entry(&self, p: &FetchProblem) -> io::Result<ContactEntry> {
@@ -754,8 +734,8 @@ mod tests {
             assert_eq!((s.contacts, s.errors, s.deleted), (15, 45, 0), "{layout:?}");
             assert_eq!(run.report.kept.len(), 45, "{layout:?}");
             assert_eq!(snapshot(&path), before, "{layout:?}: every card as it was");
-            let errors: Vec<&ContactEntry> =
-                run.report.contacts.iter().filter(|c| c.status == "error").collect();
+            let errors: Vec<ContactEntry> =
+                run.report.contacts.to_vec().into_iter().filter(|c| c.status == "error").collect();
             assert_eq!(errors.len(), 45);
             assert!(errors[0].error.as_deref().unwrap().contains("previous card is kept"), "{errors:?}");
         }
@@ -886,7 +866,7 @@ mod tests {
                 "{refused}"
             );
             assert_eq!(snapshot(&path), before, "{layout:?}: cards c0..c5 not overwritten");
-            assert!(run.report.contacts.iter().all(|c| c.status == "refused"));
+            assert!(run.report.contacts.to_vec().iter().all(|c| c.status == "refused"));
             // The same account losing most of its contacts is refused too, until allowed.
             real.set_contacts(people(10));
             assert!(was_refused(&small_run(&real, &o)));

@@ -414,7 +414,7 @@ mod tests {
         assert!(write_if_changed(&p, b"two").unwrap());
         assert_eq!(fs::read(&p).unwrap(), b"two");
         // Streamed in chunks: compared chunk by chunk, a shorter or longer file is a change.
-        let mut chunks = |parts: &'static [&'static [u8]]| {
+        let chunks = |parts: &'static [&'static [u8]]| {
             move |f: &mut dyn FnMut(&[u8]) -> io::Result<bool>| {
                 for part in parts {
                     if !f(part)? {
