@@ -150,3 +150,30 @@ fn byte_identical_to_the_golden_backups(memory_mb: Option<u32>) {
         assert!(files_at(&path, &server) == written, "{name}: the second run changed the backup");
     }
 }
+
+/// Issue 12: a temporary folder that cannot take the cards (here: missing, with the cards sent
+/// there from the first) stops the export before anything is written, naming the folder's
+/// problem; a memory limit that is not a number is refused the same way. The backup is as it was.
+#[test]
+fn issue12_a_temporary_folder_that_cannot_take_the_cards_stops_the_export_before_writing() {
+    let server = golden_server();
+    let path = server.dir.path().join("golden.vcf");
+    let (out, _) = export(&server, &path, &[], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = std::fs::read(&path).unwrap();
+    let missing = server.dir.path().join("no-such-tmp");
+    for (memory, tmpdir) in [("0", missing.as_path()), ("many", server.dir.path())] {
+        let args = [path.to_str().unwrap()];
+        let out = server
+            .cli("golden", "export", &args)
+            .env("ORANGE_CONTACTS_EXPORT_MEMORY_MB", memory)
+            .env("TMPDIR", tmpdir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let err = common::stderr(&out);
+        assert!(err.contains("cannot keep the cards in the temporary folder"), "{err}");
+        assert!(memory == "0" || err.contains("ORANGE_CONTACTS_EXPORT_MEMORY_MB"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the backup as it was");
+    }
+}

@@ -59,7 +59,7 @@ pub async fn fetch_all<R: Remote>(
         fetched.push(f);
         Ok::<(), std::convert::Infallible>(())
     };
-    match fetch_each(remote, ids, photos, concurrency, progress, push).await {
+    match fetch_each(remote, ids.into_iter(), photos, concurrency, progress, push).await {
         Ok(problems) => Ok((fetched, problems)),
         Err(FetchStop::Api(e)) => Err(e),
         Err(FetchStop::Sink(never)) => match never {},
@@ -70,7 +70,7 @@ pub async fn fetch_all<R: Remote>(
 /// than kept: what export uses, so that memory does not grow with the account.
 pub async fn fetch_each<R: Remote, E>(
     remote: &R,
-    ids: Vec<String>,
+    ids: impl ExactSizeIterator<Item = String>,
     photos: bool,
     concurrency: usize,
     progress: &dyn Progress,
@@ -78,7 +78,7 @@ pub async fn fetch_each<R: Remote, E>(
 ) -> Result<Vec<FetchProblem>, FetchStop<E>> {
     let total = Some(ids.len() as u64);
     in_phase(progress, Phase::Fetching, total, async move {
-        let reads = ids.into_iter().map(|id| async move {
+        let reads = ids.map(|id| async move {
             let read = read_one(remote, &id, photos).await;
             progress.advance(1);
             (id, read)

@@ -168,7 +168,7 @@ pub async fn export<R: Remote>(
     let spill = Spill::new().map_err(|source| temporary(opts, source))?;
     let target = admit(opts, &spill)?;
     let listing = list(remote, opts, progress).await?;
-    let ids: Vec<String> = listing.contacts.keys().cloned().collect();
+    let ids = listing.contacts.keys().cloned();
     let source_line = target.recorded.to_line();
     let marks = marks(opts.layout, &source_line);
     let keep = |f: Fetched| spill.add_card(&render_one(&f, opts.version, &marks));
