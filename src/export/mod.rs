@@ -19,6 +19,7 @@ pub mod backup;
 pub mod check;
 pub mod enumerate;
 pub mod fetch;
+pub mod found;
 pub mod guard;
 pub mod report;
 pub mod spill;
@@ -168,7 +169,7 @@ pub async fn export<R: Remote>(
     let spill = Spill::new().map_err(|source| temporary(opts, source))?;
     let target = admit(opts, &spill)?;
     let listing = list(remote, opts, progress).await?;
-    let ids = listing.contacts.keys().cloned();
+    let ids = listing.contacts.ids();
     let source_line = target.recorded.to_line();
     let marks = marks(opts.layout, &source_line);
     let keep = |f: Fetched| spill.add_card(&render_one(&f, opts.version, &marks));
@@ -484,7 +485,7 @@ impl Run<'_> {
         Ok(ContactEntry {
             id: p.id.clone(),
             uid,
-            name: self.listing.contacts.get(&p.id).map(summary_name).unwrap_or_default(),
+            name: self.listing.contacts.get(&p.id).as_ref().map(summary_name).unwrap_or_default(),
             status: "error",
             file: None,
             photo: false,

@@ -33,68 +33,61 @@ const SCHEMA: &str = "
     CREATE TABLE written(uid TEXT PRIMARY KEY);";
 
 pub struct Spill {
+    db: TempDb,
+}
+
+/// A SQLite database in memory that moves to a temporary file past a number of bytes added: the
+/// export's cards, and the contacts a listing found ([`super::found`]).
+pub struct TempDb {
     conn: RefCell<Connection>,
     /// The database file once moved there, removed on drop.
     file: RefCell<Option<tempfile::NamedTempFile>>,
-    /// Bytes of cards added while in memory, and how many may be.
+    /// Bytes added while in memory, and how many may be.
     held: Cell<u64>,
     memory_limit: u64,
 }
 
-/// A card read this run, as the report lists it.
-#[derive(Debug, Clone)]
-pub struct SpilledCard {
-    pub id: String,
-    pub uid: String,
-    pub name: String,
-    pub photo: bool,
-    pub warnings: Vec<String>,
-    /// Whether its bytes changed (were, or would be, written); see [`Spill::mark_written`].
-    pub written: bool,
-}
-
-fn failed(e: rusqlite::Error) -> io::Error {
-    io::Error::other(format!("the export's temporary database: {e}"))
-}
-
-impl Spill {
-    /// A spill with the limit of [`ENV_MEMORY_MB`] (an error names it when it is not a number).
-    pub fn new() -> io::Result<Spill> {
-        let limit = match std::env::var(ENV_MEMORY_MB) {
-            Err(_) => DEFAULT_MEMORY_BYTES,
-            Ok(v) => v.trim().parse::<u64>().map(|mb| mb * 1024 * 1024).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{ENV_MEMORY_MB}={v:?} is not a whole number"),
-                )
-            })?,
-        };
-        Spill::with_memory_limit(limit)
+/// The memory limit of [`ENV_MEMORY_MB`] (an error names it when it is not a number).
+pub fn memory_limit() -> io::Result<u64> {
+    match std::env::var(ENV_MEMORY_MB) {
+        Err(_) => Ok(DEFAULT_MEMORY_BYTES),
+        Ok(v) => v.trim().parse::<u64>().map(|mb| mb * 1024 * 1024).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{ENV_MEMORY_MB}={v:?} is not a whole number"),
+            )
+        }),
     }
+}
 
-    /// A spill that moves to the temporary folder past `bytes` of cards (`0`: at once).
-    pub fn with_memory_limit(bytes: u64) -> io::Result<Spill> {
+impl TempDb {
+    /// A database of `schema` that moves to the temporary folder past `bytes` (`0`: at once).
+    pub fn new(schema: &str, bytes: u64) -> io::Result<TempDb> {
         let conn = Connection::open_in_memory().map_err(failed)?;
-        conn.execute_batch(&format!("PRAGMA journal_mode = OFF; {SCHEMA} BEGIN;")).map_err(failed)?;
-        let spill = Spill {
+        conn.execute_batch(&format!("PRAGMA journal_mode = OFF; {schema} BEGIN;")).map_err(failed)?;
+        let db = TempDb {
             conn: RefCell::new(conn),
             file: RefCell::new(None),
             held: Cell::new(0),
             memory_limit: bytes,
         };
         if bytes == 0 {
-            spill.move_to_disk()?;
+            db.move_to_disk()?;
         }
-        Ok(spill)
+        Ok(db)
     }
 
-    /// Whether the cards are in the temporary folder now.
+    pub fn conn(&self) -> std::cell::Ref<'_, Connection> {
+        self.conn.borrow()
+    }
+
+    /// Whether the database is in the temporary folder now.
     pub fn on_disk(&self) -> bool {
         self.file.borrow().is_some()
     }
 
-    /// Counts `bytes` more of cards; past the limit, moves the database to a temporary file.
-    fn hold(&self, bytes: usize) -> io::Result<()> {
+    /// Counts `bytes` more; past the limit, moves the database to a temporary file.
+    pub fn hold(&self, bytes: usize) -> io::Result<()> {
         if self.on_disk() {
             return Ok(());
         }
@@ -126,14 +119,51 @@ impl Spill {
         *self.file.borrow_mut() = Some(file);
         Ok(())
     }
+}
+
+/// A card read this run, as the report lists it.
+#[derive(Debug, Clone)]
+pub struct SpilledCard {
+    pub id: String,
+    pub uid: String,
+    pub name: String,
+    pub photo: bool,
+    pub warnings: Vec<String>,
+    /// Whether its bytes changed (were, or would be, written); see [`Spill::mark_written`].
+    pub written: bool,
+}
+
+pub fn failed(e: rusqlite::Error) -> io::Error {
+    io::Error::other(format!("the export's temporary database: {e}"))
+}
+
+impl Spill {
+    /// A spill with the limit of [`ENV_MEMORY_MB`] (an error names it when it is not a number).
+    pub fn new() -> io::Result<Spill> {
+        Spill::with_memory_limit(memory_limit()?)
+    }
+
+    /// A spill that moves to the temporary folder past `bytes` of cards (`0`: at once).
+    pub fn with_memory_limit(bytes: u64) -> io::Result<Spill> {
+        Ok(Spill { db: TempDb::new(SCHEMA, bytes)? })
+    }
+
+    /// Whether the cards are in the temporary folder now.
+    pub fn on_disk(&self) -> bool {
+        self.db.on_disk()
+    }
+
+    fn hold(&self, bytes: usize) -> io::Result<()> {
+        self.db.hold(bytes)
+    }
 
     /// A card of the backup already there (`text`: verbatim, single file only). A UID seen twice
     /// keeps its last card, as the file is read.
     pub fn add_old(&self, uid: &str, name: &str, text: &str) -> io::Result<()> {
         self.hold(uid.len() + name.len() + text.len())?;
         let id = super::vdir::id_from_uid(uid).unwrap_or_else(|| uid.to_string());
-        self.conn
-            .borrow()
+        self.db
+            .conn()
             .prepare_cached("INSERT OR REPLACE INTO old(uid, sort_name, id, body) VALUES (?1, ?2, ?3, ?4)")
             .and_then(|mut s| s.execute(params![uid, fold(name), id, text.as_bytes()]))
             .map(|_| ())
@@ -142,14 +172,14 @@ impl Spill {
 
     /// Forgets the backup's cards (it is not updated: a fresh export, or one under `--force`).
     pub fn clear_old(&self) -> io::Result<()> {
-        self.conn.borrow().execute("DELETE FROM old", []).map(|_| ()).map_err(failed)
+        self.db.conn().execute("DELETE FROM old", []).map(|_| ()).map_err(failed)
     }
 
     pub fn add_card(&self, card: &Card) -> io::Result<()> {
         self.hold(card.text.len() + card.uid.len() * 2 + card.name.len() * 2)?;
         let warnings = serde_json::to_string(&card.warnings).expect("strings serialize");
-        self.conn
-            .borrow()
+        self.db
+            .conn()
             .prepare_cached(
                 "INSERT OR REPLACE INTO cards(uid, sort_name, id, name, photo, warnings, body) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -170,7 +200,7 @@ impl Spill {
     }
 
     fn count(&self, sql: &str) -> io::Result<usize> {
-        self.conn.borrow().query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(failed)
+        self.db.conn().query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(failed)
     }
 
     pub fn old_count(&self) -> io::Result<usize> {
@@ -190,8 +220,8 @@ impl Spill {
     }
 
     pub fn has_old(&self, uid: &str) -> io::Result<bool> {
-        self.conn
-            .borrow()
+        self.db
+            .conn()
             .query_row("SELECT 1 FROM old WHERE uid = ?1", [uid], |_| Ok(()))
             .optional()
             .map(|found| found.is_some())
@@ -200,7 +230,7 @@ impl Spill {
 
     /// The backup's cards whose contact was not read this run, by UID.
     pub fn not_read(&self) -> io::Result<Vec<String>> {
-        let conn = self.conn.borrow();
+        let conn = self.db.conn();
         let mut stmt = conn
             .prepare("SELECT uid FROM old WHERE uid NOT IN (SELECT uid FROM cards) ORDER BY uid")
             .map_err(failed)?;
@@ -210,7 +240,7 @@ impl Spill {
 
     /// The backup's cards kept as they were (written again into a single file).
     pub fn mark_kept<'a>(&self, uids: impl IntoIterator<Item = &'a String>) -> io::Result<()> {
-        let conn = self.conn.borrow();
+        let conn = self.db.conn();
         let mut stmt = conn.prepare_cached("UPDATE old SET kept = 1 WHERE uid = ?1").map_err(failed)?;
         for uid in uids {
             stmt.execute([uid]).map_err(failed)?;
@@ -220,8 +250,8 @@ impl Spill {
 
     /// A card whose bytes changed (written, or `--dry-run`: to be).
     pub fn mark_written(&self, uid: &str) -> io::Result<()> {
-        self.conn
-            .borrow()
+        self.db
+            .conn()
             .prepare_cached("INSERT OR IGNORE INTO written(uid) VALUES (?1)")
             .and_then(|mut s| s.execute([uid]))
             .map(|_| ())
@@ -230,8 +260,8 @@ impl Spill {
 
     /// Single file: every card read whose text is not the backup's card of the same UID.
     pub fn mark_written_unless_in_backup(&self) -> io::Result<()> {
-        self.conn
-            .borrow()
+        self.db
+            .conn()
             .execute(
                 "INSERT OR IGNORE INTO written(uid) SELECT c.uid FROM cards c WHERE NOT EXISTS \
                  (SELECT 1 FROM old o WHERE o.uid = c.uid AND o.body = c.body)",
@@ -244,7 +274,7 @@ impl Spill {
     /// The single file's cards in its stable order: the cards read and the backup's kept cards,
     /// by folded name then id, each as its bytes to `f`, which answers whether to go on.
     pub fn for_each_file_card(&self, f: &mut dyn FnMut(&[u8]) -> io::Result<bool>) -> io::Result<()> {
-        let conn = self.conn.borrow();
+        let conn = self.db.conn();
         let mut stmt = conn
             .prepare(
                 "SELECT body FROM (SELECT sort_name, id, body FROM cards \
@@ -262,7 +292,7 @@ impl Spill {
 
     /// The cards read, in the file order: UID and bytes (a vdir's files).
     pub fn for_each_body(&self, mut f: impl FnMut(&str, &[u8]) -> io::Result<()>) -> io::Result<()> {
-        let conn = self.conn.borrow();
+        let conn = self.db.conn();
         let mut stmt = conn.prepare("SELECT uid, body FROM cards ORDER BY sort_name, id").map_err(failed)?;
         let mut rows = stmt.query([]).map_err(failed)?;
         while let Some(row) = rows.next().map_err(failed)? {
@@ -274,7 +304,7 @@ impl Spill {
 
     /// The cards read, in the file order, as the report lists them (after the writing).
     pub fn for_each_card(&self, mut f: impl FnMut(SpilledCard)) -> io::Result<()> {
-        let conn = self.conn.borrow();
+        let conn = self.db.conn();
         let mut stmt = conn
             .prepare(
                 "SELECT c.id, c.uid, c.name, c.photo, c.warnings, w.uid IS NOT NULL FROM cards c \
