@@ -284,11 +284,9 @@ async fn walk<R: Remote>(
     let mut short: Vec<(String, ContactPage)> = Vec::new();
     let mut over_cap: Vec<(String, ApiError)> = Vec::new();
     let wr = &w;
-    let mut futs = Vec::with_capacity(terms.len());
-    for t in terms.iter().cloned() {
-        futs.push(async move { (wr.search(&t, None).await, t) });
-    }
-    let mut results = stream::iter(futs).buffer_unordered(w.concurrency);
+    // Made as they are polled: 22,101 searches' futures at once would weigh tens of megabytes.
+    let searches = terms.iter().cloned().map(|t| async move { (wr.search(&t, None).await, t) });
+    let mut results = stream::iter(searches).buffer_unordered(w.concurrency);
     while let Some((res, term)) = results.next().await {
         match res {
             Ok(page) => {
