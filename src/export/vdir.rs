@@ -216,20 +216,20 @@ fn update_vdir(
 /// already holds exactly them; `true` if written. An unchanged file still gets the stale
 /// temporaries of killed runs removed (a write sweeps them too).
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    write_streamed_if_changed(path, &mut |chunk: &mut dyn FnMut(&[u8]) -> io::Result<bool>| {
-        chunk(bytes).map(|_| ())
-    })
+    write_streamed_if_changed(path, &mut |chunk: Chunks<'_>| chunk(bytes).map(|_| ()))
 }
+
+/// Takes a file's bytes chunk by chunk, answering whether to go on.
+pub type Chunks<'a> = &'a mut dyn FnMut(&[u8]) -> io::Result<bool>;
+/// Hands a file's bytes, in order, to its [`Chunks`].
+pub type EachChunk<'a> = &'a mut dyn FnMut(Chunks<'_>) -> io::Result<()>;
 
 /// [`write_if_changed`] for bytes too many to hold: `each` hands them over in order, chunk by
 /// chunk, to its argument (which answers whether to go on), and is called twice when the file is
 /// there: once to compare (stopping at the first difference), once to write if they differ.
-pub fn write_streamed_if_changed(
-    path: &Path,
-    each: &mut dyn FnMut(&mut dyn FnMut(&[u8]) -> io::Result<bool>) -> io::Result<()>,
-) -> io::Result<bool> {
+pub fn write_streamed_if_changed(path: &Path, each: EachChunk<'_>) -> io::Result<bool> {
     use std::io::Write as _;
-    let write = |each: &mut dyn FnMut(&mut dyn FnMut(&[u8]) -> io::Result<bool>) -> io::Result<()>| {
+    let write = |each: EachChunk<'_>| {
         let mut file = atomic_file::AtomicFile::create(path, atomic_file::Accept::FileOnly)?;
         each(&mut |chunk| file.write_all(chunk).map(|_| true))?;
         file.commit()
@@ -253,10 +253,7 @@ pub fn write_streamed_if_changed(
 }
 
 /// Whether `old` holds exactly the bytes `each` hands over (an unreadable file does not).
-fn same_bytes(
-    old: fs::File,
-    each: &mut dyn FnMut(&mut dyn FnMut(&[u8]) -> io::Result<bool>) -> io::Result<()>,
-) -> io::Result<bool> {
+fn same_bytes(old: fs::File, each: EachChunk<'_>) -> io::Result<bool> {
     use std::io::Read as _;
     let mut old = io::BufReader::new(old);
     let mut same = true;
