@@ -13,6 +13,7 @@ mod config;
 mod conformance;
 mod csv;
 mod export;
+mod export_streaming;
 mod fatal_errors;
 mod formats_split;
 mod hostile_input;

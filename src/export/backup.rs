@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::vdir::{list_own_cards, UID_PREFIX};
+use super::vdir::{for_each_own_card, UID_PREFIX};
 use crate::export::Layout;
 use crate::source::{RecordedSource, Source};
 
@@ -43,8 +43,8 @@ pub enum Existing {
 pub struct Backup {
     /// The sources it recorded, distinct (none: written before sources were recorded).
     pub sources: Vec<RecordedSource>,
-    /// Its cards by UID.
-    pub cards: BTreeMap<String, OldCard>,
+    /// How many cards it holds (distinct UIDs); the cards went to an [`OldCards`].
+    pub cards: usize,
 }
 
 /// A card of the backup. `text` (single file only) is the card as it is in the file, kept verbatim
@@ -53,6 +53,19 @@ pub struct Backup {
 pub struct OldCard {
     pub name: String,
     pub text: String,
+}
+
+/// Where the cards of a backup go as it is read, one at a time (the export's spill; a map in
+/// tests). Of a UID seen twice, the last card counts.
+pub trait OldCards {
+    /// Returns whether `uid` is new.
+    fn add(&mut self, uid: &str, card: OldCard) -> io::Result<bool>;
+}
+
+impl OldCards for BTreeMap<String, OldCard> {
+    fn add(&mut self, uid: &str, card: OldCard) -> io::Result<bool> {
+        Ok(self.insert(uid.to_string(), card).is_none())
+    }
 }
 
 /// What the user allowed.
@@ -126,40 +139,74 @@ pub fn admit(path: &Path, existing: &Existing, current: &Source, o: Overrides) -
     }
 }
 
-/// Looks at PATH for `layout`. An I/O error (unreadable file) is an error, not a guess.
-pub fn inspect(path: &Path, layout: Layout) -> io::Result<Existing> {
+/// Looks at PATH for `layout`, handing the backup's cards to `cards` (all of them, or some when
+/// it turns out not to be a backup). An I/O error (unreadable file) is an error, not a guess.
+pub fn inspect(path: &Path, layout: Layout, cards: &mut dyn OldCards) -> io::Result<Existing> {
     match layout {
-        Layout::Dir => inspect_vdir(path),
-        Layout::File => inspect_file(path),
+        Layout::Dir => inspect_vdir(path, cards),
+        Layout::File => inspect_file(path, cards),
     }
 }
 
-fn inspect_file(path: &Path) -> io::Result<Existing> {
+fn inspect_file(path: &Path, cards: &mut dyn OldCards) -> io::Result<Existing> {
     if crate::atomic_file::is_stdout(path) {
         return Ok(Existing::Nothing); // `-`: standard output holds no previous backup
     }
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
-        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+    let open = || match fs::File::open(path) {
+        Ok(f) => Ok(Some(io::BufReader::new(f))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
     };
-    let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(Existing::Foreign { why: "it is not UTF-8 text".into() });
-    };
-    Ok(judge_file(&text))
+    let Some(reader) = open()? else { return Ok(Existing::Nothing) };
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    // Read twice, keeping one card at a time: its shape first, then its cards.
+    let shape = read_cards(reader, &mut |_| Ok(true)).map_err(named)?;
+    if let Some(judged) = shape.judged() {
+        return Ok(judged);
+    }
+    let Some(reader) = open()? else { return Ok(Existing::Nothing) };
+    judge_cards(reader, cards).map_err(named)
 }
 
-/// A single file's text judged card by card (see the module's rules).
-pub fn judge_file(text: &str) -> Existing {
-    if text.trim().is_empty() {
-        return Existing::Nothing;
+/// A single file's text judged card by card (see the module's rules), with its cards by UID.
+pub fn judge_file(text: &str) -> (Existing, BTreeMap<String, OldCard>) {
+    let mut cards = BTreeMap::new();
+    let shape = read_cards(text.as_bytes(), &mut |_| Ok(true)).expect("memory reads");
+    if let Some(judged) = shape.judged() {
+        return (judged, cards);
     }
-    let cards = match split_cards(text) {
-        Ok(cards) => cards,
-        Err(why) => return Existing::Foreign { why },
-    };
+    let judged = judge_cards(text.as_bytes(), &mut cards).expect("memory reads");
+    (judged, cards)
+}
+
+/// What a first pass over a file says, before any card is judged.
+struct Shape {
+    utf8: bool,
+    blank: bool,
+    /// Text outside any card, or a card that does not end.
+    broken: Option<String>,
+}
+
+impl Shape {
+    /// What the file is when its shape alone says it (`None`: judge its cards).
+    fn judged(self) -> Option<Existing> {
+        if !self.utf8 {
+            return Some(Existing::Foreign { why: "it is not UTF-8 text".into() });
+        }
+        if self.blank {
+            return Some(Existing::Nothing);
+        }
+        self.broken.map(|why| Existing::Foreign { why })
+    }
+}
+
+/// The cards of a file whose shape is sound, judged one by one and handed to `cards`.
+fn judge_cards(reader: impl io::BufRead, cards: &mut dyn OldCards) -> io::Result<Existing> {
     let mut backup = Backup::default();
-    for (n, card) in cards.into_iter().enumerate() {
+    let mut foreign = None;
+    let mut n = 0;
+    read_cards(reader, &mut |card| {
+        n += 1;
         let props = Properties::of(&card);
         let uid = props.get("UID").unwrap_or_default();
         let name = props.get("FN").filter(|f| *f != uid).unwrap_or_default();
@@ -173,62 +220,73 @@ pub fn judge_file(text: &str) -> Existing {
                 Some(p) if p != PRODID => format!("PRODID {p}"),
                 _ => "neither this tool's PRODID nor an orange-contacts UID".to_string(),
             };
-            return Existing::Foreign { why: format!("card {}{shown} has {what}", n + 1) };
+            foreign = Some(format!("card {n}{shown} has {what}"));
+            return Ok(false);
         }
         if let Some(source) = props.get(SOURCE_PROPERTY) {
             match RecordedSource::from_line(&source) {
                 Some(s) if !backup.sources.contains(&s) => backup.sources.push(s),
                 Some(_) => {}
                 None => {
-                    return Existing::Foreign {
-                        why: format!("card {} has an unreadable {SOURCE_PROPERTY}", n + 1),
-                    }
+                    foreign = Some(format!("card {n} has an unreadable {SOURCE_PROPERTY}"));
+                    return Ok(false);
                 }
             }
         }
-        backup.cards.insert(uid, OldCard { name, text: card });
-    }
-    Existing::Backup(backup)
+        if cards.add(&uid, OldCard { name, text: card })? {
+            backup.cards += 1;
+        }
+        Ok(true)
+    })?;
+    Ok(match foreign {
+        Some(why) => Existing::Foreign { why },
+        None => Existing::Backup(backup),
+    })
 }
 
-fn inspect_vdir(dir: &Path) -> io::Result<Existing> {
+fn inspect_vdir(dir: &Path, cards: &mut dyn OldCards) -> io::Result<Existing> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
         Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display()))),
     };
     let mut metadata = false;
-    let mut others = Vec::new();
+    let mut first_other: Option<String> = None;
+    let mut others = 0usize;
     for entry in entries {
         let name = entry?.file_name().to_string_lossy().into_owned();
         if name == VDIR_METADATA {
             metadata = true;
         } else if !name.ends_with(".tmp") {
-            others.push(name);
+            others += 1;
+            if first_other.as_ref().is_none_or(|f| name < *f) {
+                first_other = Some(name);
+            }
         }
     }
-    let own = list_own_cards(dir)?;
-    let cards: BTreeMap<String, OldCard> =
-        own.iter().map(|n| (n.strip_suffix(".vcf").unwrap_or(n).to_string(), OldCard::default())).collect();
+    let mut count = 0usize;
+    for_each_own_card(dir, &mut |n| {
+        let uid = n.strip_suffix(".vcf").unwrap_or(&n);
+        count += usize::from(cards.add(uid, OldCard::default())?);
+        Ok(())
+    })?;
     if metadata {
         let path = dir.join(VDIR_METADATA);
         let text = fs::read_to_string(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         return Ok(match serde_json::from_str::<VdirMetadata>(&text) {
-            Ok(m) => Existing::Backup(Backup { sources: vec![m.source], cards }),
+            Ok(m) => Existing::Backup(Backup { sources: vec![m.source], cards: count }),
             Err(e) => Existing::Foreign { why: format!("its {VDIR_METADATA} cannot be read: {e}") },
         });
     }
-    if !cards.is_empty() {
-        return Ok(Existing::Backup(Backup { sources: vec![], cards }));
+    if count > 0 {
+        return Ok(Existing::Backup(Backup { sources: vec![], cards: count }));
     }
-    others.sort();
-    Ok(match others.first() {
+    Ok(match first_other {
         None => Existing::Nothing,
         Some(first) => Existing::Foreign {
             why: format!(
-                "it holds {} file(s) such as {first:?}, no card of this tool and no {VDIR_METADATA}",
-                others.len()
+                "it holds {others} file(s) such as {first:?}, no card of this tool and no {VDIR_METADATA}"
             ),
         },
     })
@@ -249,20 +307,42 @@ pub fn vdir_metadata(source: &RecordedSource) -> Vec<u8> {
     bytes
 }
 
-/// The cards of a vCard file, each with its line endings as they are. `Err`: text outside any
-/// card, or a card that does not end.
-fn split_cards(text: &str) -> Result<Vec<String>, String> {
-    let mut cards = Vec::new();
+/// Reads a vCard file line by line, handing each card (its line endings as they are) to `card`,
+/// which answers whether to go on; one card is held at a time. Says the file's shape: whether it
+/// is UTF-8, blank, or broken (text outside any card, a card that does not end).
+fn read_cards(
+    mut reader: impl io::BufRead,
+    card: &mut dyn FnMut(String) -> io::Result<bool>,
+) -> io::Result<Shape> {
+    let mut shape = Shape { utf8: true, blank: true, broken: None };
     let mut current = String::new();
     let mut depth = 0usize;
-    for (n, line) in text.split_inclusive('\n').enumerate() {
+    let mut raw = Vec::new();
+    let mut n = 0usize;
+    loop {
+        raw.clear();
+        if reader.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        n += 1;
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            shape.utf8 = false;
+            continue; // the rest only tells whether it is UTF-8
+        };
+        if !shape.utf8 {
+            continue;
+        }
+        shape.blank &= line.trim().is_empty();
+        if shape.broken.is_some() {
+            continue;
+        }
         let bare = line.trim_end_matches(['\r', '\n']);
         if bare.eq_ignore_ascii_case("BEGIN:VCARD") {
             depth += 1;
         }
         if depth == 0 {
             if !bare.trim().is_empty() {
-                return Err(format!("line {} is outside any vCard", n + 1));
+                shape.broken = Some(format!("line {n} is outside any vCard"));
             }
             continue;
         }
@@ -273,14 +353,16 @@ fn split_cards(text: &str) -> Result<Vec<String>, String> {
                 if !current.ends_with('\n') {
                     current.push_str("\r\n");
                 }
-                cards.push(std::mem::take(&mut current));
+                if !card(std::mem::take(&mut current))? {
+                    return Ok(shape);
+                }
             }
         }
     }
-    if depth > 0 {
-        return Err("its last card has no END:VCARD".into());
+    if depth > 0 && shape.broken.is_none() {
+        shape.broken = Some("its last card has no END:VCARD".into());
     }
-    Ok(cards)
+    Ok(shape)
 }
 
 /// A card's top-level properties, unfolded, values unescaped (first occurrence of each name).
@@ -357,11 +439,12 @@ mod tests {
         let recorded = alice().record();
         let legacy = card(&["FN:Old Export", "UID:orange-contacts-9"]);
         let file = ours("1", Some(&recorded)) + &legacy;
-        let Existing::Backup(b) = judge_file(&file) else { panic!("{:?}", judge_file(&file)) };
+        let (Existing::Backup(b), cards) = judge_file(&file) else { panic!("{:?}", judge_file(&file)) };
         assert_eq!(b.sources, vec![recorded.clone()]);
-        assert_eq!(b.cards.keys().collect::<Vec<_>>(), ["orange-contacts-1", "orange-contacts-9"]);
-        assert_eq!(b.cards["orange-contacts-9"].text, legacy);
-        assert_eq!(b.cards["orange-contacts-9"].name, "Old Export");
+        assert_eq!(cards.keys().collect::<Vec<_>>(), ["orange-contacts-1", "orange-contacts-9"]);
+        assert_eq!(b.cards, 2);
+        assert_eq!(cards["orange-contacts-9"].text, legacy);
+        assert_eq!(cards["orange-contacts-9"].name, "Old Export");
 
         let phone = card(&["FN:Zoé", "TEL:+33612345678"]);
         let apple = card(&["PRODID:-//Apple Inc.//iOS 17//EN", "FN:A", "UID:orange-contacts-3"]);
@@ -371,14 +454,14 @@ mod tests {
             ("hello\n".to_string(), "line 1 is outside any vCard"),
             (ours("1", None).replace("END:VCARD\r\n", ""), "its last card has no END:VCARD"),
         ] {
-            assert_eq!(judge_file(&text), Existing::Foreign { why: why.into() }, "{text}");
+            assert_eq!(judge_file(&text).0, Existing::Foreign { why: why.into() }, "{text}");
         }
-        assert_eq!(judge_file(" \r\n"), Existing::Nothing);
+        assert_eq!(judge_file(" \r\n").0, Existing::Nothing);
         // LF line endings and folded lines are read too.
         let folded = "BEGIN:VCARD\nVERSION:3.0\nUID:orange-con\n tacts-7\nPRODID:-//orange-contacts//export//EN\nEND:VCARD";
-        let Existing::Backup(b) = judge_file(folded) else { panic!() };
-        assert!(b.cards.contains_key("orange-contacts-7"));
-        assert!(b.cards["orange-contacts-7"].text.ends_with("END:VCARD\r\n"));
+        let (Existing::Backup(_), cards) = judge_file(folded) else { panic!() };
+        assert!(cards.contains_key("orange-contacts-7"));
+        assert!(cards["orange-contacts-7"].text.ends_with("END:VCARD\r\n"));
     }
 
     /// (what is at PATH, flags) → go on or refuse.
@@ -388,8 +471,7 @@ mod tests {
         let mine = me.record();
         let other = Source::embedded(Path::new("/home/u/.local/share/orange-contacts/sandbox.db"), "local");
         let theirs = other.record();
-        let backup =
-            |sources: Vec<RecordedSource>| Existing::Backup(Backup { sources, cards: BTreeMap::new() });
+        let backup = |sources: Vec<RecordedSource>| Existing::Backup(Backup { sources, cards: 0 });
         let foreign = Existing::Foreign { why: "card 1 has UID \"\"".into() };
         let none = Overrides::default();
         let force = Overrides { force: true, ..none };
@@ -434,20 +516,23 @@ mod tests {
     fn a_vdir_is_ours_by_its_metadata_or_its_card_names() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path().join("book");
-        assert_eq!(inspect_vdir(&d).unwrap(), Existing::Nothing);
+        assert_eq!(inspect_vdir(&d, &mut BTreeMap::new()).unwrap(), Existing::Nothing);
         fs::create_dir(&d).unwrap();
         fs::write(d.join(".orange-contacts-1.vcf.abc.tmp"), "stray").unwrap();
-        assert_eq!(inspect_vdir(&d).unwrap(), Existing::Nothing);
+        assert_eq!(inspect_vdir(&d, &mut BTreeMap::new()).unwrap(), Existing::Nothing);
         fs::write(d.join("friend.vcf"), "BEGIN:VCARD\r\nEND:VCARD\r\n").unwrap();
-        assert!(matches!(inspect_vdir(&d).unwrap(), Existing::Foreign { why } if why.contains("friend.vcf")));
+        assert!(
+            matches!(inspect_vdir(&d, &mut BTreeMap::new()).unwrap(), Existing::Foreign { why } if why.contains("friend.vcf"))
+        );
         fs::write(d.join("orange-contacts-1.vcf"), "x").unwrap();
-        let Existing::Backup(b) = inspect_vdir(&d).unwrap() else { panic!() };
-        assert!(b.sources.is_empty() && b.cards.contains_key("orange-contacts-1"));
+        let mut cards = BTreeMap::new();
+        let Existing::Backup(b) = inspect_vdir(&d, &mut cards).unwrap() else { panic!() };
+        assert!(b.sources.is_empty() && b.cards == 1 && cards.contains_key("orange-contacts-1"));
         let recorded = alice().record();
         fs::write(d.join(VDIR_METADATA), vdir_metadata(&recorded)).unwrap();
-        let Existing::Backup(b) = inspect_vdir(&d).unwrap() else { panic!() };
+        let Existing::Backup(b) = inspect_vdir(&d, &mut BTreeMap::new()).unwrap() else { panic!() };
         assert_eq!(b.sources, vec![recorded]);
         fs::write(d.join(VDIR_METADATA), "{").unwrap();
-        assert!(matches!(inspect_vdir(&d).unwrap(), Existing::Foreign { .. }));
+        assert!(matches!(inspect_vdir(&d, &mut BTreeMap::new()).unwrap(), Existing::Foreign { .. }));
     }
 }

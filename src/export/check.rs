@@ -253,7 +253,7 @@ pub async fn check<R: Remote>(
         false => enumerate::alphabet(),
     };
     let listing = enumerate::enumerate_with(remote, alphabet, opts.concurrency, progress).await?;
-    let ids: Vec<String> = listing.contacts.keys().cloned().collect();
+    let ids: Vec<String> = listing.contacts.ids().collect();
     let (fetched, problems) = fetch_all(remote, ids, true, opts.concurrency, progress).await?;
     let account = AccountIndex::new(&fetched);
     let groups = match_locals(&locals, &account, &opts.region, &mut entries);
@@ -501,7 +501,7 @@ fn problem_entries<'a>(
     listing: &'a Enumeration,
 ) -> impl Iterator<Item = CheckEntry> + 'a {
     problems.iter().filter(|p| !p.gone).map(|p| {
-        let name = listing.contacts.get(&p.id).map(summary_name).unwrap_or_default();
+        let name = listing.contacts.get(&p.id).as_ref().map(summary_name).unwrap_or_default();
         error_entry(name, None, Some(format!("account contact {}: {}", p.id, p.message)))
     })
 }

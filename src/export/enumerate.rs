@@ -18,7 +18,7 @@
 //! treats the listing as incomplete (no deletions, exit code 3): completeness is never claimed
 //! without `total-data` agreeing.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -26,6 +26,7 @@ use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
 
+pub use super::found::Found;
 use crate::client::limits::pages_to_follow;
 use crate::client::ApiError;
 use crate::progress::{in_phase, Phase, Progress};
@@ -168,10 +169,10 @@ pub struct IncompletePrefix {
     pub reason: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Enumeration {
-    /// Every contact found, by id.
-    pub contacts: BTreeMap<String, ContactSummary>,
+    /// Every contact found, by id (in a temporary database, not in memory: see [`Found`]).
+    pub contacts: Found,
     pub stats: EnumStats,
     pub paging: Paging,
     pub incomplete: Vec<IncompletePrefix>,
@@ -203,7 +204,7 @@ struct Walker<'a, R: Remote> {
     first_searches: usize,
     /// What refinement appends to a prefix.
     alphabet: Vec<(String, usize)>,
-    found: Mutex<BTreeMap<String, ContactSummary>>,
+    found: Found,
     incomplete: Mutex<Vec<IncompletePrefix>>,
     paging: AtomicU8,
     searches: AtomicUsize,
@@ -267,7 +268,7 @@ async fn walk<R: Remote>(
         concurrency: concurrency.max(1),
         first_searches: terms.len(),
         alphabet,
-        found: Mutex::new(BTreeMap::new()),
+        found: Found::new().map_err(store_failed)?,
         incomplete: Mutex::new(Vec::new()),
         paging: AtomicU8::new(PAGING_UNKNOWN),
         searches: AtomicUsize::new(0),
@@ -283,11 +284,9 @@ async fn walk<R: Remote>(
     let mut short: Vec<(String, ContactPage)> = Vec::new();
     let mut over_cap: Vec<(String, ApiError)> = Vec::new();
     let wr = &w;
-    let mut futs = Vec::with_capacity(terms.len());
-    for t in terms.iter().cloned() {
-        futs.push(async move { (wr.search(&t, None).await, t) });
-    }
-    let mut results = stream::iter(futs).buffer_unordered(w.concurrency);
+    // Made as they are polled: 22,101 searches' futures at once would weigh tens of megabytes.
+    let searches = terms.iter().cloned().map(|t| async move { (wr.search(&t, None).await, t) });
+    let mut results = stream::iter(searches).buffer_unordered(w.concurrency);
     while let Some((res, term)) = results.next().await {
         match res {
             Ok(page) => {
@@ -320,7 +319,7 @@ async fn walk<R: Remote>(
     let mut incomplete = w.incomplete.into_inner().unwrap();
     incomplete.sort_by(|a, b| a.prefix.cmp(&b.prefix));
     Ok(Enumeration {
-        contacts: w.found.into_inner().unwrap(),
+        contacts: w.found,
         stats: EnumStats {
             alphabet: terms.len(),
             searches: w.searches.load(Ordering::Relaxed),
@@ -332,6 +331,11 @@ async fn walk<R: Remote>(
         paging,
         incomplete,
     })
+}
+
+/// The listing's temporary database failed (the temporary folder full): the run stops.
+fn store_failed(e: std::io::Error) -> ApiError {
+    ApiError::Config(format!("the listing's temporary database: {e}"))
 }
 
 fn is_short(page: &ContactPage) -> bool {
@@ -351,9 +355,8 @@ impl<'a, R: Remote> Walker<'a, R> {
         }
         self.progress.advance(1);
         let page = res?;
-        let mut found = self.found.lock().unwrap();
         for e in &page.entries {
-            found.entry(e.id.clone()).or_insert_with(|| e.clone());
+            self.found.insert(e).map_err(store_failed)?;
         }
         Ok(page)
     }
@@ -370,14 +373,8 @@ impl<'a, R: Remote> Walker<'a, R> {
     /// Ids known to match `term`: found anywhere whose names match, plus those a search under
     /// `term` returned (a server may not send the names it matched on).
     fn count_matching(&self, term: &str, direct: &HashSet<String>) -> usize {
-        let found = self.found.lock().unwrap();
-        let mut n = direct.len();
-        for (id, s) in found.iter() {
-            if !direct.contains(id) && summary_matches(s, term) {
-                n += 1;
-            }
-        }
-        n
+        // A failed read counts nothing more: the prefix is refined or reported, never skipped.
+        self.found.count_matching(term, direct).unwrap_or(direct.len())
     }
 
     /// Makes sure every contact matching `term` was found; `first` is its (short) first page:
@@ -646,10 +643,6 @@ fn summary_names(s: &ContactSummary) -> Vec<String> {
     .collect()
 }
 
-fn summary_matches(s: &ContactSummary, term: &str) -> bool {
-    summary_names(s).iter().any(|n| fold(n).starts_with(term))
-}
-
 /// The refinement step after `term` in the folded name `name`: its next character, or a space
 /// and the character after it (a trailing space is not searchable: the server trims terms).
 fn next_step(name: &str, term: &str) -> Option<String> {
@@ -798,7 +791,7 @@ pub(crate) mod tests {
         let all = multilingual(40);
         let dir = directory(&all, None, true, true);
         let e = run(&dir).await;
-        assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
+        assert_eq!(e.contacts.ids().collect::<BTreeSet<_>>(), ids(&all));
         assert!(e.is_complete());
         assert_eq!(e.paging, Paging::NotNeeded);
         assert_eq!(e.stats.searches, e.stats.alphabet);
@@ -809,7 +802,7 @@ pub(crate) mod tests {
         let all = multilingual(60);
         let dir = directory(&all, Some(7), true, true);
         let e = run(&dir).await;
-        assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
+        assert_eq!(e.contacts.ids().collect::<BTreeSet<_>>(), ids(&all));
         assert!(e.is_complete(), "{:?}", e.incomplete);
         assert!(e.stats.pages_followed > 0 && e.stats.truncated > 0);
         assert_eq!(e.stats.truncated, e.stats.truncated_resolved);
@@ -822,7 +815,7 @@ pub(crate) mod tests {
         for send_names in [true, false] {
             let dir = directory(&all, Some(7), false, send_names);
             let e = run(&dir).await;
-            assert_eq!(e.contacts.keys().cloned().collect::<BTreeSet<_>>(), ids(&all));
+            assert_eq!(e.contacts.ids().collect::<BTreeSet<_>>(), ids(&all));
             assert!(e.is_complete(), "{:?}", e.incomplete);
             assert_eq!(e.paging, Paging::Ignored);
             assert!(e.stats.refinements > 0);

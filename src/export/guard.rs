@@ -28,13 +28,16 @@ pub struct Limits {
     pub max_delete_percent: u8,
 }
 
-/// What this run knows, card by card.
+/// What this run knows, card by card. Counts and the backup's cards not read, rather than
+/// every UID: the evidence of a million-card backup stays small (issue 12).
 #[derive(Debug, Clone, Copy)]
 pub struct Evidence<'a> {
-    /// The backup's cards (this tool's only).
-    pub existing: &'a BTreeSet<String>,
-    /// The cards read and rendered this run.
-    pub read: &'a BTreeSet<String>,
+    /// How many cards the backup holds (this tool's only).
+    pub existing: usize,
+    /// How many cards were read and rendered this run.
+    pub read: usize,
+    /// The backup's cards whose contact was not read this run, by UID.
+    pub not_read: &'a [String],
     /// Listed contacts that could not be read (any error, "data not found" included).
     pub unreadable: &'a BTreeSet<String>,
     pub listing_complete: bool,
@@ -49,10 +52,10 @@ pub enum KeepReason {
     NotListed,
 }
 
-/// What the update does, when it is allowed.
+/// What the update does, when it is allowed: every card read is written (where its bytes
+/// changed); the backup's other cards are kept or deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
-    pub write: Vec<String>,
     pub keep: Vec<(String, KeepReason)>,
     pub delete: Vec<String>,
 }
@@ -93,12 +96,12 @@ impl std::fmt::Display for Refusal {
 
 /// The decision (see the module's table).
 pub fn decide(evidence: Evidence<'_>, limits: Limits) -> Result<Plan, Refusal> {
-    let Evidence { existing, read, unreadable, listing_complete } = evidence;
-    if read.is_empty() && unreadable.is_empty() && !existing.is_empty() {
-        return Err(Refusal::EmptyListing { existing: existing.len() });
+    let Evidence { existing, read, not_read, unreadable, listing_complete } = evidence;
+    if read == 0 && unreadable.is_empty() && existing > 0 {
+        return Err(Refusal::EmptyListing { existing });
     }
-    let mut plan = Plan { write: read.iter().cloned().collect(), ..Plan::default() };
-    for uid in existing.iter().filter(|u| !read.contains(*u)) {
+    let mut plan = Plan::default();
+    for uid in not_read {
         if unreadable.contains(uid) {
             plan.keep.push((uid.clone(), KeepReason::Unreadable));
         } else if !listing_complete {
@@ -111,10 +114,10 @@ pub fn decide(evidence: Evidence<'_>, limits: Limits) -> Result<Plan, Refusal> {
     if would_delete > limits.max_delete {
         return Err(Refusal::TooManyDeletes { would_delete, max_delete: limits.max_delete });
     }
-    if would_delete * 100 > existing.len() * usize::from(limits.max_delete_percent.min(100)) {
+    if would_delete * 100 > existing * usize::from(limits.max_delete_percent.min(100)) {
         return Err(Refusal::TooLargeShare {
             would_delete,
-            existing: existing.len(),
+            existing,
             max_delete_percent: limits.max_delete_percent,
         });
     }
@@ -127,6 +130,25 @@ mod tests {
 
     fn set(uids: &[&str]) -> BTreeSet<String> {
         uids.iter().map(|u| u.to_string()).collect()
+    }
+
+    /// [`decide`] over the sets of UIDs the evidence is counted from.
+    fn decide_sets(
+        existing: &BTreeSet<String>,
+        read: &BTreeSet<String>,
+        unreadable: &BTreeSet<String>,
+        listing_complete: bool,
+        limits: Limits,
+    ) -> Result<Plan, Refusal> {
+        let not_read: Vec<String> = existing.difference(read).cloned().collect();
+        let evidence = Evidence {
+            existing: existing.len(),
+            read: read.len(),
+            not_read: &not_read,
+            unreadable,
+            listing_complete,
+        };
+        decide(evidence, limits)
     }
 
     const LOOSE: Limits = Limits { max_delete: usize::MAX, max_delete_percent: 100 };
@@ -166,15 +188,9 @@ mod tests {
             if *unreadable {
                 unreadable_set.insert("c".into());
             }
-            let evidence = Evidence {
-                existing: &existing,
-                read: &read_set,
-                unreadable: &unreadable_set,
-                listing_complete: *complete,
-            };
-            let plan = decide(evidence, LOOSE).unwrap();
+            let plan = decide_sets(&existing, &read_set, &unreadable_set, *complete, LOOSE).unwrap();
             let c = "c".to_string();
-            let action = if plan.write.contains(&c) {
+            let action = if read_set.contains(&c) {
                 Action::Write
             } else if let Some((_, why)) = plan.keep.iter().find(|(u, _)| *u == c) {
                 Action::Keep(*why)
@@ -194,7 +210,7 @@ mod tests {
         let read = |n: usize| ten[..n].iter().cloned().collect::<BTreeSet<_>>();
         let none = BTreeSet::new();
         let run = |read: &BTreeSet<String>, unreadable: &BTreeSet<String>, complete, limits| {
-            decide(Evidence { existing: &existing, read, unreadable, listing_complete: complete }, limits)
+            decide_sets(&existing, read, unreadable, complete, limits)
         };
         let limits = |max_delete, max_delete_percent| Limits { max_delete, max_delete_percent };
         // Empty listing: refused whatever the limits and the completeness.
@@ -220,22 +236,12 @@ mod tests {
         assert!(run(&read(9), &none, true, limits(50, 0)).is_err(), "0 %: nothing may go");
         // Kept cards are not deletions: an incomplete listing deletes nothing and is not refused.
         let plan = run(&read(2), &none, false, limits(0, 0)).unwrap();
-        assert_eq!((plan.write.len(), plan.keep.len(), plan.delete.len()), (2, 8, 0));
+        assert_eq!((plan.keep.len(), plan.delete.len()), (8, 0));
         // A fresh backup: everything written, nothing to refuse.
         let empty = BTreeSet::new();
-        let plan = decide(
-            Evidence { existing: &empty, read: &read(3), unreadable: &none, listing_complete: true },
-            limits(0, 0),
-        )
-        .unwrap();
-        assert_eq!(plan.write.len(), 3);
-        assert!(decide(
-            Evidence { existing: &empty, read: &empty, unreadable: &none, listing_complete: true },
-            limits(0, 0)
-        )
-        .unwrap()
-        .write
-        .is_empty());
+        let plan = decide_sets(&empty, &read(3), &none, true, limits(0, 0)).unwrap();
+        assert_eq!(plan, Plan::default());
+        assert!(decide_sets(&empty, &empty, &none, true, limits(0, 0)).is_ok());
     }
 
     /// The issue's figures: 27 of 33 cards passed `--max-delete 50`; the share stops them.
@@ -243,13 +249,11 @@ mod tests {
     fn most_of_the_backup_disappearing_is_refused_by_default() {
         let existing: BTreeSet<String> = (1..=33).map(|i| format!("c{i}")).collect();
         let read: BTreeSet<String> = (1..=6).map(|i| format!("c{i}")).collect();
-        let r = decide(
-            Evidence {
-                existing: &existing,
-                read: &read,
-                unreadable: &BTreeSet::new(),
-                listing_complete: true,
-            },
+        let r = decide_sets(
+            &existing,
+            &read,
+            &BTreeSet::new(),
+            true,
             Limits { max_delete: 50, max_delete_percent: 50 },
         );
         assert_eq!(r, Err(Refusal::TooLargeShare { would_delete: 27, existing: 33, max_delete_percent: 50 }));

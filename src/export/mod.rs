@@ -19,11 +19,13 @@ pub mod backup;
 pub mod check;
 pub mod enumerate;
 pub mod fetch;
+pub mod found;
 pub mod guard;
 pub mod report;
+pub mod spill;
 pub mod vdir;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -36,8 +38,9 @@ use crate::remote::Remote;
 use crate::source::{RecordedSource, Source};
 use crate::wire::search::fold;
 pub use enumerate::Enumeration;
-pub use fetch::{fetch_all, FetchProblem, Fetched};
-pub use report::{ContactEntry, EnumerationReport, ExportReport, ExportSummary};
+pub use fetch::{fetch_all, fetch_each, FetchProblem, FetchStop, Fetched};
+pub use report::{ContactEntry, ContactList, EnumerationReport, ExportReport, ExportSummary};
+pub use spill::Spill;
 
 /// How an export is written (`--layout`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -115,6 +118,8 @@ pub enum Access {
     Check,
     /// Reading the backup already there.
     Read,
+    /// Keeping the cards in the temporary folder between reading and writing (PATH is as it was).
+    Temporary,
     /// Reading the backup's names for `--quick`.
     Names,
     /// Replacing the single file (atomic: it is as it was).
@@ -135,6 +140,7 @@ fn disk_failure(path: &Path, access: Access, e: &io::Error) -> String {
     match access {
         Access::Check => format!("cannot write the export to {}: {e}", path.display()),
         Access::Read => format!("cannot read the existing backup: {e}"),
+        Access::Temporary => format!("cannot keep the cards in the temporary folder: {e}"),
         Access::Names => format!("--quick needs the existing backup's names: {e}"),
         Access::WriteFile => format!("cannot write the export: {e}"),
         Access::WriteVdir { written: 0, deleted: 0 } => format!("cannot write the vdir: {e}"),
@@ -152,36 +158,51 @@ fn describe(e: &ApiError) -> String {
 
 /// Runs an export (the steps of the module documentation). `Err` when it stopped before its
 /// report: a fatal API error, or a PATH it may not (or cannot) write; [`Error::nothing_written`]
-/// says whether PATH is as it was.
+/// says whether PATH is as it was. The cards read and the backup's cards wait in a [`Spill`]
+/// between the steps, never all in memory.
 pub async fn export<R: Remote>(
     remote: &R,
     opts: &ExportOptions,
     progress: &dyn Progress,
 ) -> Result<ExportRun, Error> {
     let started = Instant::now();
-    let target = admit(opts)?;
+    let spill = Spill::new().map_err(|source| temporary(opts, source))?;
+    let target = admit(opts, &spill)?;
     let listing = list(remote, opts, progress).await?;
-    let ids: Vec<String> = listing.contacts.keys().cloned().collect();
-    let (fetched, problems) =
-        fetch_all(remote, ids, opts.photos, opts.concurrency, progress).await.map_err(Error::Account)?;
-    let cards = render(&fetched, opts.version, &marks(opts.layout, &target.recorded.to_line()));
-    let update = match decide(&target, &cards, &problems, &listing, opts.limits) {
-        Ok(plan) => write(opts, &target, &cards, &plan)?,
-        Err(refusal) => Update::refused(refusal, &target, &cards, opts.layout),
+    let ids = listing.contacts.ids();
+    let source_line = target.recorded.to_line();
+    let marks = marks(opts.layout, &source_line);
+    let keep = |f: Fetched| spill.add_card(&render_one(&f, opts.version, &marks));
+    let problems = match fetch_each(remote, ids, opts.photos, opts.concurrency, progress, keep).await {
+        Ok(problems) => problems,
+        Err(FetchStop::Api(e)) => return Err(Error::Account(e)),
+        Err(FetchStop::Sink(e)) => return Err(temporary(opts, e)),
+    };
+    let not_read = spill.not_read().map_err(|e| temporary(opts, e))?;
+    let update = match decide(&target, &spill, &not_read, &problems, &listing, opts.limits) {
+        Ok(Ok(plan)) => write(opts, &spill, &plan)?,
+        Ok(Err(refusal)) => Update::refused(refusal, &not_read, opts.layout),
+        Err(e) => return Err(temporary(opts, e)),
     };
     let outcome = match &update.refused {
         Some(refusal) => Outcome::Refused(refusal.clone()),
         None if !listing.is_complete() || !problems.is_empty() => Outcome::Incomplete,
         None => Outcome::Complete,
     };
-    let run = Run { opts, target: &target, listing: &listing, cards: &cards, problems: &problems, update };
-    let report = run.report(remote.stats().requests(), started);
+    let spill = std::rc::Rc::new(spill);
+    let run = Run { opts, target: &target, listing: &listing, spill: &spill, problems: &problems, update };
+    let report = run.report(remote.stats().requests(), started).map_err(|e| temporary(opts, e))?;
     Ok(ExportRun { report, outcome })
+}
+
+/// The spill failed (the temporary folder full or unwritable): PATH is as it was.
+fn temporary(opts: &ExportOptions, source: io::Error) -> Error {
+    Error::Backup { path: opts.path.clone(), access: Access::Temporary, source }
 }
 
 /// What PATH holds and what this run records there, decided before any call.
 struct Target {
-    /// The backup being updated (empty for a fresh one).
+    /// The backup being updated (empty for a fresh one); its cards are in the spill.
     old: backup::Backup,
     recorded: RecordedSource,
     /// What the user should know about the backup itself (its source recorded or changed).
@@ -197,19 +218,24 @@ fn marks(layout: Layout, source_line: &str) -> Vec<(&'static str, &str)> {
     }
 }
 
-/// Step 1: may this run write PATH, and what backup is there? Nothing is written.
-fn admit(opts: &ExportOptions) -> Result<Target, Error> {
+/// Step 1: may this run write PATH, and what backup is there (its cards into `spill`)? Nothing
+/// is written.
+fn admit(opts: &ExportOptions, spill: &Spill) -> Result<Target, Error> {
     let failed = |access| move |source| Error::Backup { path: opts.path.clone(), access, source };
     if opts.layout == Layout::File {
         // Before the listing: a FIFO or a device would block or lose the backup, after minutes.
         atomic_file::check_destination(&opts.path, Accept::FileOnly).map_err(failed(Access::Check))?;
     }
-    let existing = backup::inspect(&opts.path, opts.layout).map_err(failed(Access::Read))?;
+    let mut old_cards = spill;
+    let existing = backup::inspect(&opts.path, opts.layout, &mut old_cards).map_err(failed(Access::Read))?;
     let admission =
         backup::admit(&opts.path, &existing, &opts.source, opts.overrides).map_err(Error::Refused)?;
     let old = match (&admission, existing) {
         (backup::Admission::Update { .. }, backup::Existing::Backup(b)) => b,
-        _ => backup::Backup::default(),
+        _ => {
+            spill.clear_old().map_err(|e| temporary(opts, e))?;
+            backup::Backup::default()
+        }
     };
     let recorded = opts.source.record();
     let notes = admission_notes(&admission, &opts.path, &old, &recorded);
@@ -271,64 +297,56 @@ pub struct Card {
 /// Step 4: contacts as cards, each followed by `marks` (see [`backup`]), sorted by folded
 /// display name then id (the stable file order).
 pub fn render(fetched: &[Fetched], version: VcardVersion, marks: &[(&str, &str)]) -> Vec<Card> {
-    let mut cards: Vec<(String, Card)> = fetched
-        .iter()
-        .map(|f| {
-            let contact = crate::mapping::from_api(&f.detail, f.picture.as_ref());
-            let uid = vdir::uid_for_id(&f.id);
-            let name = contact.display_name();
-            let text = write_card_marked(&contact, version, &uid, marks);
-            let photo = contact.photo.is_some();
-            let warnings = f.warnings.clone();
-            (fold(&name), Card { id: f.id.clone(), uid, name, photo, text, warnings })
-        })
-        .collect();
+    let mut cards: Vec<(String, Card)> =
+        fetched.iter().map(|f| render_one(f, version, marks)).map(|c| (fold(&c.name), c)).collect();
     cards.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
     cards.into_iter().map(|(_, c)| c).collect()
 }
 
-/// Step 5: the guard's decision over what the backup holds and what this run read.
+/// Step 4 for one contact (the [`Spill`] keeps the cards in the order of [`render`]).
+pub fn render_one(f: &Fetched, version: VcardVersion, marks: &[(&str, &str)]) -> Card {
+    let contact = crate::mapping::from_api(&f.detail, f.picture.as_ref());
+    let uid = vdir::uid_for_id(&f.id);
+    let name = contact.display_name();
+    let text = write_card_marked(&contact, version, &uid, marks);
+    let photo = contact.photo.is_some();
+    Card { id: f.id.clone(), uid, name, photo, text, warnings: f.warnings.clone() }
+}
+
+/// Step 5: the guard's decision over what the backup holds (`not_read`: its cards whose contact
+/// was not read) and what this run read. `Err`: the spill failed.
 fn decide(
     target: &Target,
-    cards: &[Card],
+    spill: &Spill,
+    not_read: &[String],
     problems: &[FetchProblem],
     listing: &Enumeration,
     limits: guard::Limits,
-) -> Result<guard::Plan, guard::Refusal> {
-    let read: BTreeSet<String> = cards.iter().map(|c| c.uid.clone()).collect();
+) -> io::Result<Result<guard::Plan, guard::Refusal>> {
     let unreadable: BTreeSet<String> = problems.iter().map(|p| vdir::uid_for_id(&p.id)).collect();
-    let existing: BTreeSet<String> = target.old.cards.keys().cloned().collect();
     let evidence = guard::Evidence {
-        existing: &existing,
-        read: &read,
+        existing: target.old.cards,
+        read: spill.card_count()?,
+        not_read,
         unreadable: &unreadable,
         listing_complete: listing.is_complete(),
     };
-    guard::decide(evidence, limits)
+    Ok(guard::decide(evidence, limits))
 }
 
-/// What became of the backup's cards.
+/// What became of the backup's cards (the cards whose bytes changed are marked in the spill).
 struct Update {
     /// Why the whole update was refused (then nothing was written or deleted).
     refused: Option<guard::Refusal>,
-    /// UIDs of the cards whose bytes changed.
-    written: HashSet<String>,
     deleted: Vec<String>,
     /// Backup cards of contacts not read this time, as the report names them.
     kept: Vec<String>,
 }
 
 impl Update {
-    fn refused(refusal: guard::Refusal, target: &Target, cards: &[Card], layout: Layout) -> Update {
-        let read: HashSet<&str> = cards.iter().map(|c| c.uid.as_str()).collect();
-        let kept = target
-            .old
-            .cards
-            .keys()
-            .filter(|u| !read.contains(u.as_str()))
-            .map(|u| shown(u, layout))
-            .collect();
-        Update { refused: Some(refusal), written: HashSet::new(), deleted: Vec::new(), kept }
+    fn refused(refusal: guard::Refusal, not_read: &[String], layout: Layout) -> Update {
+        let kept = not_read.iter().map(|u| shown(u, layout)).collect();
+        Update { refused: Some(refusal), deleted: Vec::new(), kept }
     }
 }
 
@@ -341,68 +359,55 @@ fn shown(uid: &str, layout: Layout) -> String {
 }
 
 /// Step 6: what the guard allowed, written (`--dry-run`: only found, nothing touched).
-fn write(opts: &ExportOptions, target: &Target, cards: &[Card], plan: &guard::Plan) -> Result<Update, Error> {
-    let (written, deleted) = match opts.layout {
-        Layout::Dir => write_vdir(&opts.path, target, cards, plan, opts.dry_run)?,
-        Layout::File => write_file(&opts.path, target, cards, plan, opts.dry_run)?,
+fn write(opts: &ExportOptions, spill: &Spill, plan: &guard::Plan) -> Result<Update, Error> {
+    let deleted = match opts.layout {
+        Layout::Dir => write_vdir(opts, spill, plan)?,
+        Layout::File => write_file(opts, spill, plan)?,
     };
     let kept = plan.keep.iter().map(|(u, _)| shown(u, opts.layout)).collect();
-    Ok(Update { refused: None, written, deleted, kept })
+    Ok(Update { refused: None, deleted, kept })
+}
+
+/// The spill's cards as a vdir's files, in the file order.
+impl vdir::VdirCards for Spill {
+    fn each(&self, card: &mut dyn FnMut(&str, &[u8]) -> io::Result<()>) -> io::Result<()> {
+        self.for_each_body(|uid, body| card(&vdir::file_name(uid), body))
+    }
 }
 
 /// The changed cards and the metadata replaced one by one, then the deletions.
-fn write_vdir(
-    path: &Path,
-    target: &Target,
-    cards: &[Card],
-    plan: &guard::Plan,
-    dry_run: bool,
-) -> Result<(HashSet<String>, Vec<String>), Error> {
-    let named: Vec<(String, Vec<u8>)> =
-        cards.iter().map(|c| (vdir::file_name(&c.uid), c.text.clone().into_bytes())).collect();
+fn write_vdir(opts: &ExportOptions, spill: &Spill, plan: &guard::Plan) -> Result<Vec<String>, Error> {
+    let path = &opts.path;
     let delete: Vec<String> = plan.delete.iter().map(|u| vdir::file_name(u)).collect();
-    let metadata = backup::vdir_metadata(&target.recorded);
-    let out = match dry_run {
-        true => vdir::preview_vdir(path, &named, &delete),
-        false => vdir::apply_vdir(path, &metadata, &named, &delete),
+    let metadata = backup::vdir_metadata(&opts.source.record());
+    let mut written = |name: &str| spill.mark_written(name.strip_suffix(".vcf").unwrap_or(name));
+    let out = match opts.dry_run {
+        true => vdir::preview_vdir(path, spill, &delete, &mut written),
+        false => vdir::apply_vdir(path, &metadata, spill, &delete, &mut written),
     };
     let out = out.map_err(|e| Error::Backup {
         path: path.to_path_buf(),
-        access: Access::WriteVdir { written: e.done.written.len(), deleted: e.done.deleted.len() },
+        access: Access::WriteVdir { written: e.done.written, deleted: e.done.deleted.len() },
         source: e.source,
     })?;
-    let files: HashSet<&String> = out.written.iter().collect();
-    let written = cards.iter().filter(|c| files.contains(&vdir::file_name(&c.uid))).map(|c| c.uid.clone());
-    Ok((written.collect(), out.deleted))
+    Ok(out.deleted)
 }
 
-/// The new cards and the kept old ones, in the stable order, replacing the file at once.
-fn write_file(
-    path: &Path,
-    target: &Target,
-    cards: &[Card],
-    plan: &guard::Plan,
-    dry_run: bool,
-) -> Result<(HashSet<String>, Vec<String>), Error> {
-    let mut ordered: Vec<((String, String), &str)> =
-        cards.iter().map(|c| ((fold(&c.name), c.id.clone()), c.text.as_str())).collect();
-    for (uid, _) in &plan.keep {
-        let card = &target.old.cards[uid];
-        let id = vdir::id_from_uid(uid).unwrap_or_else(|| uid.clone());
-        ordered.push(((fold(&card.name), id), card.text.as_str()));
-    }
-    ordered.sort_by(|a, b| a.0.cmp(&b.0));
-    let body: String = ordered.iter().map(|(_, text)| *text).collect();
-    if !dry_run {
-        vdir::write_if_changed(path, body.as_bytes()).map_err(|source| Error::Backup {
+/// The new cards and the kept old ones, in the stable order, replacing the file at once (streamed
+/// from the spill into the temporary file, after a first pass finds whether anything changed).
+fn write_file(opts: &ExportOptions, spill: &Spill, plan: &guard::Plan) -> Result<Vec<String>, Error> {
+    let path = &opts.path;
+    spill.mark_kept(plan.keep.iter().map(|(u, _)| u)).map_err(|e| temporary(opts, e))?;
+    if !opts.dry_run {
+        let mut cards = |chunk: &mut dyn FnMut(&[u8]) -> io::Result<bool>| spill.for_each_file_card(chunk);
+        vdir::write_streamed_if_changed(path, &mut cards).map_err(|source| Error::Backup {
             path: path.to_path_buf(),
             access: Access::WriteFile,
             source,
         })?;
     }
-    let old_text = |uid: &str| target.old.cards.get(uid).map(|o| o.text.as_str());
-    let written = cards.iter().filter(|c| old_text(&c.uid) != Some(c.text.as_str())).map(|c| c.uid.clone());
-    Ok((written.collect(), plan.delete.clone()))
+    spill.mark_written_unless_in_backup().map_err(|e| temporary(opts, e))?;
+    Ok(plan.delete.clone())
 }
 
 /// Everything step 7 reports on.
@@ -410,23 +415,25 @@ struct Run<'a> {
     opts: &'a ExportOptions,
     target: &'a Target,
     listing: &'a Enumeration,
-    cards: &'a [Card],
+    spill: &'a std::rc::Rc<Spill>,
     problems: &'a [FetchProblem],
     update: Update,
 }
 
 impl Run<'_> {
     /// Step 7: the report.
-    fn report(self, api_calls: u64, started: Instant) -> ExportReport {
+    fn report(self, api_calls: u64, started: Instant) -> io::Result<ExportReport> {
         let (opts, listing) = (self.opts, self.listing);
         let refused = self.update.refused.is_some();
+        let contacts_read = self.spill.card_count()?;
+        let written = self.spill.written_count()?;
         let summary = ExportSummary {
-            contacts: self.cards.len(),
-            written: self.update.written.len(),
-            unchanged: if refused { 0 } else { self.cards.len() - self.update.written.len() },
+            contacts: contacts_read,
+            written,
+            unchanged: if refused { 0 } else { contacts_read - written },
             deleted: self.update.deleted.len(),
             errors: self.problems.len(),
-            photos: self.cards.iter().filter(|c| c.photo).count(),
+            photos: self.spill.photo_count()?,
             searches: listing.stats.searches,
             pages_followed: listing.stats.pages_followed,
             truncated_resolved: listing.stats.truncated_resolved,
@@ -434,8 +441,8 @@ impl Run<'_> {
             api_calls,
             elapsed_ms: started.elapsed().as_millis() as u64,
         };
-        let contacts = self.contact_entries();
-        ExportReport {
+        let contacts = self.contact_entries()?;
+        Ok(ExportReport {
             dry_run: opts.dry_run,
             path: opts.path.display().to_string(),
             layout: match opts.layout {
@@ -461,54 +468,30 @@ impl Run<'_> {
             deleted: self.update.deleted,
             kept: self.update.kept,
             contacts,
-        }
+        })
     }
 
     /// One entry per card read, then one per contact listed but not read.
-    fn contact_entries(&self) -> Vec<ContactEntry> {
-        let layout = self.opts.layout;
-        let mut entries: Vec<ContactEntry> = self
-            .cards
-            .iter()
-            .map(|c| ContactEntry {
-                id: c.id.clone(),
-                uid: c.uid.clone(),
-                name: c.name.clone(),
-                status: if self.update.refused.is_some() {
-                    "refused"
-                } else if self.update.written.contains(&c.uid) {
-                    "written"
-                } else {
-                    "unchanged"
-                },
-                file: (layout == Layout::Dir).then(|| vdir::file_name(&c.uid)),
-                photo: c.photo,
-                error: None,
-                warnings: c.warnings.clone(),
-            })
-            .collect();
-        entries.extend(self.problems.iter().map(|p| self.problem_entry(p)));
-        entries
+    fn contact_entries(&self) -> io::Result<ContactList> {
+        let unread = self.problems.iter().map(|p| self.problem_entry(p)).collect::<io::Result<_>>()?;
+        let refused = self.update.refused.is_some();
+        Ok(ContactList::new(self.spill.clone(), refused, self.opts.layout == Layout::Dir, unread))
     }
 
-    fn problem_entry(&self, p: &FetchProblem) -> ContactEntry {
+    fn problem_entry(&self, p: &FetchProblem) -> io::Result<ContactEntry> {
         let uid = vdir::uid_for_id(&p.id);
         let what = if p.gone { "listed, but reading it answered \"data not found\"" } else { "not read" };
-        let fate = if self.target.old.cards.contains_key(&uid) {
-            "its previous card is kept"
-        } else {
-            "it has no card yet"
-        };
-        ContactEntry {
+        let fate = if self.spill.has_old(&uid)? { "its previous card is kept" } else { "it has no card yet" };
+        Ok(ContactEntry {
             id: p.id.clone(),
             uid,
-            name: self.listing.contacts.get(&p.id).map(summary_name).unwrap_or_default(),
+            name: self.listing.contacts.get(&p.id).as_ref().map(summary_name).unwrap_or_default(),
             status: "error",
             file: None,
             photo: false,
             error: Some(format!("{what} ({}); {fate}", p.message)),
             warnings: Vec::new(),
-        }
+        })
     }
 }
 
@@ -752,8 +735,8 @@ mod tests {
             assert_eq!((s.contacts, s.errors, s.deleted), (15, 45, 0), "{layout:?}");
             assert_eq!(run.report.kept.len(), 45, "{layout:?}");
             assert_eq!(snapshot(&path), before, "{layout:?}: every card as it was");
-            let errors: Vec<&ContactEntry> =
-                run.report.contacts.iter().filter(|c| c.status == "error").collect();
+            let errors: Vec<ContactEntry> =
+                run.report.contacts.to_vec().into_iter().filter(|c| c.status == "error").collect();
             assert_eq!(errors.len(), 45);
             assert!(errors[0].error.as_deref().unwrap().contains("previous card is kept"), "{errors:?}");
         }
@@ -769,7 +752,7 @@ mod tests {
         let o = fast(&f, Layout::File);
         assert_eq!(small_run(&acc, &o).outcome, Outcome::Complete);
         let old_cards = match backup::judge_file(&std::fs::read_to_string(&f).unwrap()) {
-            backup::Existing::Backup(b) => b.cards,
+            (backup::Existing::Backup(_), cards) => cards,
             other => panic!("{other:?}"),
         };
         // Ten contacts change their email, then three of them (and one unchanged) are unreadable.
@@ -786,7 +769,7 @@ mod tests {
         assert!(run.report.refused.is_none());
         let text = std::fs::read_to_string(&f).unwrap();
         let new_cards = match backup::judge_file(&text) {
-            backup::Existing::Backup(b) => b.cards,
+            (backup::Existing::Backup(_), cards) => cards,
             other => panic!("{other:?}"),
         };
         assert_eq!(new_cards.len(), 20, "the unreadable contacts' cards are still in the file");
@@ -884,7 +867,7 @@ mod tests {
                 "{refused}"
             );
             assert_eq!(snapshot(&path), before, "{layout:?}: cards c0..c5 not overwritten");
-            assert!(run.report.contacts.iter().all(|c| c.status == "refused"));
+            assert!(run.report.contacts.to_vec().iter().all(|c| c.status == "refused"));
             // The same account losing most of its contacts is refused too, until allowed.
             real.set_contacts(people(10));
             assert!(was_refused(&small_run(&real, &o)));

@@ -1,10 +1,12 @@
 //! The export's JSON report (`--report`) and the lines printed at the end of a run.
 
 use std::path::Path;
+use std::rc::Rc;
 
-use serde::Serialize;
+use serde::ser::{Error as _, SerializeSeq as _};
+use serde::{Serialize, Serializer};
 
-use super::enumerate;
+use super::{enumerate, vdir, Spill};
 use crate::report::{Row, Tabular};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -41,6 +43,82 @@ pub struct ContactEntry {
     pub warnings: Vec<String>,
 }
 
+/// The report's contacts: one entry per card read, in the file order, then one per contact
+/// listed but not read. The entries of the cards read are made as they are shown, from the
+/// export's spill (a million of them are never all in memory; the JSON report streams them).
+#[derive(Clone)]
+pub struct ContactList {
+    cards: Rc<Spill>,
+    /// The update was refused: every card read is `refused`.
+    refused: bool,
+    /// A vdir: each entry names its file.
+    files: bool,
+    unread: Vec<ContactEntry>,
+}
+
+impl ContactList {
+    pub fn new(cards: Rc<Spill>, refused: bool, files: bool, unread: Vec<ContactEntry>) -> ContactList {
+        ContactList { cards, refused, files, unread }
+    }
+
+    /// Every entry, in order, to `f`.
+    pub fn for_each(&self, mut f: impl FnMut(&ContactEntry)) -> std::io::Result<()> {
+        self.cards.for_each_card(|c| {
+            f(&ContactEntry {
+                status: match (self.refused, c.written) {
+                    (true, _) => "refused",
+                    (false, true) => "written",
+                    (false, false) => "unchanged",
+                },
+                file: self.files.then(|| vdir::file_name(&c.uid)),
+                id: c.id,
+                uid: c.uid,
+                name: c.name,
+                photo: c.photo,
+                error: None,
+                warnings: c.warnings,
+            })
+        })?;
+        self.unread.iter().for_each(f);
+        Ok(())
+    }
+
+    /// Every entry, in memory (tests, and the HTML and CSV reports).
+    pub fn to_vec(&self) -> Vec<ContactEntry> {
+        let mut all = Vec::new();
+        self.for_each(|c| all.push(c.clone())).expect("the export's spill reads back");
+        all
+    }
+
+    /// The contacts listed but not read (status `error`).
+    pub fn unread(&self) -> &[ContactEntry] {
+        &self.unread
+    }
+}
+
+impl std::fmt::Debug for ContactList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.to_vec()).finish()
+    }
+}
+
+impl Serialize for ContactList {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut failed = None;
+        let read = self.for_each(|c| {
+            if failed.is_none() {
+                failed = seq.serialize_element(c).err();
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        read.map_err(S::Error::custom)?;
+        seq.end()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EnumerationReport {
     pub complete: bool,
@@ -74,7 +152,7 @@ pub struct ExportReport {
     /// Cards of contacts not read this time (unreadable, not listed, or deletion refused), kept
     /// as they were.
     pub kept: Vec<String>,
-    pub contacts: Vec<ContactEntry>,
+    pub contacts: ContactList,
 }
 
 impl ExportReport {
@@ -140,7 +218,7 @@ impl ExportReport {
         if let Some(r) = &self.refused {
             out.push_str(&format!("refused: {r}\n"));
         }
-        for c in self.contacts.iter().filter(|c| c.status == "error") {
+        for c in self.contacts.unread() {
             out.push_str(&format!(
                 "  error: contact {} ({}): {}\n",
                 c.id,
@@ -155,10 +233,13 @@ impl ExportReport {
     /// One line per contact warning (also shown by a quiet run).
     pub fn warning_lines(&self) -> String {
         let mut out = String::new();
-        for c in &self.contacts {
+        let read = self.contacts.for_each(|c| {
             for w in &c.warnings {
                 out.push_str(&format!("  warning: contact {} ({}): {w}\n", c.id, c.name));
             }
+        });
+        if let Err(e) = read {
+            out.push_str(&format!("  warning: the contacts' warnings could not be read back: {e}\n"));
         }
         out
     }
@@ -194,16 +275,17 @@ impl Tabular for ExportReport {
 
     fn rows(&self) -> Vec<Row> {
         self.contacts
-            .iter()
+            .to_vec()
+            .into_iter()
             .map(|c| Row {
                 outcome: c.status,
                 cells: vec![
-                    c.id.clone(),
-                    c.name.clone(),
+                    c.id,
+                    c.name,
                     c.status.to_string(),
-                    c.file.clone().unwrap_or_default(),
+                    c.file.unwrap_or_default(),
                     if c.photo { "yes" } else { "" }.to_string(),
-                    c.error.clone().unwrap_or_default(),
+                    c.error.unwrap_or_default(),
                     c.warnings.join("\n"),
                 ],
                 thumbnail: None,

@@ -96,11 +96,11 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// What a vdir update did.
+/// What a vdir update did (the names of the cards written go to its `written` callback).
 #[derive(Debug, Clone, Default)]
 pub struct VdirOutcome {
-    pub written: Vec<String>,
-    pub unchanged: Vec<String>,
+    pub written: usize,
+    pub unchanged: usize,
     pub deleted: Vec<String>,
 }
 
@@ -111,18 +111,31 @@ pub struct ApplyError {
     pub source: io::Error,
 }
 
+/// The cards of a vdir update, handed one at a time (file name, bytes) to the writer: from
+/// memory, or streamed from the export's spill (never all in memory at once).
+pub trait VdirCards {
+    fn each(&self, card: &mut dyn FnMut(&str, &[u8]) -> io::Result<()>) -> io::Result<()>;
+}
+
+impl VdirCards for Vec<(String, Vec<u8>)> {
+    fn each(&self, card: &mut dyn FnMut(&str, &[u8]) -> io::Result<()>) -> io::Result<()> {
+        self.iter().try_for_each(|(name, bytes)| card(name, bytes))
+    }
+}
+
 /// Applies what the guard ([`super::guard`]) decided to `dir`: writes `metadata` (its
-/// [`super::backup::VDIR_METADATA`]) and `cards` (file name → bytes) where their bytes changed,
-/// atomically, and removes the files named in `delete` (this tool's names only), once every card
-/// is written.
+/// [`super::backup::VDIR_METADATA`]) and `cards` where their bytes changed, atomically (each one
+/// named to `written`), and removes the files named in `delete` (this tool's names only), once
+/// every card is written.
 pub fn apply_vdir(
     dir: &Path,
     metadata: &[u8],
-    cards: &[(String, Vec<u8>)],
+    cards: &dyn VdirCards,
     delete: &[String],
+    written: &mut dyn FnMut(&str) -> io::Result<()>,
 ) -> Result<VdirOutcome, ApplyError> {
     let mut out = VdirOutcome::default();
-    match update_vdir(dir, metadata, cards, delete, true, &mut out) {
+    match update_vdir(dir, metadata, cards, delete, true, written, &mut out) {
         Ok(()) => Ok(out),
         Err(source) => Err(ApplyError { done: out, source }),
     }
@@ -132,47 +145,54 @@ pub fn apply_vdir(
 /// nothing: the same names refused, the same cards found changed or unchanged, the same deletions.
 pub fn preview_vdir(
     dir: &Path,
-    cards: &[(String, Vec<u8>)],
+    cards: &dyn VdirCards,
     delete: &[String],
+    written: &mut dyn FnMut(&str) -> io::Result<()>,
 ) -> Result<VdirOutcome, ApplyError> {
     let mut out = VdirOutcome::default();
-    match update_vdir(dir, &[], cards, delete, false, &mut out) {
+    match update_vdir(dir, &[], cards, delete, false, written, &mut out) {
         Ok(()) => Ok(out),
         Err(source) => Err(ApplyError { done: VdirOutcome::default(), source }),
     }
 }
 
+fn unsafe_name(name: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe file name {name:?}"))
+}
+
 fn update_vdir(
     dir: &Path,
     metadata: &[u8],
-    cards: &[(String, Vec<u8>)],
+    cards: &dyn VdirCards,
     delete: &[String],
     apply: bool,
+    written: &mut dyn FnMut(&str) -> io::Result<()>,
     out: &mut VdirOutcome,
 ) -> io::Result<()> {
-    for name in cards.iter().map(|(n, _)| n).chain(delete) {
-        if !is_safe_name(name) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe file name {name:?}")));
-        }
+    // Every name checked before anything is written (the cards' in a first pass over them).
+    cards.each(&mut |name, _| if is_safe_name(name) { Ok(()) } else { Err(unsafe_name(name)) })?;
+    if let Some(name) = delete.iter().find(|n| !is_safe_name(n)) {
+        return Err(unsafe_name(name));
     }
     if apply {
         fs::create_dir_all(dir)?;
         // The folder says whose it is before its cards change.
         write_if_changed(&dir.join(super::backup::VDIR_METADATA), metadata)?;
     }
-    for (name, bytes) in cards {
+    cards.each(&mut |name, bytes| {
         let path = dir.join(name);
-        if fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) {
-            out.unchanged.push(name.clone());
-        } else {
-            // No sweep per card (a folder read each): the folder is swept once below.
-            if apply {
-                atomic_file::write_in_batch(&path, bytes)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-            }
-            out.written.push(name.clone());
+        if fs::read(&path).ok().as_deref() == Some(bytes) {
+            out.unchanged += 1;
+            return Ok(());
         }
-    }
+        // No sweep per card (a folder read each): the folder is swept once below.
+        if apply {
+            atomic_file::write_in_batch(&path, bytes)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        }
+        out.written += 1;
+        written(name)
+    })?;
     for name in delete {
         let path = dir.join(name);
         if apply {
@@ -196,21 +216,54 @@ fn update_vdir(
 /// already holds exactly them; `true` if written. An unchanged file still gets the stale
 /// temporaries of killed runs removed (a write sweeps them too).
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    write_streamed_if_changed(path, &mut |chunk: Chunks<'_>| chunk(bytes).map(|_| ()))
+}
+
+/// Takes a file's bytes chunk by chunk, answering whether to go on.
+pub type Chunks<'a> = &'a mut dyn FnMut(&[u8]) -> io::Result<bool>;
+/// Hands a file's bytes, in order, to its [`Chunks`].
+pub type EachChunk<'a> = &'a mut dyn FnMut(Chunks<'_>) -> io::Result<()>;
+
+/// [`write_if_changed`] for bytes too many to hold: `each` hands them over in order, chunk by
+/// chunk, to its argument (which answers whether to go on), and is called twice when the file is
+/// there: once to compare (stopping at the first difference), once to write if they differ.
+pub fn write_streamed_if_changed(path: &Path, each: EachChunk<'_>) -> io::Result<bool> {
+    use std::io::Write as _;
+    let write = |each: EachChunk<'_>| {
+        let mut file = atomic_file::AtomicFile::create(path, atomic_file::Accept::FileOnly)?;
+        each(&mut |chunk| file.write_all(chunk).map(|_| true))?;
+        file.commit()
+    };
     if atomic_file::is_stdout(path) {
-        atomic_file::write(path, bytes)
-            .map_err(|e| io::Error::new(e.kind(), format!("standard output: {e}")))?;
-        return Ok(true);
+        return write(each)
+            .map(|_| true)
+            .map_err(|e| io::Error::new(e.kind(), format!("standard output: {e}")));
     }
-    if fs::read(path).ok().as_deref() == Some(bytes) {
-        atomic_file::remove_stale_temporaries(path);
-        return Ok(false);
+    if let Ok(old) = fs::File::open(path) {
+        if same_bytes(old, each)? {
+            atomic_file::remove_stale_temporaries(path);
+            return Ok(false);
+        }
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)?;
     }
-    atomic_file::write(path, bytes)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    write(each).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     Ok(true)
+}
+
+/// Whether `old` holds exactly the bytes `each` hands over (an unreadable file does not).
+fn same_bytes(old: fs::File, each: EachChunk<'_>) -> io::Result<bool> {
+    use std::io::Read as _;
+    let mut old = io::BufReader::new(old);
+    let mut same = true;
+    let mut buf = Vec::new();
+    each(&mut |chunk| {
+        buf.resize(chunk.len(), 0);
+        same = old.read_exact(&mut buf).is_ok() && buf == chunk;
+        Ok(same)
+    })?;
+    Ok(same && old.read(&mut [0u8; 1]).is_ok_and(|n| n == 0))
 }
 
 /// A name this tool gives its cards: `orange-contacts-*.vcf`.
@@ -222,22 +275,28 @@ pub fn is_card_name(name: &str) -> bool {
 /// `.tmp` files, hidden files and other names are ignored.
 pub fn list_own_cards(dir: &Path) -> io::Result<BTreeSet<String>> {
     let mut names = BTreeSet::new();
+    for_each_own_card(dir, &mut |name| {
+        names.insert(name);
+        Ok(())
+    })?;
+    Ok(names)
+}
+
+/// [`list_own_cards`] one name at a time, in the folder's order (a million names are not held).
+pub fn for_each_own_card(dir: &Path, card: &mut dyn FnMut(String) -> io::Result<()>) -> io::Result<()> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(names),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display()))),
     };
     for entry in entries {
         let entry = entry?;
         let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
-        if !is_card_name(&name) {
-            continue;
-        }
-        if entry.file_type()?.is_file() {
-            names.insert(name);
+        if is_card_name(&name) && entry.file_type()?.is_file() {
+            card(name)?;
         }
     }
-    Ok(names)
+    Ok(())
 }
 
 /// The initials a backup's names are found by (the folded first character of each searchable
@@ -301,12 +360,13 @@ mod tests {
             .iter()
             .map(|id| (file_name(&uid_for_id(id)), b"BEGIN:VCARD\r\nEND:VCARD\r\n".to_vec()))
             .collect();
-        let out = apply_vdir(&vdir, b"{}", &cards, &[]).unwrap();
-        assert_eq!(out.written.len(), 4);
+        let out = apply_vdir(&vdir, b"{}", &cards, &[], &mut |_| Ok(())).unwrap();
+        assert_eq!(out.written, 4);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written beside the vdir");
         assert_eq!(fs::read_dir(&vdir).unwrap().count(), 5, "4 cards and the metadata");
-        assert!(apply_vdir(&vdir, b"{}", &[("../x.vcf".into(), vec![])], &[]).is_err());
-        assert!(apply_vdir(&vdir, b"{}", &[], &["../x.vcf".into()]).is_err());
+        let escaping = vec![("../x.vcf".to_string(), vec![])];
+        assert!(apply_vdir(&vdir, b"{}", &escaping, &[], &mut |_| Ok(())).is_err());
+        assert!(apply_vdir(&vdir, b"{}", &Vec::new(), &["../x.vcf".into()], &mut |_| Ok(())).is_err());
     }
 
     fn card(n: &str) -> (String, Vec<u8>) {
@@ -323,13 +383,19 @@ mod tests {
         fs::write(d.join("notes.txt"), "mine").unwrap();
         fs::write(d.join("other.vcf"), "not ours").unwrap();
         fs::write(d.join(".orange-contacts-9.vcf.abc.tmp"), "stray").unwrap();
-        let first = apply_vdir(d, b"{}", &[card("1"), card("2"), card("3")], &[]).unwrap();
-        assert_eq!(first.written.len(), 3);
+        let first =
+            apply_vdir(d, b"{}", &vec![card("1"), card("2"), card("3")], &[], &mut |_| Ok(())).unwrap();
+        assert_eq!(first.written, 3);
         let mut changed = card("2");
         changed.1.extend_from_slice(b"x");
-        let second = apply_vdir(d, b"{}", &[card("1"), changed], &[card("3").0]).unwrap();
-        assert_eq!(second.unchanged, vec![file_name(&uid_for_id("1"))]);
-        assert_eq!(second.written, vec![file_name(&uid_for_id("2"))]);
+        let mut written = Vec::new();
+        let second = apply_vdir(d, b"{}", &vec![card("1"), changed], &[card("3").0], &mut |n| {
+            written.push(n.to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(second.unchanged, 1);
+        assert_eq!(written, vec![file_name(&uid_for_id("2"))]);
         assert_eq!(second.deleted, vec![file_name(&uid_for_id("3"))]);
         assert_eq!(list_own_cards(d).unwrap().len(), 2);
         assert!(d.join("notes.txt").exists() && d.join("other.vcf").exists());
@@ -344,5 +410,23 @@ mod tests {
         assert!(!write_if_changed(&p, b"one").unwrap());
         assert!(write_if_changed(&p, b"two").unwrap());
         assert_eq!(fs::read(&p).unwrap(), b"two");
+        // Streamed in chunks: compared chunk by chunk, a shorter or longer file is a change.
+        let chunks = |parts: &'static [&'static [u8]]| {
+            move |f: &mut dyn FnMut(&[u8]) -> io::Result<bool>| {
+                for part in parts {
+                    if !f(part)? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        };
+        assert!(!write_streamed_if_changed(&p, &mut chunks(&[b"t", b"wo"])).unwrap());
+        assert!(write_streamed_if_changed(&p, &mut chunks(&[b"tw"])).unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"tw");
+        assert!(write_streamed_if_changed(&p, &mut chunks(&[b"tw", b"o", b"!"])).unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"two!");
+        assert!(write_streamed_if_changed(&p, &mut chunks(&[b"tx", b"o!"])).unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"txo!");
     }
 }
