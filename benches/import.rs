@@ -1,12 +1,19 @@
 //! Import benchmarks, side by side in one run on this machine (client and sandbox share the cores):
 //!
-//! 1. the sandbox's own ceiling for `addcontact` (N concurrent raw HTTP clients);
-//! 2. an unlimited import of 3,000 contacts (2 phones, 2 emails, 10% with a photo): contacts/s,
-//!    calls/s, and API calls per contact versus the minimum (1 addcontact + 1 per extra device +
-//!    1 per photo);
-//! 3. `--rate R` against a sandbox started with `--max-rps R`: calls/s and refusals.
+//! 1. per concurrency C (default 4, the CLI's default, then 8): the sandbox's own ceilings with C
+//!    raw HTTP clients, one task each, so the import is compared with the same number of calls in
+//!    flight: `addcontact` alone, and the import's own calls (addcontact, 3 adddevice, addpicture
+//!    on every tenth), with the CPU time and context switches per call;
+//! 2. an unlimited import at C of 3,000 contacts (2 phones, 2 emails, 10% with a photo): contacts/s,
+//!    calls/s as a share of both ceilings, CPU share, CPU time and context switches per call, and
+//!    API calls per contact versus the minimum (1 addcontact + 1 per extra device + 1 per photo);
+//!    then the same import again (nothing to do);
+//! 3. `--rate R` against a sandbox started with `--max-rps R`: calls/s and refusals (concurrency 8).
 //!
-//! Run: `cargo bench --bench import` (optional args: `-- CONTACTS RATE`).
+//! Run: `cargo bench --bench import` (optional args: `-- CONTACTS RATE [CONCURRENCY...]`, default
+//! `3000 100 4 8`; RATE 0 skips step 3). The load average is printed at the start and the end:
+//! wall-clock ratios mean little when other work holds the cores; CPU time and context switches
+//! per call do not depend on it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,33 +56,41 @@ fn main() {
             let ceiling = raw_ceiling(&server, &token, concurrency, Workload::AddContact, CEILING_SPAN).await;
             server.shutdown().await;
             let (server, token) = start(db("same-calls"), None).await;
+            let (cpu_before, switches_before) = (cpu_seconds(), context_switches());
             let same_calls = raw_ceiling(&server, &token, concurrency, Workload::SameCalls, CEILING_SPAN).await;
+            let raw_requests = same_calls * CEILING_SPAN.as_secs_f64();
+            let raw_cpu = (cpu_seconds() - cpu_before) / raw_requests;
+            let raw_switches = context_switches().saturating_sub(switches_before) as f64 / raw_requests;
             server.shutdown().await;
             println!(
                 "concurrency {concurrency}: sandbox ceiling with {concurrency} raw HTTP clients, {} s each: \
                  addcontact {ceiling:.0} req/s; the import's calls (addcontact, 3 adddevice, addpicture on \
-                 every tenth) {same_calls:.0} req/s",
-                CEILING_SPAN.as_secs()
+                 every tenth) {same_calls:.0} req/s, CPU {:.0} us and {raw_switches:.1} context switches per call",
+                CEILING_SPAN.as_secs(),
+                raw_cpu * 1e6
             );
 
             let (server, token) = start(db("unlimited"), None).await;
             let client = new_client(&server, token, None, concurrency);
             let records = generate(contacts);
-            let cpu_before = cpu_seconds();
+            let (cpu_before, switches_before) = (cpu_seconds(), context_switches());
             let started = Instant::now();
             let run = import::run(records, &client, &options(concurrency), &Silent, started).await;
             let secs = started.elapsed().as_secs_f64();
             let cpu = cpu_seconds() - cpu_before;
+            let switches = context_switches().saturating_sub(switches_before);
             let s = &run.report.summary;
             let calls_per_sec = s.api_calls as f64 / secs;
             println!(
                 "concurrency {concurrency}: unlimited import: {contacts} contacts in {secs:.2}s = {:.0} contacts/s, \
                  {calls_per_sec:.0} calls/s = {:.2}x the addcontact ceiling, {:.2}x the same-calls ceiling; \
-                 CPU {cpu:.2}s = {:.0}% of {cores} cores; outcomes {:?}",
+                 CPU {cpu:.2}s = {:.0}% of {cores} cores, {:.0} us and {:.1} context switches per call; outcomes {:?}",
                 contacts as f64 / secs,
                 calls_per_sec / ceiling,
                 calls_per_sec / same_calls,
                 100.0 * cpu / secs / cores as f64,
+                cpu * 1e6 / s.api_calls as f64,
+                switches as f64 / s.api_calls as f64,
                 s.outcomes
             );
             println!(
@@ -145,6 +160,24 @@ fn cpu_seconds() -> f64 {
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<f64> = after.split_whitespace().filter_map(|f| f.parse().ok()).collect();
     fields.get(11).zip(fields.get(12)).map_or(0.0, |(u, s)| (u + s) / 100.0)
+}
+
+/// Context switches of all the process's threads so far: each hand-off of a call between threads
+/// (client task, connection tasks, the sandbox's database threads) costs one, so their number per
+/// call counts the hops of a round trip whatever the machine's load.
+fn context_switches() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 fn load_average() -> String {
