@@ -170,7 +170,7 @@ fn item2_declared_sizes_are_refused_before_reading_and_pictures_have_their_own_c
         let Err(err) = client.get_contact(CONTACT_ID).await else {
             panic!("an answer over the cap was read")
         };
-        assert!(matches!(err, ApiError::Malformed { status: 200, .. }) && !err.is_fatal(), "{err:?}");
+        assert!(matches!(err, ApiError::TooLarge { status: 200, .. }) && !err.is_fatal(), "{err:?}");
         assert!(err.to_string().contains("larger than 4 MiB"), "{err}");
         assert_eq!(server.requests(), 1, "an answer over the cap is not asked for again");
         // A picture of 2 MiB is over the default picture cap (1 MiB, in base64) ...

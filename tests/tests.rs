@@ -20,6 +20,7 @@ mod hostile_server;
 mod import;
 mod import_fidelity;
 mod mapping;
+mod over_cap;
 mod progress;
 mod remote_seam;
 mod reports;

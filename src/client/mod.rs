@@ -135,9 +135,16 @@ pub enum ApiError {
     /// An HTTP error status with no readable API answer in the body (401, 404, 503, …).
     #[error("{action}: HTTP {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
     Http { action: Action, status: u16, message: String },
-    /// The answer could not be read as the action's response (or was larger than the limit).
+    /// The answer could not be read as the action's response.
     #[error("{action}: unreadable answer (HTTP {status}): {message}")]
     Malformed { action: Action, status: u16, message: String },
+    /// The answer was larger than the limit for the action ([`AnswerLimits`]); only its start
+    /// was read. For `findcontactlist` this means many matches: the listing refines the search.
+    #[error(
+        "{action}: unreadable answer (HTTP {status}): the answer is larger than {limit}, the limit for \
+         {action} answers (raise it with {raised_by})"
+    )]
+    TooLarge { action: Action, status: u16, limit: String, raised_by: &'static str },
     /// `count` answers in a row could not be read (garbage, HTML, a wrong encoding, over the size
     /// limit) with no readable one in between: the endpoint is not the API, or is broken, and no
     /// further call is sent. `last` is the last of those errors.
@@ -166,7 +173,7 @@ impl ApiError {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             ApiError::Transport { ambiguous, .. } => *ambiguous,
-            ApiError::Malformed { action, .. } => action.is_write(),
+            ApiError::Malformed { action, .. } | ApiError::TooLarge { action, .. } => action.is_write(),
             _ => false,
         }
     }
@@ -486,12 +493,18 @@ impl ApiClient {
             Ok(Some(bytes)) => decode_body(&bytes),
             Ok(None) => {
                 // Not retried: the same server would most likely send the same again.
-                let message = format!(
-                    "the answer is larger than {}, the limit for {action} answers (raise it with {})",
-                    limits::mebibytes(limit),
-                    AnswerLimits::raised_by(action)
-                );
-                let error = ApiError::Malformed { action, status: status.as_u16(), message };
+                let error = ApiError::TooLarge {
+                    action,
+                    status: status.as_u16(),
+                    limit: limits::mebibytes(limit),
+                    raised_by: AnswerLimits::raised_by(action),
+                };
+                if action == Action::FindContactList {
+                    // Many matches, not a broken endpoint: the listing refines such a search
+                    // (`export::enumerate`), so it neither counts toward the broken-endpoint
+                    // limit nor resets it.
+                    return Attempt::Done(Err(error));
+                }
                 return self.judge(action, status, false, Attempt::Done(Err(error)));
             }
             // The headers came but the body was cut: the request certainly reached the server.

@@ -186,6 +186,12 @@ impl Enumeration {
 /// Longest prefix refinement goes to before giving up on a prefix.
 const MAX_DEPTH: usize = 48;
 
+/// Searches over the answer size limit refined in one listing, at most. A big account has a few
+/// dozen (one per crowded initial, a few of their refinements); a server sending huge answers to
+/// everything would otherwise be refined character after character, each answer read to the
+/// limit (4 MiB).
+const MAX_OVER_CAP: usize = 256;
+
 const PAGING_UNKNOWN: u8 = 0;
 const PAGING_HONOURED: u8 = 1;
 const PAGING_IGNORED: u8 = 2;
@@ -193,6 +199,9 @@ const PAGING_IGNORED: u8 = 2;
 struct Walker<'a, R: Remote> {
     remote: &'a R,
     concurrency: usize,
+    /// Searches of pass 1, one per term.
+    first_searches: usize,
+    /// What refinement appends to a prefix.
     alphabet: Vec<(String, usize)>,
     found: Mutex<BTreeMap<String, ContactSummary>>,
     incomplete: Mutex<Vec<IncompletePrefix>>,
@@ -202,6 +211,8 @@ struct Walker<'a, R: Remote> {
     refinements: AtomicUsize,
     truncated: AtomicUsize,
     resolved: AtomicUsize,
+    /// Searches whose answer was over the size limit ([`MAX_OVER_CAP`]).
+    over_cap: AtomicUsize,
     progress: &'a dyn Progress,
 }
 
@@ -225,11 +236,28 @@ pub async fn enumerate_with<R: Remote>(
 ) -> Result<Enumeration, ApiError> {
     // One search per alphabet entry first; refinements and pages add to the total as they come.
     let total = Some(alphabet.len() as u64);
-    in_phase(progress, Phase::Listing, total, walk(remote, alphabet, concurrency, progress)).await
+    let terms = alphabet.iter().map(|(t, _)| t.clone()).collect();
+    in_phase(progress, Phase::Listing, total, walk(remote, terms, alphabet, concurrency, progress)).await
 }
 
+/// The contacts matching `initials` (folded first characters of names), found like [`enumerate`]
+/// finds them (pages, refinement by the whole [`alphabet`], answers over the size limit) but
+/// searching only these first: what import needs of the account ([`Phase::AccountSearch`]).
+pub async fn enumerate_initials<R: Remote>(
+    remote: &R,
+    initials: Vec<String>,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<Enumeration, ApiError> {
+    let total = Some(initials.len() as u64);
+    let found = walk(remote, initials, alphabet(), concurrency, progress);
+    in_phase(progress, Phase::AccountSearch, total, found).await
+}
+
+/// Searches every term of `terms`, then resolves the short answers, refining by `alphabet`.
 async fn walk<R: Remote>(
     remote: &R,
+    terms: Vec<String>,
     alphabet: Vec<(String, usize)>,
     concurrency: usize,
     progress: &dyn Progress,
@@ -237,6 +265,7 @@ async fn walk<R: Remote>(
     let w = Walker {
         remote,
         concurrency: concurrency.max(1),
+        first_searches: terms.len(),
         alphabet,
         found: Mutex::new(BTreeMap::new()),
         incomplete: Mutex::new(Vec::new()),
@@ -246,12 +275,13 @@ async fn walk<R: Remote>(
         refinements: AtomicUsize::new(0),
         truncated: AtomicUsize::new(0),
         resolved: AtomicUsize::new(0),
+        over_cap: AtomicUsize::new(0),
         progress,
     };
-    let terms: Vec<String> = w.alphabet.iter().map(|(t, _)| t.clone()).collect();
 
     // Pass 1: every alphabet entry once; collect what is short.
     let mut short: Vec<(String, ContactPage)> = Vec::new();
+    let mut over_cap: Vec<(String, ApiError)> = Vec::new();
     let wr = &w;
     let mut futs = Vec::with_capacity(terms.len());
     for t in terms.iter().cloned() {
@@ -266,6 +296,7 @@ async fn walk<R: Remote>(
                 }
             }
             Err(e) if e.is_fatal() => return Err(e),
+            Err(e @ ApiError::TooLarge { .. }) => over_cap.push((term, e)),
             Err(e) => w.mark_incomplete(&term, None, 0, format!("search failed: {}", super::describe(&e))),
         }
     }
@@ -275,6 +306,10 @@ async fn walk<R: Remote>(
     short.sort_by(|a, b| a.0.cmp(&b.0));
     for (term, page) in short {
         w.resolve(term, page).await?;
+    }
+    over_cap.sort_by(|a, b| a.0.cmp(&b.0));
+    for (term, error) in over_cap {
+        w.resolve_over_cap(term, error).await?;
     }
 
     let paging = match w.paging.load(Ordering::Relaxed) {
@@ -309,9 +344,9 @@ impl<'a, R: Remote> Walker<'a, R> {
     /// One search for the folded `term` (quoted for the wire when complex).
     async fn search(&self, term: &str, page: Option<u32>) -> Result<ContactPage, ApiError> {
         let res = self.remote.find_contacts(&quote_term(term), page).await;
-        // Pass 1 makes one search per alphabet entry, all before any other: the rest were not in
-        // the total.
-        if self.searches.fetch_add(1, Ordering::Relaxed) >= self.alphabet.len() {
+        // Pass 1 makes one search per term, all before any other: the rest were not in the
+        // total.
+        if self.searches.fetch_add(1, Ordering::Relaxed) >= self.first_searches {
             self.progress.grow(1);
         }
         self.progress.advance(1);
@@ -375,6 +410,51 @@ impl<'a, R: Remote> Walker<'a, R> {
                 self.report_shortfall(&term, &first, &direct);
             }
             Ok(())
+        })
+    }
+
+    /// A search whose answer was larger than the client's limit (many matches): page 2 is asked
+    /// for its `total-data` (a server without page caps sends it with no entries, a capping one
+    /// its second page), and with it the prefix is refined like a capped page. A server that
+    /// answers page 2 as it did page 1 (it ignores paging) gives no total to check a refinement
+    /// against: the prefix is reported incomplete, never claimed complete.
+    fn resolve_over_cap(&'a self, term: String, error: ApiError) -> BoxFut<'a, Result<(), ApiError>> {
+        Box::pin(async move {
+            if self.over_cap.fetch_add(1, Ordering::Relaxed) >= MAX_OVER_CAP {
+                let reason = format!(
+                    "{}; more than {MAX_OVER_CAP} searches were over the limit, so this one was not refined",
+                    super::describe(&error)
+                );
+                self.mark_incomplete(&term, None, 0, reason);
+                return Ok(());
+            }
+            self.pages_followed.fetch_add(1, Ordering::Relaxed);
+            match self.search(&term, Some(2)).await {
+                // Its entries are in `found`, counted by name like any other.
+                Ok(page) => {
+                    let first = ContactPage { total: page.total, pages: 1, page: 1, entries: vec![] };
+                    if (page.entries.len() as u64) < u64::from(page.total) {
+                        self.resolve(term, first).await?;
+                    }
+                    Ok(())
+                }
+                Err(e) if e.is_fatal() => Err(e),
+                Err(_) => {
+                    // Refined all the same, so that import finds what it can, but never complete.
+                    let mut direct = HashSet::new();
+                    if term.chars().count() < MAX_DEPTH {
+                        let steps = self.refinement_steps(&term, &[]);
+                        self.refine(&term, usize::MAX, &steps, &mut direct).await?;
+                    }
+                    let reason = format!(
+                        "{}; the server sent no total-data for page 2 either (it ignores paging), so \
+                         the refinement of the prefix could not be checked",
+                        super::describe(&error)
+                    );
+                    self.mark_incomplete(&term, None, self.count_matching(&term, &direct), reason);
+                    Ok(())
+                }
+            }
         })
     }
 
@@ -447,6 +527,12 @@ impl<'a, R: Remote> Walker<'a, R> {
         if let Some(last) = term.chars().last() {
             scripts.extend(self.script_of(last));
         }
+        if names.is_empty() {
+            // No names to learn from (an answer over the size limit): names may go on with a
+            // digit or punctuation as well as a letter of the prefix's script.
+            scripts.extend(SCRIPTS.iter().position(|s| s.name == "digits"));
+            scripts.extend(SCRIPTS.iter().position(|s| s.name == "punctuation"));
+        }
         for s in names {
             for n in summary_names(s) {
                 if let Some(next) = next_step(&fold(&n), term) {
@@ -498,6 +584,7 @@ impl<'a, R: Remote> Walker<'a, R> {
                         }
                     }
                     Err(e) if e.is_fatal() => return Err(e),
+                    Err(e @ ApiError::TooLarge { .. }) => self.resolve_over_cap(child, e).await?,
                     Err(e) => self.mark_incomplete(
                         &child,
                         None,

@@ -9,11 +9,12 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::client::ApiError;
 use crate::dedup;
+use crate::export::enumerate;
 use crate::import::plan::AccountSnapshot;
 use crate::import::plan::OnDuplicate;
 use crate::import::read::InputRecord;
 use crate::progress::{in_phase, Phase, Progress};
-use crate::remote::{Matches, Remote};
+use crate::remote::Remote;
 use crate::wire::search::{fold, quote_term};
 use crate::wire::{ContactSummary, NewContact};
 
@@ -31,13 +32,14 @@ fn crawl_prefix(contact: &NewContact) -> Option<String> {
 }
 
 /// Reads the account contacts that share a person key with the input: searches by initial,
-/// then by full name where a server capped its answer; for `merge`, the candidates' details.
-/// Even `--on-duplicate create` searches: an unanswered `addcontact` is resolved by what is new
-/// since (`GroupPlan::known_ids`), which needs what was there. Returns the snapshot and the
-/// problems met that do not stop the import.
+/// resolved like export's listing where an answer is capped or over the size limit
+/// ([`enumerate::enumerate_initials`]); for `merge`, the candidates' details. Even
+/// `--on-duplicate create` searches: an unanswered `addcontact` is resolved by what is new since
+/// (`GroupPlan::known_ids`), which needs what was there. Returns the snapshot and the problems
+/// met that do not stop the import.
 ///
 /// The searches are [`Phase::AccountSearch`] of `progress` (their number is known before the
-/// first: one per initial), the reads [`Phase::AccountRead`].
+/// first: one per initial, refinements add to it), the reads [`Phase::AccountRead`].
 pub async fn snapshot(
     remote: &impl Remote,
     records: &[InputRecord],
@@ -47,55 +49,26 @@ pub async fn snapshot(
 ) -> Result<(AccountSnapshot, Vec<String>), ApiError> {
     let valid: Vec<&NewContact> = records.iter().filter_map(|r| r.valid()).map(|m| &m.contact).collect();
     let wanted_keys: HashSet<String> = valid.iter().filter_map(|c| dedup::key_of_new(c)).collect();
+    let initials: BTreeSet<String> = valid.iter().filter_map(|c| crawl_prefix(c)).collect();
+    let found =
+        enumerate::enumerate_initials(remote, initials.into_iter().collect(), concurrency, progress).await?;
     let mut snapshot = AccountSnapshot::default();
-    let prefixes: BTreeSet<String> = valid.iter().filter_map(|c| crawl_prefix(c)).collect();
-    let mut capped = BTreeSet::new();
-    progress.start(Phase::AccountSearch, Some(prefixes.len() as u64));
-    for (prefix, matches) in search_all(remote, prefixes, concurrency, progress).await? {
-        if !matches.complete() {
-            capped.insert(prefix);
-        }
-        index(&mut snapshot.by_key, &wanted_keys, matches.entries);
-    }
-    // A capped page the server would not turn: look each affected name up by its full text.
-    let names: BTreeSet<String> = valid
+    index(&mut snapshot.by_key, &wanted_keys, found.contacts.into_values());
+    let warnings = found
+        .incomplete
         .iter()
-        .filter(|c| crawl_prefix(c).is_some_and(|p| capped.contains(&p)))
-        .filter_map(|c| search_name(c).map(|n| quote_term(n.trim())))
+        .map(|p| {
+            format!(
+                "the account search {} is incomplete ({}): same-name contacts it did not find may be duplicated",
+                quote_term(&p.prefix),
+                p.reason
+            )
+        })
         .collect();
-    let mut warnings = Vec::new();
-    progress.grow(names.len() as u64);
-    for (name, matches) in search_all(remote, names, concurrency, progress).await? {
-        if !matches.complete() {
-            warnings.push(format!(
-                "the server capped the search {name} and ignored paging: same-name contacts beyond the cap may be duplicated"
-            ));
-        }
-        index(&mut snapshot.by_key, &wanted_keys, matches.entries);
-    }
-    progress.finish();
     if on_duplicate == OnDuplicate::Merge {
         read_candidates(remote, records, &mut snapshot, concurrency, progress).await?;
     }
     Ok((snapshot, warnings))
-}
-
-/// Every match of each term, `concurrency` searches at a time.
-async fn search_all(
-    remote: &impl Remote,
-    terms: BTreeSet<String>,
-    concurrency: usize,
-    progress: &dyn Progress,
-) -> Result<Vec<(String, Matches)>, ApiError> {
-    stream::iter(terms)
-        .map(|t| async move {
-            let found = remote.find_matches(&t).await.map(|m| (t, m));
-            progress.advance(1);
-            found
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await
 }
 
 /// `getcontact` for every candidate, and `getpicture` where an input photo could go.
@@ -144,7 +117,7 @@ async fn read_candidates(
 fn index(
     by_key: &mut HashMap<String, Vec<ContactSummary>>,
     wanted: &HashSet<String>,
-    entries: Vec<ContactSummary>,
+    entries: impl IntoIterator<Item = ContactSummary>,
 ) {
     for entry in entries {
         let Some(key) = dedup::key_of_summary(&entry) else { continue };
