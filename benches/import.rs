@@ -181,7 +181,8 @@ fn context_switches() -> u64 {
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or_else(|_| "?".into(), |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+    std::fs::read_to_string("/proc/loadavg")
+        .map_or_else(|_| "?".into(), |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 fn options(concurrency: usize) -> ImportOptions {
@@ -249,7 +250,8 @@ async fn raw_ceiling(
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (http, done, next_person, photo) = (http.clone(), done.clone(), next_person.clone(), photo.clone());
+            let (http, done, next_person, photo) =
+                (http.clone(), done.clone(), next_person.clone(), photo.clone());
             let (endpoint, token) = (endpoint.clone(), token.to_string());
             tokio::spawn(async move {
                 let url = |action: Action, query: &[(&'static str, String)]| {
@@ -279,7 +281,8 @@ async fn raw_ceiling(
                         emailperso: Some(format!("p{i}@example.fr")),
                         ..NewContact::default()
                     };
-                    let Some(answer) = send(http.get(url(Action::AddContact, &contact.to_query()))).await else {
+                    let Some(answer) = send(http.get(url(Action::AddContact, &contact.to_query()))).await
+                    else {
                         continue;
                     };
                     let cid = parse::added_contact(&answer).unwrap();
@@ -289,7 +292,8 @@ async fn raw_ceiling(
                         (DeviceType::Email, DeviceSubtype::Internet, format!("p{i}@work.example.com")),
                     ];
                     for (order, (kind, subtype, value)) in devices.into_iter().enumerate() {
-                        let device = NewDevice { cid: cid.clone(), kind, subtype, order: order as u32 + 1, value };
+                        let device =
+                            NewDevice { cid: cid.clone(), kind, subtype, order: order as u32 + 1, value };
                         send(http.get(url(Action::AddDevice, &device.to_query()))).await;
                     }
                     if i % 10 == 0 {
