@@ -27,6 +27,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/peak.rs"]
+mod peak;
+
 use base64::Engine;
 use serde_json::Value;
 
@@ -344,46 +347,13 @@ struct Measured {
 }
 
 /// Runs `cmd` to its end (output to `log`) and measures its wall time and peak resident set.
-// The child is reaped by wait4, which std's `wait` cannot replace: it also gives the rusage.
+// The child is reaped by `peak::wait_with_peak`.
 #[allow(clippy::zombie_processes)]
 fn run_measured(cmd: &mut Command, log: &Path) -> Measured {
     let started = Instant::now();
     let out = File::create(log).unwrap();
     let child = cmd.stdout(out.try_clone().unwrap()).stderr(out).spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
-    // The child's own high-water mark (VmHWM), read until it exits: `ru_maxrss` also counts this
-    // bench process, whose memory the child shares between its spawn and its exec (readings
-    // taken before the exec, under this process's name, are left out).
-    let own_name = status_field("/proc/self/status", "Name:");
-    let status_file = format!("/proc/{pid}/status");
-    let mut peak_rss_kb = 0;
-    loop {
-        if status_field(&status_file, "Name:").is_some_and(|name| Some(&name) != own_name.as_ref()) {
-            let hwm = status_field(&status_file, "VmHWM:").and_then(|v| v.parse::<u64>().ok());
-            peak_rss_kb = peak_rss_kb.max(hwm.unwrap_or(0));
-        }
-        // SAFETY: plain FFI call with valid pointers; `child` is not waited for elsewhere.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            break;
-        }
-        if reaped < 0 {
-            assert_eq!(
-                std::io::Error::last_os_error().kind(),
-                std::io::ErrorKind::Interrupted,
-                "wait4 failed"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (status, peak_rss_kb) = peak::wait_with_peak(child.id() as libc::pid_t);
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     Measured { code, elapsed: started.elapsed(), peak_rss_kb, log: log.to_path_buf() }
-}
-
-/// The first word after `field` in a `/proc/…/status` file (kilobytes for the Vm fields).
-fn status_field(path: &str, field: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let line = text.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1).map(str::to_string)
 }

@@ -4,6 +4,7 @@
 
 pub mod crowded_names;
 pub mod hostile;
+pub mod peak;
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::os::unix::process::CommandExt as _;
@@ -335,7 +336,7 @@ pub struct Measured {
 
 /// Runs `cmd` to its end and measures its own peak resident set; `data_cap` limits its data
 /// segment (`RLIMIT_DATA`: heap and private writable mappings) like a memory-capped cron job.
-// The child is reaped by wait4, which std's `wait` cannot replace: it also gives the rusage.
+// The child is reaped by `peak::wait_with_peak`.
 #[allow(clippy::zombie_processes)]
 pub fn run_measured(cmd: &mut Command, data_cap: Option<u64>) -> Measured {
     if let Some(cap) = data_cap {
@@ -358,32 +359,7 @@ pub fn run_measured(cmd: &mut Command, data_cap: Option<u64>) -> Measured {
         let _ = stderr_pipe.read_to_string(&mut s);
         s
     });
-    let pid = child.id() as libc::pid_t;
-    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
-    // The child's own high-water mark (VmHWM), read until it exits: `ru_maxrss` also counts the
-    // test process, whose memory the child shares between its spawn and its exec.
-    let status_file = format!("/proc/{pid}/status");
-    let mut peak_rss_kb = 0;
-    loop {
-        let hwm = std::fs::read_to_string(&status_file).ok().and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        });
-        peak_rss_kb = peak_rss_kb.max(hwm.unwrap_or(0));
-        // SAFETY: plain FFI call with valid pointers; `child` is not waited for elsewhere.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            break;
-        }
-        if reaped < 0 {
-            assert_eq!(
-                std::io::Error::last_os_error().kind(),
-                std::io::ErrorKind::Interrupted,
-                "wait4 failed"
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let (status, peak_rss_kb) = peak::wait_with_peak(child.id() as libc::pid_t);
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     Measured { code, peak_rss_kb, stderr: stderr.join().unwrap() }
 }
