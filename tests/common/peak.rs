@@ -6,13 +6,18 @@
 /// the child shares between its spawn and its exec: readings taken before the exec, while the
 /// child still has the parent's name, are left out.
 pub fn wait_with_peak(pid: libc::pid_t) -> (i32, u64) {
-    let own_name = status_field("/proc/self/status", "Name:");
+    let own_name = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| field(&s, "Name:").map(str::to_string));
     let status_file = format!("/proc/{pid}/status");
     let (mut status, mut peak_kb) = (0, 0);
     loop {
-        if status_field(&status_file, "Name:").is_some_and(|name| Some(&name) != own_name.as_ref()) {
-            let hwm = status_field(&status_file, "VmHWM:").and_then(|v| v.parse::<u64>().ok());
-            peak_kb = peak_kb.max(hwm.unwrap_or(0));
+        // One read per poll: the name and the mark of the same moment.
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            if field(&text, "Name:").is_some_and(|name| Some(name) != own_name.as_deref()) {
+                let hwm = field(&text, "VmHWM:").and_then(|v| v.parse::<u64>().ok());
+                peak_kb = peak_kb.max(hwm.unwrap_or(0));
+            }
         }
         // SAFETY: plain FFI call with a valid pointer; the caller does not wait for `pid` itself.
         let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
@@ -27,9 +32,7 @@ pub fn wait_with_peak(pid: libc::pid_t) -> (i32, u64) {
     }
 }
 
-/// The first word after `field` in a `/proc/…/status` file.
-fn status_field(path: &str, field: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let line = text.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1).map(str::to_string)
+/// The first word after `name` in the text of a `/proc/…/status` file.
+fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)
 }
