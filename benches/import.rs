@@ -25,7 +25,7 @@ use orange_contacts::import::{
     self,
     plan::OnDuplicate,
     read::{InputRecord, Inputs},
-    ImportOptions,
+    ImportOptions, ImportRun,
 };
 use orange_contacts::mapping::MappingOptions;
 use orange_contacts::model::{Contact, Email, Phone, PhoneKind, Photo, Place};
@@ -42,6 +42,8 @@ fn main() {
         _ => vec![DEFAULT_CONCURRENCY, 8],
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let on_main = std::env::var_os("ORANGE_CONTACTS_BENCH_ON_MAIN_THREAD").is_some_and(|v| v == "1");
+    println!("the import runs {}", if on_main { "on the main thread (block_on)" } else { "as a spawned task" });
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -75,7 +77,7 @@ fn main() {
             let records = generate(contacts);
             let (cpu_before, switches_before) = (cpu_seconds(), context_switches());
             let started = Instant::now();
-            let run = import::run(records, &client, &options(concurrency), &Silent, started).await.unwrap();
+            let run = run_import(records, &client, concurrency, started).await;
             let secs = started.elapsed().as_secs_f64();
             let cpu = cpu_seconds() - cpu_before;
             let switches = context_switches().saturating_sub(switches_before);
@@ -111,7 +113,7 @@ fn main() {
         let concurrency = *concurrencies.last().unwrap();
         let records = generate(contacts);
         let started = Instant::now();
-        let rerun = import::run(records, &client, &options(concurrency), &Silent, started).await.unwrap();
+        let rerun = run_import(records, &client, concurrency, started).await;
         println!(
             "concurrency {concurrency}: re-run of the same import: {:?} in {:.2}s, {} calls",
             rerun.report.summary.outcomes,
@@ -129,7 +131,7 @@ fn main() {
         let n = (rate as usize * 8).min(contacts); // about 30 s of calls at 4 calls per contact
         let records = generate(n);
         let started = Instant::now();
-        let run = import::run(records, &client, &options(8), &Silent, started).await.unwrap();
+        let run = run_import(records, &client, 8, started).await;
         let secs = started.elapsed().as_secs_f64();
         let s = &run.report.summary;
         let body = reqwest::get(format!("{}/_sandbox/stats", base(&server.endpoint))).await.unwrap().text().await.unwrap();
@@ -183,6 +185,18 @@ fn context_switches() -> u64 {
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map_or_else(|_| "?".into(), |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
+/// Runs the import as the CLI does (`commands::on_workers`): a task of the runtime's worker pool.
+/// With `ORANGE_CONTACTS_BENCH_ON_MAIN_THREAD=1`, as the CLI did before: polled by `block_on` on
+/// the main thread, which every answer must wake (the comparison of docs/benchmarks.md).
+async fn run_import(records: Inputs, client: &ApiClient, concurrency: usize, started: Instant) -> ImportRun {
+    if std::env::var_os("ORANGE_CONTACTS_BENCH_ON_MAIN_THREAD").is_some_and(|v| v == "1") {
+        return import::run(records, client, &options(concurrency), &Silent, started).await.unwrap();
+    }
+    let client = client.clone();
+    let work = async move { import::run(records, &client, &options(concurrency), &Silent, started).await };
+    tokio::spawn(work).await.unwrap().unwrap()
 }
 
 fn options(concurrency: usize) -> ImportOptions {

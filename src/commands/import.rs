@@ -7,7 +7,7 @@ use crate::cli::ImportArgs;
 use crate::client::ApiClient;
 use crate::commands::connect::{connect, state_dir, target};
 use crate::commands::settings::{self, Layer};
-use crate::commands::{on_ctrl_c, runtime, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL};
+use crate::commands::{on_ctrl_c, on_workers, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL};
 use crate::import::{self, read::read_all, ImportOptions};
 use crate::mapping::MappingOptions;
 use crate::progress::for_stderr;
@@ -26,7 +26,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<u8> {
     for warning in &inputs.warnings {
         eprintln!("warning: {warning}");
     }
-    runtime()?.block_on(async {
+    on_workers(async move {
         let connection = connect(target, &settings, quiet).await?;
         // Two imports at once would both create what is missing: one run per account. A dry run
         // writes nothing and needs no lock.

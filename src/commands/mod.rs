@@ -82,6 +82,23 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
+/// Runs `work` on a new [`runtime`] as a task of its worker pool (`tokio::spawn`), not on the
+/// calling thread (`block_on`): a future run by `block_on` is polled on the main thread, which
+/// every answer from the pool's connection tasks must wake — a thread switch per wake-up, about
+/// one context switch and 10 µs of CPU per API call more for an import (docs/benchmarks.md).
+/// A panic in `work` goes on as the caller's.
+pub fn on_workers<T: Send + 'static>(
+    work: impl std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+) -> anyhow::Result<T> {
+    runtime()?.block_on(async {
+        match tokio::spawn(work).await {
+            Ok(out) => out,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
 /// Runs `work` to its end, or until Ctrl-C (then `None`: `work` is dropped where it stands). For
 /// runs whose every write is atomic (export, check), so stopping at any await leaves each file
 /// either as it was or whole.

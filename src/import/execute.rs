@@ -7,10 +7,11 @@
 //! A fatal error (privacy refusal, bad token, endpoint gone) stops the run.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use futures::stream::{self, StreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::client::ApiError;
 use crate::dedup;
@@ -89,20 +90,35 @@ pub async fn execute<R: Remote>(
     let created = Mutex::new(HashSet::new());
     let interrupt = &opts.interrupt;
     let ctx = Ctx { records, photos, remote, region, written, created: &created, stop, fatal, interrupt };
-    let results: Vec<Vec<StepResult>> = stream::iter(&plan.groups)
-        .map(|group| {
-            let ctx = &ctx;
-            async move {
-                let out = run_group(ctx, group).await;
-                out.iter().for_each(|r| progress.count(r.outcome.as_str()));
-                progress.advance(group.steps.len() as u64);
-                out
-            }
-        })
-        .buffer_unordered(opts.concurrency.max(1) * 2)
-        .collect()
-        .await;
-    results.into_iter().flatten().collect()
+    // Up to twice the concurrency of groups at once, started in plan order. A plain
+    // `FuturesUnordered` of named futures rather than `stream::iter(..).map(closure)`: a closure
+    // taking `&GroupPlan` made the run's future not provably `Send` (rustc's higher-ranked
+    // lifetime check), and the CLI runs it as a spawned task.
+    let limit = opts.concurrency.max(1) * 2;
+    let mut groups = plan.groups.iter();
+    let mut running = FuturesUnordered::new();
+    let mut results = Vec::with_capacity(records.len());
+    loop {
+        while running.len() < limit {
+            let Some(group) = groups.next() else { break };
+            running.push(run_counted_group(&ctx, group, progress));
+        }
+        let Some(out) = running.next().await else { break };
+        results.extend(out);
+    }
+    results
+}
+
+/// [`run_group`], then its records counted in `progress`.
+async fn run_counted_group(
+    ctx: &Ctx<'_, impl Remote>,
+    group: &GroupPlan,
+    progress: &dyn Progress,
+) -> Vec<StepResult> {
+    let out = run_group(ctx, group).await;
+    out.iter().for_each(|r| progress.count(r.outcome.as_str()));
+    progress.advance(group.steps.len() as u64);
+    out
 }
 
 struct Ctx<'a, R> {
@@ -242,11 +258,19 @@ async fn add_all(
 /// Sends a write, which is not idempotent: after an unanswered attempt (ambiguous, it may have
 /// been applied), `landed` looks for it in the account — its result, if it did land — before it
 /// is sent again, at most [`AMBIGUOUS_ATTEMPTS`] times in all.
-async fn write_once<T>(
+///
+/// `send` and `landed` are closures returning futures rather than async closures (`AsyncFn`),
+/// whose futures borrow the closure: rustc could not prove those `Send` for every lifetime, and
+/// the run's future must be `Send` (it is a spawned task).
+async fn write_once<T, Sent, Landed>(
     ctx: &Ctx<'_, impl Remote>,
-    send: impl AsyncFn() -> Result<T, ApiError>,
-    landed: impl AsyncFn() -> Result<Option<T>, ApiError>,
-) -> Result<T, ApiError> {
+    send: impl Fn() -> Sent,
+    landed: impl Fn() -> Landed,
+) -> Result<T, ApiError>
+where
+    Sent: Future<Output = Result<T, ApiError>>,
+    Landed: Future<Output = Result<Option<T>, ApiError>>,
+{
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -271,17 +295,18 @@ async fn create_contact(
     contact: &NewContact,
     known_ids: &[String],
 ) -> Result<String, ApiError> {
-    let send = async || ctx.remote.add_contact(contact).await;
+    let send = || ctx.remote.add_contact(contact);
     // A planned contact always has a name (its person key): no name, nothing to look for.
     let id = match (search_name(contact), dedup::key_of_new(contact)) {
         (Some(name), Some(key)) => {
-            let landed = async || {
+            let key = &key;
+            let landed = move || async move {
                 let found = ctx.remote.find_all_contacts(&quote_term(name.trim())).await?;
                 let created = ctx.created.lock().unwrap_or_else(|p| p.into_inner());
                 let new = |s: &ContactSummary| !known_ids.contains(&s.id) && !created.contains(&s.id);
                 Ok(found
                     .into_iter()
-                    .find(|s| new(s) && dedup::key_of_summary(s).as_ref() == Some(&key))
+                    .find(|s| new(s) && dedup::key_of_summary(s).as_ref() == Some(key))
                     .map(|s| s.id))
             };
             write_once(ctx, send, landed).await?
@@ -297,13 +322,15 @@ async fn create_contact(
 async fn add_device(ctx: &Ctx<'_, impl Remote>, cid: &str, device: &PlannedDevice) -> Result<(), ApiError> {
     let request = device.to_new_device(cid);
     let wanted = dedup::device_identity(&device.kind, &device.value, ctx.region);
-    let landed = async || {
+    let wanted = &wanted;
+    let landed = move || async move {
         let detail = ctx.remote.get_contact(cid).await?;
         let held =
-            detail.devices.iter().any(|d| dedup::device_identity(&d.kind, &d.value, ctx.region) == wanted);
+            detail.devices.iter().any(|d| dedup::device_identity(&d.kind, &d.value, ctx.region) == *wanted);
         Ok(held.then_some(()))
     };
-    write_once(ctx, async || ctx.remote.add_device(&request).await, landed).await?;
+    let request = &request;
+    write_once(ctx, || ctx.remote.add_device(request), landed).await?;
     ctx.written.devices.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
@@ -311,11 +338,12 @@ async fn add_device(ctx: &Ctx<'_, impl Remote>, cid: &str, device: &PlannedDevic
 /// `addpicture`; an unanswered one landed if the contact's picture is now these bytes.
 async fn add_picture(ctx: &Ctx<'_, impl Remote>, cid: &str, photo: &SpooledPhoto) -> Result<(), Error> {
     let bytes = ctx.photos.read(photo).map_err(Error::Spool)?;
-    let landed = async || {
+    let bytes = &bytes;
+    let landed = move || async move {
         let picture = ctx.remote.get_picture(cid).await?;
-        Ok(picture.is_some_and(|p| p.content == bytes).then_some(()))
+        Ok(picture.is_some_and(|p| p.content == *bytes).then_some(()))
     };
-    write_once(ctx, async || ctx.remote.add_picture(cid, &bytes, photo.image_type).await, landed).await?;
+    write_once(ctx, || ctx.remote.add_picture(cid, bytes, photo.image_type), landed).await?;
     ctx.written.photos.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
@@ -387,6 +415,26 @@ mod tests {
         };
         let inputs = Inputs::new(records).unwrap();
         futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now())).unwrap()
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The CLI runs the import as a task of the runtime's worker pool (`tokio::spawn`), which
+    /// needs its future to be `Send`.
+    #[test]
+    fn the_import_run_future_is_send() {
+        let remote = MemoryRemote::new();
+        let opts = ImportOptions {
+            on_duplicate: OnDuplicate::Merge,
+            dry_run: false,
+            region: "FR".into(),
+            concurrency: 4,
+            interrupt: Interrupt::default(),
+            thumbnails: false,
+            window: crate::import::spool::WINDOW_RECORDS,
+        };
+        let future = run(Inputs::new(people(1)).unwrap(), &remote, &opts, &Silent, Instant::now());
+        assert_send(&future);
     }
 
     fn calls(remote: &MemoryRemote, action: Action) -> u64 {
