@@ -43,7 +43,10 @@ fn main() {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let on_main = std::env::var_os("ORANGE_CONTACTS_BENCH_ON_MAIN_THREAD").is_some_and(|v| v == "1");
-    println!("the import runs {}", if on_main { "on the main thread (block_on)" } else { "as a spawned task" });
+    println!(
+        "the import runs {}",
+        if on_main { "on the main thread (block_on)" } else { "as a spawned task" }
+    );
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -84,8 +84,8 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs `work` on a new [`runtime`] as a task of its worker pool (`tokio::spawn`), not on the
 /// calling thread (`block_on`): a future run by `block_on` is polled on the main thread, which
-/// every answer from the pool's connection tasks must wake — a thread switch per wake-up, about
-/// one context switch and 10 µs of CPU per API call more for an import (docs/benchmarks.md).
+/// every answer from the pool's connection tasks must wake: a thread switch per wake-up, 1.6 more
+/// context switches and about 20 µs more CPU per API call for an import (docs/benchmarks.md).
 /// A panic in `work` goes on as the caller's.
 pub fn on_workers<T: Send + 'static>(
     work: impl std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
