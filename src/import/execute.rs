@@ -403,16 +403,20 @@ mod tests {
         (0..n).map(|i| person(i, false)).collect()
     }
 
-    fn import(remote: &MemoryRemote, records: Vec<InputRecord>, on_duplicate: OnDuplicate) -> ImportRun {
-        let opts = ImportOptions {
+    fn options(on_duplicate: OnDuplicate, concurrency: usize) -> ImportOptions {
+        ImportOptions {
             on_duplicate,
             dry_run: false,
             region: "FR".into(),
-            concurrency: 4,
+            concurrency,
             interrupt: Interrupt::default(),
             thumbnails: false,
             window: crate::import::spool::WINDOW_RECORDS,
-        };
+        }
+    }
+
+    fn import(remote: &MemoryRemote, records: Vec<InputRecord>, on_duplicate: OnDuplicate) -> ImportRun {
+        let opts = options(on_duplicate, 4);
         let inputs = Inputs::new(records).unwrap();
         futures::executor::block_on(run(inputs, remote, &opts, &Silent, Instant::now())).unwrap()
     }
@@ -424,15 +428,7 @@ mod tests {
     #[test]
     fn the_import_run_future_is_send() {
         let remote = MemoryRemote::new();
-        let opts = ImportOptions {
-            on_duplicate: OnDuplicate::Merge,
-            dry_run: false,
-            region: "FR".into(),
-            concurrency: 4,
-            interrupt: Interrupt::default(),
-            thumbnails: false,
-            window: crate::import::spool::WINDOW_RECORDS,
-        };
+        let opts = options(OnDuplicate::Merge, 4);
         let future = run(Inputs::new(people(1)).unwrap(), &remote, &opts, &Silent, Instant::now());
         assert_send(&future);
     }
@@ -659,15 +655,7 @@ mod tests {
     #[test]
     fn an_unreadable_photo_spool_is_reported_as_such() {
         let remote = MemoryRemote::new();
-        let opts = ImportOptions {
-            on_duplicate: OnDuplicate::Merge,
-            dry_run: false,
-            region: "FR".into(),
-            concurrency: 1,
-            interrupt: Interrupt::default(),
-            thumbnails: false,
-            window: crate::import::spool::WINDOW_RECORDS,
-        };
+        let opts = options(OnDuplicate::Merge, 1);
         let with_photo = Inputs::new(vec![person(0, true)]).unwrap();
         // The record's photo points into another spool than the run's (empty) one.
         let inputs = Inputs { photos: Inputs::new([]).unwrap().photos, ..with_photo };
