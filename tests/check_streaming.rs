@@ -180,8 +180,8 @@ fn byte_identical_to_the_golden_check(memory_mb: Option<u32>) {
 /// Peak resident set of a `check` of `file` against `user`'s account.
 fn check_peak_rss_kb(server: &TestServer, user: &str, file: &Path) -> u64 {
     let report = server.dir.path().join(format!("check-{user}.json"));
-    let mut cmd = server.cli(user, "check", &["-q", file.to_str().unwrap(), "--report"]);
-    cmd.arg(&report);
+    let mut cmd =
+        server.cli(user, "check", &["-q", file.to_str().unwrap(), "--report", report.to_str().unwrap()]);
     let run = common::run_measured(&mut cmd, None);
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
