@@ -13,7 +13,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{text, TestServer};
+use common::{card, text, TestServer};
 
 fn golden() -> PathBuf {
     common::fixtures().join("check_golden")
@@ -65,16 +65,6 @@ fn assert_golden(name: &str, bytes: &[u8]) {
         String::from_utf8_lossy(bytes),
         String::from_utf8_lossy(&want)
     );
-}
-
-fn card(fields: &[&str]) -> String {
-    let mut s = String::from("BEGIN:VCARD\r\nVERSION:3.0\r\n");
-    for f in fields {
-        s.push_str(f);
-        s.push_str("\r\n");
-    }
-    s.push_str("END:VCARD\r\n");
-    s
 }
 
 /// The golden account (the export's: samples and corpus cards with photos and every kind of
