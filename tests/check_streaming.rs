@@ -119,7 +119,7 @@ fn check(server: &TestServer, files: &[PathBuf], extra: &[&str], memory_mb: Opti
     args.extend_from_slice(extra);
     let mut cmd = server.cli("golden", "check", &args);
     if let Some(mb) = memory_mb {
-        cmd.env("ORANGE_CONTACTS_EXPORT_MEMORY_MB", mb.to_string());
+        cmd.env("ORANGE_CONTACTS_TEMP_MEMORY_MB", mb.to_string());
     }
     cmd.output().unwrap()
 }
@@ -173,8 +173,8 @@ fn check_peak_rss_kb(server: &TestServer, user: &str, file: &Path) -> u64 {
     let mut cmd =
         server.cli(user, "check", &["-q", file.to_str().unwrap(), "--report", report.to_str().unwrap()]);
     // The temporary databases in the temporary folder from the start: what is measured is what
-    // grows with the account, not the 32 MiB each may hold in memory by default.
-    cmd.env("ORANGE_CONTACTS_EXPORT_MEMORY_MB", "0");
+    // grows with the account, not the 16 MiB of cache each may hold in memory by default.
+    cmd.env("ORANGE_CONTACTS_TEMP_MEMORY_MB", "0");
     let run = common::run_measured(&mut cmd, None);
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();

@@ -28,5 +28,6 @@ mod progress;
 mod remote_seam;
 mod reports;
 mod sandbox;
+mod temp_files;
 mod vcard;
 mod vcard_output;

@@ -24,15 +24,15 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::client::ApiError;
 use crate::dedup;
 use crate::dedup::device_identity;
-use crate::export::enumerate::{self, Enumeration, IncompletePrefix};
-use crate::export::spill::{failed, memory_limit, TempDb};
 use crate::export::{fetch_each, summary_name, vdir, FetchProblem, FetchStop, Fetched};
 use crate::formats::{self, Format};
+use crate::listing::{self, Enumeration, IncompletePrefix};
 use crate::mapping::{self, reason, Dropped, Mapped, MappingOptions};
 use crate::model::PartialDate;
 use crate::progress::Progress;
 use crate::remote::Remote;
 use crate::report::{Row, Tabular};
+use crate::temp_db::{failed, TempDb};
 use crate::wire::{Civility, ContactDetail, DeviceType, NewContact};
 
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub struct CheckOptions {
     /// `--one-way`: only local → account; account contacts absent locally are not listed (the
     /// check after a migration: is everything of the phone in the account?).
     pub one_way: bool,
-    /// `--quick`: list with [`enumerate::quick_alphabet`] and the local cards' initials, as
+    /// `--quick`: list with [`listing::quick_alphabet`] and the local cards' initials, as
     /// `export --quick` does with the backup's.
     pub quick: bool,
 }
@@ -395,12 +395,10 @@ fn contact_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountContact> {
 
 impl Work {
     fn new() -> io::Result<Work> {
-        Ok(Work { db: TempDb::new(SCHEMA, memory_limit()?)?, tally: RefCell::default() })
+        Ok(Work { db: TempDb::new(SCHEMA)?, tally: RefCell::default() })
     }
 
-    /// Runs `sql` with `params` (after counting `bytes` more held).
-    fn execute(&self, bytes: usize, sql: &str, params: impl rusqlite::Params) -> io::Result<()> {
-        self.db.hold(bytes)?;
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> io::Result<()> {
         self.db.conn().prepare_cached(sql).and_then(|mut s| s.execute(params)).map(|_| ()).map_err(failed)
     }
 
@@ -424,7 +422,6 @@ impl Work {
         let uid_id = uid.and_then(vdir::id_from_uid);
         let key = dedup::key_of_new(&mapped.contact);
         self.execute(
-            source.len() + name.len() + body.len() + 64,
             "INSERT INTO locals(source, name, uid_id, key, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![source, name, uid_id, key, body],
         )
@@ -435,14 +432,13 @@ impl Work {
         let key = dedup::key_of_detail(&f.detail);
         self.tally.borrow_mut().contacts += 1;
         self.execute(
-            f.id.len() * 2 + body.len() + 64,
             "INSERT OR REPLACE INTO account(id, key, picture, body) VALUES (?1, ?2, ?3, ?4)",
             params![f.id, key, f.picture.is_some(), body],
         )
     }
 
     fn add_match(&self, id: &str, n: i64) -> io::Result<()> {
-        self.execute(id.len() * 2 + 32, "INSERT INTO matches(id, n) VALUES (?1, ?2)", params![id, n])
+        self.execute("INSERT INTO matches(id, n) VALUES (?1, ?2)", params![id, n])
     }
 
     fn add_entry(&self, e: &CheckEntry) -> io::Result<()> {
@@ -464,7 +460,6 @@ impl Work {
         let sort_name = crate::wire::search::fold(&e.name);
         let (source, id) = (e.source.as_deref().unwrap_or(""), e.id.as_deref().unwrap_or(""));
         self.execute(
-            (sort_name.len() + source.len() + id.len()) * 2 + body.len() + 64,
             "INSERT INTO entries(sort_name, source, id, body) VALUES (?1, ?2, ?3, ?4)",
             params![sort_name, source, id, body],
         )
@@ -576,10 +571,10 @@ pub async fn check<R: Remote>(
     let work = Work::new().map_err(store_failed)?;
     let initials = read_locals(&work, &opts.paths, opts.format, &mapping_opts).map_err(store_failed)?;
     let alphabet = match opts.quick {
-        true => enumerate::quick_alphabet(&initials),
-        false => enumerate::alphabet(),
+        true => listing::quick_alphabet(&initials),
+        false => listing::alphabet(),
     };
-    let listing = enumerate::enumerate_with(remote, alphabet, opts.concurrency, progress).await?;
+    let listing = listing::enumerate_with(remote, alphabet, opts.concurrency, progress).await?;
     let keep = |f: Fetched| work.add_contact(&f);
     let ids = listing.contacts.ids();
     let problems = match fetch_each(remote, ids, true, opts.concurrency, progress, keep).await {
@@ -639,7 +634,7 @@ fn read_locals(
             };
             let (name, mapped) = (contact.display_name(), mapping::to_api(&contact, mapping_opts));
             let c = &mapped.contact;
-            initials.extend(enumerate::initials_of(
+            initials.extend(listing::initials_of(
                 c.firstname.as_deref(),
                 c.lastname.as_deref(),
                 c.nickname.as_deref(),
