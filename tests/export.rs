@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::crowded_names::{CROWDED_FIRSTS, CROWDED_LASTS};
-use common::{text, vobject_reads, TestServer};
+use common::{card, text, vobject_reads, TestServer};
 use serde_json::Value;
 
 fn token_file(server: &TestServer, user: &str) -> PathBuf {
@@ -34,16 +34,6 @@ fn export(server: &TestServer, user: &str, path: &Path, args: &[&str]) -> (Outpu
     let json =
         std::fs::read_to_string(&report).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(Value::Null);
     (out, json)
-}
-
-fn card(fields: &[&str]) -> String {
-    let mut s = String::from("BEGIN:VCARD\r\nVERSION:3.0\r\n");
-    for f in fields {
-        s.push_str(f);
-        s.push_str("\r\n");
-    }
-    s.push_str("END:VCARD\r\n");
-    s
 }
 
 /// A multilingual account: Latin with and without accents, Greek, Cyrillic, Arabic, Hebrew,

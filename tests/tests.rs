@@ -7,6 +7,7 @@ mod common;
 mod architecture;
 mod atomic_writes;
 mod backup_guards;
+mod check_streaming;
 mod cli_surface;
 mod client;
 mod config;

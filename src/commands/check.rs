@@ -60,12 +60,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             report.write(path)?;
         }
         let mut listing = crate::report::listing_output(args.report.as_deref());
-        for entry in &report.entries {
+        report.entries.for_each(|entry| {
             // -q: differences only.
-            if !(quiet && entry.status == Status::Same) {
-                writeln!(listing, "{}", entry.line())?;
+            match quiet && entry.status == Status::Same {
+                true => Ok(()),
+                false => writeln!(listing, "{}", entry.line()),
             }
-        }
+        })?;
         if !quiet {
             writeln!(listing, "{}", report.summary_line())?;
         }

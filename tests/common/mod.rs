@@ -97,6 +97,17 @@ pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A vCard 3.0 of `fields` (each a whole content line), CRLF line ends.
+pub fn card(fields: &[&str]) -> String {
+    let mut s = String::from("BEGIN:VCARD\r\nVERSION:3.0\r\n");
+    for f in fields {
+        s.push_str(f);
+        s.push_str("\r\n");
+    }
+    s.push_str("END:VCARD\r\n");
+    s
+}
+
 /// How many cards a vCard text holds.
 pub fn count_cards(vcf: &str) -> usize {
     vcf.matches("BEGIN:VCARD").count()
