@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use orange_contacts::client::{ApiClient, ClientConfig};
-use orange_contacts::export::enumerate::enumerate;
+use orange_contacts::listing::enumerate;
 use orange_contacts::progress::Silent;
 use orange_contacts::sandbox::{self, store::Store, SandboxConfig};
 use orange_contacts::wire::ContactDetail;

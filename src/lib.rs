@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! formats (vCard, CSV) → model::Contact → mapping → import::plan → remote (API calls) → report
-//! remote (enumerate, getcontact, getpicture) → mapping → formats::vcard_write → files   (export)
+//! remote (listing, getcontact, getpicture) → mapping → formats::vcard_write → files   (export)
 //! ```
 //!
 //! `remote::Remote` is the one seam to the account: `client` implements it over HTTP,
@@ -21,6 +21,7 @@ pub mod export;
 pub mod formats;
 pub mod import;
 pub mod interrupt;
+pub mod listing;
 pub mod mapping;
 pub mod model;
 pub mod photo;
@@ -30,4 +31,5 @@ pub mod report;
 pub mod run_lock;
 pub mod sandbox;
 pub mod source;
+pub mod temp_db;
 pub mod wire;

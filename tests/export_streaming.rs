@@ -109,7 +109,7 @@ fn export(
     args.extend_from_slice(extra);
     let mut cmd = server.cli("golden", "export", &args);
     if let Some(mb) = memory_mb {
-        cmd.env("ORANGE_CONTACTS_EXPORT_MEMORY_MB", mb.to_string());
+        cmd.env("ORANGE_CONTACTS_TEMP_MEMORY_MB", mb.to_string());
     }
     let out = cmd.output().unwrap();
     let json =
@@ -126,7 +126,7 @@ fn issue12_export_output_is_byte_identical_to_the_golden_backups() {
 }
 
 /// The same with the cards in the temporary folder from the first one (the path of a large
-/// account, `ORANGE_CONTACTS_EXPORT_MEMORY_MB=0`): the same bytes, the same report.
+/// account, `ORANGE_CONTACTS_TEMP_MEMORY_MB=0`): the same bytes, the same report.
 #[test]
 fn issue12_export_through_the_spill_on_disk_is_byte_identical_to_the_golden_backups() {
     byte_identical_to_the_golden_backups(Some(0));
@@ -166,14 +166,14 @@ fn issue12_a_temporary_folder_that_cannot_take_the_cards_stops_the_export_before
         let args = [path.to_str().unwrap()];
         let out = server
             .cli("golden", "export", &args)
-            .env("ORANGE_CONTACTS_EXPORT_MEMORY_MB", memory)
+            .env("ORANGE_CONTACTS_TEMP_MEMORY_MB", memory)
             .env("TMPDIR", tmpdir)
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         let err = common::stderr(&out);
         assert!(err.contains("cannot keep the cards in the temporary folder"), "{err}");
-        assert!(memory == "0" || err.contains("ORANGE_CONTACTS_EXPORT_MEMORY_MB"), "{err}");
+        assert!(memory == "0" || err.contains("ORANGE_CONTACTS_TEMP_MEMORY_MB"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), before, "the backup as it was");
     }
 }

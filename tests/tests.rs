@@ -28,5 +28,6 @@ mod reimport_memory;
 mod remote_seam;
 mod reports;
 mod sandbox;
+mod temp_files;
 mod vcard;
 mod vcard_output;

@@ -168,6 +168,11 @@ fn service_detail(e: &ServiceError) -> String {
 }
 
 impl ApiError {
+    /// The error as reports and messages show it: token-free.
+    pub fn redacted(&self) -> String {
+        redact(&self.to_string())
+    }
+
     /// A write was sent and no usable answer came back: it may have been applied. Check the
     /// account (e.g. `findcontactlist`) before sending it again.
     pub fn is_ambiguous(&self) -> bool {
@@ -501,7 +506,7 @@ impl ApiClient {
                 };
                 if action == Action::FindContactList {
                     // Many matches, not a broken endpoint: the listing refines such a search
-                    // (`export::enumerate`), so it neither counts toward the broken-endpoint
+                    // (`crate::listing`), so it neither counts toward the broken-endpoint
                     // limit nor resets it.
                     return Attempt::Done(Err(error));
                 }

@@ -19,9 +19,9 @@ use serde::Serialize;
 use crate::client::ApiError;
 use crate::dedup;
 use crate::dedup::device_identity;
-use crate::export::enumerate::{self, Enumeration, IncompletePrefix};
 use crate::export::{fetch_all, summary_name, vdir, FetchProblem, Fetched};
 use crate::formats::{self, Format};
+use crate::listing::{self, Enumeration, IncompletePrefix};
 use crate::mapping::{self, reason, Dropped, Mapped, MappingOptions};
 use crate::model::PartialDate;
 use crate::progress::Progress;
@@ -38,7 +38,7 @@ pub struct CheckOptions {
     /// `--one-way`: only local → account; account contacts absent locally are not listed (the
     /// check after a migration: is everything of the phone in the account?).
     pub one_way: bool,
-    /// `--quick`: list with [`enumerate::quick_alphabet`] and the local cards' initials, as
+    /// `--quick`: list with [`listing::quick_alphabet`] and the local cards' initials, as
     /// `export --quick` does with the backup's.
     pub quick: bool,
 }
@@ -249,10 +249,10 @@ pub async fn check<R: Remote>(
     let mapping_opts = MappingOptions { region: opts.region.clone(), ..MappingOptions::default() };
     let (locals, mut entries) = read_locals(&opts.paths, opts.format, &mapping_opts);
     let alphabet = match opts.quick {
-        true => enumerate::quick_alphabet(&local_initials(&locals)),
-        false => enumerate::alphabet(),
+        true => listing::quick_alphabet(&local_initials(&locals)),
+        false => listing::alphabet(),
     };
-    let listing = enumerate::enumerate_with(remote, alphabet, opts.concurrency, progress).await?;
+    let listing = listing::enumerate_with(remote, alphabet, opts.concurrency, progress).await?;
     let ids: Vec<String> = listing.contacts.ids().collect();
     let (fetched, problems) = fetch_all(remote, ids, true, opts.concurrency, progress).await?;
     let account = AccountIndex::new(&fetched);
@@ -283,7 +283,7 @@ pub async fn check<R: Remote>(
 fn local_initials(locals: &[Local]) -> HashSet<String> {
     let names = |l: &Local| {
         let c = &l.mapped.contact;
-        enumerate::initials_of(
+        listing::initials_of(
             c.firstname.as_deref(),
             c.lastname.as_deref(),
             c.nickname.as_deref(),

@@ -31,7 +31,7 @@ pub struct FetchProblem {
 impl FetchProblem {
     fn new(id: String, error: &ApiError) -> FetchProblem {
         let gone = error.service_code() == Some(ErrorCode::DataNotFound);
-        FetchProblem { id, message: super::describe(error), gone }
+        FetchProblem { id, message: error.redacted(), gone }
     }
 }
 

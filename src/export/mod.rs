@@ -2,7 +2,7 @@
 //! the steps in order, each one function:
 //!
 //! 1. admit the path ([`backup`]): what is there, and may this run write it? Before any call;
-//! 2. list every contact ([`enumerate`]; `--quick` with the backup's initials);
+//! 2. list every contact ([`crate::listing`]; `--quick` with the backup's initials);
 //! 3. fetch each one with its picture ([`fetch`]);
 //! 4. render it ([`crate::mapping::from_api`], [`crate::formats::vcard_write`]);
 //! 5. guard: one pure decision ([`guard`]) says which cards are written, kept or deleted, or
@@ -17,9 +17,7 @@
 
 pub mod backup;
 pub mod check;
-pub mod enumerate;
 pub mod fetch;
-pub mod found;
 pub mod guard;
 pub mod report;
 pub mod spill;
@@ -33,11 +31,11 @@ use std::time::Instant;
 use crate::atomic_file::{self, Accept};
 use crate::client::ApiError;
 use crate::formats::vcard_write::{write_card_marked, VcardVersion};
+use crate::listing::{self, Enumeration};
 use crate::progress::Progress;
 use crate::remote::Remote;
 use crate::source::{RecordedSource, Source};
 use crate::wire::search::fold;
-pub use enumerate::Enumeration;
 pub use fetch::{fetch_all, fetch_each, FetchProblem, FetchStop, Fetched};
 pub use report::{ContactEntry, ContactList, EnumerationReport, ExportReport, ExportSummary};
 pub use spill::Spill;
@@ -62,7 +60,7 @@ pub struct ExportOptions {
     pub overrides: backup::Overrides,
     pub limits: guard::Limits,
     pub concurrency: usize,
-    /// `--quick`: list with [`enumerate::quick_alphabet`] and the backup's own initials.
+    /// `--quick`: list with [`listing::quick_alphabet`] and the backup's own initials.
     pub quick: bool,
     /// `--dry-run`: every step but the writing (step 6 says what it would write and delete).
     pub dry_run: bool,
@@ -101,7 +99,7 @@ pub struct ExportRun {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A fatal API error (refused token or consent, endpoint unreachable or broken).
-    #[error("{}", describe(.0))]
+    #[error("{}", .0.redacted())]
     Account(ApiError),
     /// PATH holds something this run may not write over; nothing was asked of the account.
     #[error("{0}")]
@@ -149,11 +147,6 @@ fn disk_failure(path: &Path, access: Access, e: &io::Error) -> String {
              deleted before that, the other cards are as they were"
         ),
     }
-}
-
-/// An API error as reports and messages show it (token-free).
-fn describe(e: &ApiError) -> String {
-    crate::client::redact(&e.to_string())
 }
 
 /// Runs an export (the steps of the module documentation). `Err` when it stopped before its
@@ -276,11 +269,11 @@ async fn list<R: Remote>(
             access: Access::Names,
             source,
         })?;
-        enumerate::quick_alphabet(&initials)
+        listing::quick_alphabet(&initials)
     } else {
-        enumerate::alphabet()
+        listing::alphabet()
     };
-    enumerate::enumerate_with(remote, alphabet, opts.concurrency, progress).await.map_err(Error::Account)
+    listing::enumerate_with(remote, alphabet, opts.concurrency, progress).await.map_err(Error::Account)
 }
 
 /// One rendered card.

@@ -6,7 +6,8 @@ use std::rc::Rc;
 use serde::ser::{Error as _, SerializeSeq as _};
 use serde::{Serialize, Serializer};
 
-use super::{enumerate, vdir, Spill};
+use super::{vdir, Spill};
+use crate::listing;
 use crate::report::{Row, Tabular};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -125,10 +126,10 @@ pub struct EnumerationReport {
     /// `--quick`: CJK ideographs were searched only as the initials of the names already backed
     /// up, so a new contact whose name starts with another one is not listed.
     pub quick: bool,
-    pub paging: enumerate::Paging,
+    pub paging: listing::Paging,
     #[serde(flatten)]
-    pub stats: enumerate::EnumStats,
-    pub incomplete: Vec<enumerate::IncompletePrefix>,
+    pub stats: listing::EnumStats,
+    pub incomplete: Vec<listing::IncompletePrefix>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,28 +1,19 @@
-//! Where an export keeps its cards between reading and writing: a SQLite database, in memory
-//! while it is small, moved to a temporary file (in the temporary folder, `TMPDIR`; removed when
-//! the export ends) once its cards pass [`ENV_MEMORY_MB`] (32 MiB by default), so that memory
-//! stays flat whatever the size of the account (issue 12). It holds every card read this run and
+//! Where an export keeps its cards between reading and writing: a [`TempDb`] (in memory while
+//! small, then in the temporary folder), so that memory stays flat whatever the size of the
+//! account (issue 12). It holds every card read this run and
 //! every card of the backup already there, and answers what the guard and the writers need: how
 //! many, which backup cards were not read, the cards in the stable file order, which bytes changed.
 //!
 //! The file order is SQLite's `ORDER BY sort_name, id` over text compared byte by byte (the
 //! default `BINARY` collation), which is Rust's `String` order: the order of [`super::render`].
 
-use std::cell::{Cell, RefCell};
 use std::io;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
 use super::Card;
+use crate::temp_db::{failed, TempDb};
 use crate::wire::search::fold;
-
-/// Megabytes of cards an export keeps in memory before it moves them to the temporary folder
-/// (`0`: from the start; the tests use it to take the spill's path with a small account).
-pub const ENV_MEMORY_MB: &str = "ORANGE_CONTACTS_EXPORT_MEMORY_MB";
-const DEFAULT_MEMORY_BYTES: u64 = 32 * 1024 * 1024;
-
-/// The SQLite page cache of the file, in KiB: what the spill holds in memory once on disk.
-const CACHE_KIB: i64 = 8 * 1024;
 
 const SCHEMA: &str = "
     CREATE TABLE cards(uid TEXT PRIMARY KEY, sort_name TEXT NOT NULL, id TEXT NOT NULL,
@@ -34,91 +25,6 @@ const SCHEMA: &str = "
 
 pub struct Spill {
     db: TempDb,
-}
-
-/// A SQLite database in memory that moves to a temporary file past a number of bytes added: the
-/// export's cards, and the contacts a listing found ([`super::found`]).
-pub struct TempDb {
-    conn: RefCell<Connection>,
-    /// The database file once moved there, removed on drop.
-    file: RefCell<Option<tempfile::NamedTempFile>>,
-    /// Bytes added while in memory, and how many may be.
-    held: Cell<u64>,
-    memory_limit: u64,
-}
-
-/// The memory limit of [`ENV_MEMORY_MB`] (an error names it when it is not a number).
-pub fn memory_limit() -> io::Result<u64> {
-    match std::env::var(ENV_MEMORY_MB) {
-        Err(_) => Ok(DEFAULT_MEMORY_BYTES),
-        Ok(v) => v.trim().parse::<u64>().map(|mb| mb * 1024 * 1024).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{ENV_MEMORY_MB}={v:?} is not a whole number"),
-            )
-        }),
-    }
-}
-
-impl TempDb {
-    /// A database of `schema` that moves to the temporary folder past `bytes` (`0`: at once).
-    pub fn new(schema: &str, bytes: u64) -> io::Result<TempDb> {
-        let conn = Connection::open_in_memory().map_err(failed)?;
-        conn.execute_batch(&format!("PRAGMA journal_mode = OFF; {schema} BEGIN;")).map_err(failed)?;
-        let db = TempDb {
-            conn: RefCell::new(conn),
-            file: RefCell::new(None),
-            held: Cell::new(0),
-            memory_limit: bytes,
-        };
-        if bytes == 0 {
-            db.move_to_disk()?;
-        }
-        Ok(db)
-    }
-
-    pub fn conn(&self) -> std::cell::Ref<'_, Connection> {
-        self.conn.borrow()
-    }
-
-    /// Whether the database is in the temporary folder now.
-    pub fn on_disk(&self) -> bool {
-        self.file.borrow().is_some()
-    }
-
-    /// Counts `bytes` more; past the limit, moves the database to a temporary file.
-    pub fn hold(&self, bytes: usize) -> io::Result<()> {
-        if self.on_disk() {
-            return Ok(());
-        }
-        self.held.set(self.held.get() + bytes as u64);
-        if self.held.get() > self.memory_limit {
-            self.move_to_disk()?;
-        }
-        Ok(())
-    }
-
-    fn move_to_disk(&self) -> io::Result<()> {
-        let file = tempfile::Builder::new().prefix(".orange-contacts-export-").suffix(".db").tempfile()?;
-        let path = file.path().to_str().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{}: not a UTF-8 path", file.path().display()),
-            )
-        })?;
-        let mut conn = self.conn.borrow_mut();
-        conn.execute_batch("COMMIT").map_err(failed)?;
-        conn.execute("VACUUM INTO ?1", [path]).map_err(failed)?;
-        let disk = Connection::open(path).map_err(failed)?;
-        disk.execute_batch(&format!(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE;
-             PRAGMA cache_size = -{CACHE_KIB}; BEGIN;"
-        ))
-        .map_err(failed)?;
-        *conn = disk;
-        *self.file.borrow_mut() = Some(file);
-        Ok(())
-    }
 }
 
 /// A card read this run, as the report lists it.
@@ -133,34 +39,21 @@ pub struct SpilledCard {
     pub written: bool,
 }
 
-pub fn failed(e: rusqlite::Error) -> io::Error {
-    io::Error::other(format!("the export's temporary database: {e}"))
-}
-
 impl Spill {
-    /// A spill with the limit of [`ENV_MEMORY_MB`] (an error names it when it is not a number).
+    /// A spill with the cache of [`crate::temp_db::ENV_MEMORY_MB`] (an error names it when it
+    /// is not a number).
     pub fn new() -> io::Result<Spill> {
-        Spill::with_memory_limit(memory_limit()?)
+        Ok(Spill { db: TempDb::new(SCHEMA)? })
     }
 
-    /// A spill that moves to the temporary folder past `bytes` of cards (`0`: at once).
+    /// A spill whose pages past `bytes` go to the temporary folder.
     pub fn with_memory_limit(bytes: u64) -> io::Result<Spill> {
-        Ok(Spill { db: TempDb::new(SCHEMA, bytes)? })
-    }
-
-    /// Whether the cards are in the temporary folder now.
-    pub fn on_disk(&self) -> bool {
-        self.db.on_disk()
-    }
-
-    fn hold(&self, bytes: usize) -> io::Result<()> {
-        self.db.hold(bytes)
+        Ok(Spill { db: TempDb::with_memory_limit(SCHEMA, bytes)? })
     }
 
     /// A card of the backup already there (`text`: verbatim, single file only). A UID seen twice
     /// keeps its last card, as the file is read.
     pub fn add_old(&self, uid: &str, name: &str, text: &str) -> io::Result<()> {
-        self.hold(uid.len() + name.len() + text.len())?;
         let id = super::vdir::id_from_uid(uid).unwrap_or_else(|| uid.to_string());
         self.db
             .conn()
@@ -176,7 +69,6 @@ impl Spill {
     }
 
     pub fn add_card(&self, card: &Card) -> io::Result<()> {
-        self.hold(card.text.len() + card.uid.len() * 2 + card.name.len() * 2)?;
         let warnings = serde_json::to_string(&card.warnings).expect("strings serialize");
         self.db
             .conn()
@@ -358,7 +250,7 @@ mod tests {
     }
 
     /// The file order of [`super::super::render`] (folded name, then id as text), the backup's
-    /// kept cards among them, whether the cards stay in memory or move to disk half-way.
+    /// kept cards among them, whether the cards stay in the cache or go to disk half-way.
     #[test]
     fn cards_come_back_in_the_file_order_in_memory_and_on_disk() {
         for limit in [u64::MAX, 40, 0] {
@@ -385,7 +277,6 @@ mod tests {
             ] {
                 spill.add_card(&c).unwrap();
             }
-            assert_eq!(spill.on_disk(), limit != u64::MAX, "limit {limit}");
             assert_eq!(spill.not_read().unwrap(), ["orange-contacts-5", "orange-contacts-7"]);
             assert_eq!(file_order(&spill), "[3][1][10][2]");
             spill.mark_kept(&["orange-contacts-5".to_string()]).unwrap();

@@ -317,7 +317,7 @@ pub fn name_initials(path: &Path, layout: Layout) -> io::Result<HashSet<String>>
         for record in records {
             // The message names the card.
             let c = record.contact.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            initials.extend(super::enumerate::initials_of(
+            initials.extend(crate::listing::initials_of(
                 c.given.as_deref(),
                 c.family.as_deref(),
                 c.nickname.as_deref(),

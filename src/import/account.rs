@@ -6,10 +6,10 @@
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::client::ApiError;
-use crate::export::enumerate;
 use crate::import::plan::OnDuplicate;
 use crate::import::spool::RecordSpool;
 use crate::import::Error;
+use crate::listing;
 use crate::progress::{in_phase, Phase, Progress};
 use crate::remote::Remote;
 use crate::wire::search::{fold, quote_term};
@@ -30,7 +30,7 @@ pub fn crawl_prefix(contact: &NewContact) -> Option<String> {
 
 /// Reads the account contacts that share a person key with the input into the run's spool:
 /// searches by initial, resolved like export's listing where an answer is capped or over the
-/// size limit ([`enumerate::enumerate_initials`]); for `merge`, the candidates' details. Even
+/// size limit ([`listing::enumerate_initials`]); for `merge`, the candidates' details. Even
 /// `--on-duplicate create` searches: an unanswered `addcontact` is resolved by what is new since
 /// (`GroupPlan::known_ids`), which needs what was there. Returns the problems met that do not
 /// stop the import.
@@ -47,7 +47,7 @@ pub async fn snapshot(
     spool.seal().map_err(Error::Spill)?;
     let initials = spool.prefixes().map_err(Error::Spill)?;
     let found =
-        enumerate::enumerate_initials(remote, initials.into_iter().collect(), concurrency, progress).await?;
+        listing::enumerate_initials(remote, initials.into_iter().collect(), concurrency, progress).await?;
     spool.keep_account(found.contacts.into_values()).map_err(Error::Spill)?;
     let warnings = found
         .incomplete
@@ -99,7 +99,7 @@ async fn read_candidates(
                 spool.put_detail(&detail, picture).map_err(Error::Spill)?;
             }
         }
-        spool.account_read().map_err(Error::Spill)
+        Ok(())
     };
     in_phase(progress, Phase::AccountRead, total, reads).await
 }

@@ -10,16 +10,15 @@
 use std::collections::BTreeSet;
 use std::io;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
 use crate::dedup;
 use crate::import::account::crawl_prefix;
 use crate::import::plan::AccountSnapshot;
 use crate::import::read::InputRecord;
+use crate::temp_db::{failed as db_error, TempDb};
 use crate::wire::{ContactDetail, ContactSummary};
 
-/// Rows inserted per transaction.
-const ROWS_PER_TRANSACTION: usize = 10_000;
 /// Records planned and run together at most (a group larger than this is one window).
 pub const WINDOW_RECORDS: usize = 2_000;
 
@@ -30,36 +29,19 @@ CREATE TABLE details (id TEXT PRIMARY KEY, data BLOB NOT NULL, has_picture INTEG
 CREATE TABLE listing (first INTEGER NOT NULL, idx INTEGER NOT NULL, line TEXT NOT NULL, PRIMARY KEY (first, idx));
 ";
 
-fn db_error(e: rusqlite::Error) -> io::Error {
-    io::Error::other(e)
-}
-
 fn json_error(e: serde_json::Error) -> io::Error {
     io::Error::other(e)
 }
 
 pub struct RecordSpool {
-    db: Connection,
-    /// Holds the database file; removed when the run ends.
-    _dir: tempfile::TempDir,
+    db: TempDb,
     len: usize,
-    /// Rows written since the last commit (a transaction is open while it is not zero).
-    uncommitted: usize,
     indexed: bool,
 }
 
 impl RecordSpool {
     pub fn new() -> io::Result<RecordSpool> {
-        let dir = tempfile::Builder::new().prefix("orange-contacts-import").tempdir()?;
-        let db = Connection::open(dir.path().join("run.sqlite")).map_err(db_error)?;
-        // A scratch file: nothing to recover after a crash. The page cache is bounded (8 MB).
-        db.execute_batch(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE; \
-             PRAGMA cache_size = -8192;",
-        )
-        .map_err(db_error)?;
-        db.execute_batch(SCHEMA).map_err(db_error)?;
-        Ok(RecordSpool { db, _dir: dir, len: 0, uncommitted: 0, indexed: false })
+        Ok(RecordSpool { db: TempDb::new(SCHEMA)?, len: 0, indexed: false })
     }
 
     /// Number of records.
@@ -71,52 +53,30 @@ impl RecordSpool {
         self.len == 0
     }
 
-    /// Counts a row written; commits every [`ROWS_PER_TRANSACTION`].
-    fn wrote(&mut self) -> io::Result<()> {
-        self.uncommitted += 1;
-        if self.uncommitted >= ROWS_PER_TRANSACTION {
-            self.commit()?;
-        }
-        Ok(())
-    }
-
-    fn begin(&mut self) -> io::Result<()> {
-        if self.uncommitted == 0 {
-            self.db.execute_batch("BEGIN").map_err(db_error)?;
-        }
-        Ok(())
-    }
-
-    fn commit(&mut self) -> io::Result<()> {
-        if self.uncommitted > 0 {
-            self.db.execute_batch("COMMIT").map_err(db_error)?;
-            self.uncommitted = 0;
-        }
-        Ok(())
-    }
-
     /// Stores the next record (its photo already in the photo spool).
     pub fn push(&mut self, record: &InputRecord) -> io::Result<()> {
         debug_assert!(!self.indexed, "records are all stored before the account is read");
-        self.begin()?;
         let valid = record.valid();
         let key = valid.and_then(|m| m.person_key.as_deref());
         let prefix = valid.and_then(|m| crawl_prefix(&m.contact));
         let photo = valid.is_some() && record.photo.is_some();
         let data = serde_json::to_vec(record).map_err(json_error)?;
         self.db
+            .conn()
             .prepare_cached("INSERT INTO records (idx, key, prefix, photo, data) VALUES (?1, ?2, ?3, ?4, ?5)")
             .and_then(|mut s| s.execute(params![self.len as i64, key, prefix, photo, data]))
             .map_err(db_error)?;
         self.len += 1;
-        self.wrote()
+        Ok(())
     }
 
-    /// Ends the reading: commits, and indexes the records by person key.
+    /// Ends the reading: indexes the records by person key.
     pub fn seal(&mut self) -> io::Result<()> {
-        self.commit()?;
         if !self.indexed {
-            self.db.execute_batch("CREATE INDEX records_key ON records (key, idx);").map_err(db_error)?;
+            self.db
+                .conn()
+                .execute_batch("CREATE INDEX records_key ON records (key, idx);")
+                .map_err(db_error)?;
             self.indexed = true;
         }
         Ok(())
@@ -126,6 +86,7 @@ impl RecordSpool {
     pub fn get(&self, i: usize) -> io::Result<InputRecord> {
         let data: Vec<u8> = self
             .db
+            .conn()
             .prepare_cached("SELECT data FROM records WHERE idx = ?1")
             .and_then(|mut s| s.query_row([i as i64], |r| r.get(0)))
             .map_err(db_error)?;
@@ -138,7 +99,7 @@ impl RecordSpool {
     }
 
     fn strings(&self, sql: &str, args: impl rusqlite::Params) -> io::Result<BTreeSet<String>> {
-        let mut statement = self.db.prepare(sql).map_err(db_error)?;
+        let mut statement = self.db.conn().prepare(sql).map_err(db_error)?;
         let rows = statement.query_map(args, |r| r.get::<_, String>(0)).map_err(db_error)?;
         rows.collect::<Result<_, _>>().map_err(db_error)
     }
@@ -147,6 +108,7 @@ impl RecordSpool {
     pub fn unkeyed(&self) -> io::Result<usize> {
         let n: i64 = self
             .db
+            .conn()
             .query_row("SELECT COUNT(*) FROM records WHERE key IS NULL", [], |r| r.get(0))
             .map_err(db_error)?;
         Ok(n as usize)
@@ -159,22 +121,22 @@ impl RecordSpool {
         for entry in entries {
             let Some(key) = dedup::key_of_summary(&entry) else { continue };
             let data = serde_json::to_vec(&entry).map_err(json_error)?;
-            self.begin()?;
             self.db
+                .conn()
                 .prepare_cached(
                     "INSERT OR IGNORE INTO account (key, id, data) SELECT ?1, ?2, ?3 \
                      WHERE EXISTS (SELECT 1 FROM records WHERE key = ?1)",
                 )
                 .and_then(|mut s| s.execute(params![key, entry.id, data]))
                 .map_err(db_error)?;
-            self.wrote()?;
         }
-        self.commit()
+        Ok(())
     }
 
     /// Account contacts kept, the candidates records may merge into.
     pub fn candidates(&self) -> io::Result<u64> {
-        let n: i64 = self.db.query_row("SELECT COUNT(*) FROM account", [], |r| r.get(0)).map_err(db_error)?;
+        let n: i64 =
+            self.db.conn().query_row("SELECT COUNT(*) FROM account", [], |r| r.get(0)).map_err(db_error)?;
         Ok(n as u64)
     }
 
@@ -183,6 +145,7 @@ impl RecordSpool {
     pub fn candidates_after(&self, after: i64, limit: usize) -> io::Result<Vec<(i64, String, bool)>> {
         let mut statement = self
             .db
+            .conn()
             .prepare_cached(
                 "SELECT a.seq, a.id, EXISTS (SELECT 1 FROM records r WHERE r.key = a.key AND r.photo = 1) \
                  FROM account a WHERE a.seq > ?1 ORDER BY a.seq LIMIT ?2",
@@ -197,17 +160,12 @@ impl RecordSpool {
     /// Stores a candidate's details, and whether it has a picture when that was asked.
     pub fn put_detail(&mut self, detail: &ContactDetail, has_picture: Option<bool>) -> io::Result<()> {
         let data = serde_json::to_vec(detail).map_err(json_error)?;
-        self.begin()?;
         self.db
+            .conn()
             .prepare_cached("INSERT OR REPLACE INTO details (id, data, has_picture) VALUES (?1, ?2, ?3)")
             .and_then(|mut s| s.execute(params![detail.id, data, has_picture]))
-            .map_err(db_error)?;
-        self.wrote()
-    }
-
-    /// Ends the account reading: commits what is pending.
-    pub fn account_read(&mut self) -> io::Result<()> {
-        self.commit()
+            .map(|_| ())
+            .map_err(db_error)
     }
 
     /// The keyed records cut into windows of whole groups: record numbers by person key (then
@@ -217,6 +175,7 @@ impl RecordSpool {
     pub fn windows(&self, limit: usize) -> io::Result<Vec<Vec<u32>>> {
         let mut statement = self
             .db
+            .conn()
             .prepare("SELECT idx, key FROM records WHERE key IS NOT NULL ORDER BY key, idx")
             .map_err(db_error)?;
         let mut rows = statement.query([]).map_err(db_error)?;
@@ -247,10 +206,12 @@ impl RecordSpool {
         let mut snapshot = AccountSnapshot::default();
         let mut by_key = self
             .db
+            .conn()
             .prepare_cached("SELECT data FROM account WHERE key = ?1 ORDER BY seq")
             .map_err(db_error)?;
         let mut detail = self
             .db
+            .conn()
             .prepare_cached("SELECT data, has_picture FROM details WHERE id = ?1")
             .map_err(db_error)?;
         for key in keys {
@@ -282,19 +243,18 @@ impl RecordSpool {
     /// Stores a line of the dry-run listing: `first` orders the groups (their first record),
     /// `record` the lines within.
     pub fn put_listing(&mut self, first: usize, record: usize, line: &str) -> io::Result<()> {
-        self.begin()?;
         self.db
+            .conn()
             .prepare_cached("INSERT INTO listing (first, idx, line) VALUES (?1, ?2, ?3)")
             .and_then(|mut s| s.execute(params![first as i64, record as i64, line]))
-            .map_err(db_error)?;
-        self.wrote()
+            .map(|_| ())
+            .map_err(db_error)
     }
 
     /// Writes the listing's lines in order.
     pub fn write_listing(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
-        self.commit()?;
         let mut statement =
-            self.db.prepare("SELECT line FROM listing ORDER BY first, idx").map_err(db_error)?;
+            self.db.conn().prepare("SELECT line FROM listing ORDER BY first, idx").map_err(db_error)?;
         let mut rows = statement.query([]).map_err(db_error)?;
         while let Some(row) = rows.next().map_err(db_error)? {
             let line = row.get_ref(0).map_err(db_error)?.as_str().map_err(|e| db_error(e.into()))?;

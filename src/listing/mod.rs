@@ -26,13 +26,14 @@ use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
 
-pub use super::found::Found;
+mod found;
 use crate::client::limits::pages_to_follow;
 use crate::client::ApiError;
 use crate::progress::{in_phase, Phase, Progress};
 use crate::remote::Remote;
 use crate::wire::search::{fold, quote_term, searchable_names};
 use crate::wire::{ContactPage, ContactSummary};
+pub use found::Found;
 
 /// One named block of the search alphabet: inclusive code point ranges.
 pub struct Script {
@@ -296,7 +297,7 @@ async fn walk<R: Remote>(
             }
             Err(e) if e.is_fatal() => return Err(e),
             Err(e @ ApiError::TooLarge { .. }) => over_cap.push((term, e)),
-            Err(e) => w.mark_incomplete(&term, None, 0, format!("search failed: {}", super::describe(&e))),
+            Err(e) => w.mark_incomplete(&term, None, 0, format!("search failed: {}", e.redacted())),
         }
     }
     drop(results);
@@ -420,7 +421,7 @@ impl<'a, R: Remote> Walker<'a, R> {
             if self.over_cap.fetch_add(1, Ordering::Relaxed) >= MAX_OVER_CAP {
                 let reason = format!(
                     "{}; more than {MAX_OVER_CAP} searches were over the limit, so this one was not refined",
-                    super::describe(&error)
+                    error.redacted()
                 );
                 self.mark_incomplete(&term, None, 0, reason);
                 return Ok(());
@@ -446,7 +447,7 @@ impl<'a, R: Remote> Walker<'a, R> {
                     let reason = format!(
                         "{}; the server sent no total-data for page 2 either (it ignores paging), so \
                          the refinement of the prefix could not be checked",
-                        super::describe(&error)
+                        error.redacted()
                     );
                     self.mark_incomplete(&term, None, self.count_matching(&term, &direct), reason);
                     Ok(())
@@ -582,12 +583,9 @@ impl<'a, R: Remote> Walker<'a, R> {
                     }
                     Err(e) if e.is_fatal() => return Err(e),
                     Err(e @ ApiError::TooLarge { .. }) => self.resolve_over_cap(child, e).await?,
-                    Err(e) => self.mark_incomplete(
-                        &child,
-                        None,
-                        0,
-                        format!("search failed: {}", super::describe(&e)),
-                    ),
+                    Err(e) => {
+                        self.mark_incomplete(&child, None, 0, format!("search failed: {}", e.redacted()))
+                    }
                 }
             }
             // Children found by their own refinement are in `found`, counted by name.

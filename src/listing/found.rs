@@ -1,5 +1,5 @@
-//! The contacts a listing has found ([`super::enumerate`]), kept in a [`TempDb`] (in memory while
-//! small, then in the temporary folder, as the export's cards) rather than in a map: a listing of a
+//! The contacts a listing has found ([`super`]), kept in a [`TempDb`] (in memory while small,
+//! then in the temporary folder) rather than in a map: a listing of a
 //! million contacts stays small in memory (issue 12). The folded searchable names are indexed, so
 //! "how many contacts found so far match this prefix" is a range query, not a walk over them all.
 
@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, OptionalExtension};
 
-use super::spill::{failed, memory_limit, TempDb};
+use crate::temp_db::{failed, TempDb};
 use crate::wire::search::{fold, searchable_names};
 use crate::wire::ContactSummary;
 
@@ -42,53 +42,44 @@ fn summary_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContactSummary> {
 }
 
 impl Found {
-    /// With the memory limit of [`super::spill::ENV_MEMORY_MB`].
+    /// With the cache of [`crate::temp_db::ENV_MEMORY_MB`].
     pub fn new() -> io::Result<Found> {
-        Found::with_memory_limit(memory_limit()?)
+        Ok(Found { db: Mutex::new(TempDb::new(SCHEMA)?) })
     }
 
-    /// Moves to the temporary folder past `bytes` of contacts (`0`: at once).
+    /// Whose pages past `bytes` go to the temporary folder.
     pub fn with_memory_limit(bytes: u64) -> io::Result<Found> {
-        Ok(Found { db: Mutex::new(TempDb::new(SCHEMA, bytes)?) })
+        Ok(Found { db: Mutex::new(TempDb::with_memory_limit(SCHEMA, bytes)?) })
     }
 
     /// Adds `s` unless its id was found already (the first summary of an id stays).
     pub fn insert(&self, s: &ContactSummary) -> io::Result<()> {
         let db = self.db.lock().unwrap();
-        let mut bytes = 0;
-        {
-            let conn = db.conn();
-            let added = conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO found(id, firstname, lastname, nickname, company) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .and_then(|mut st| st.execute(params![s.id, s.firstname, s.lastname, s.nickname, s.company]))
-                .map_err(failed)?;
-            if added == 1 {
-                let names = searchable_names(
-                    s.firstname.as_deref(),
-                    s.lastname.as_deref(),
-                    s.nickname.as_deref(),
-                    s.company.as_deref(),
-                );
-                let mut folded: Vec<String> = names.into_iter().map(fold).collect();
-                folded.sort();
-                folded.dedup();
-                let mut st =
-                    conn.prepare_cached("INSERT INTO names(name, id) VALUES (?1, ?2)").map_err(failed)?;
-                for name in &folded {
-                    st.execute(params![name.as_bytes(), s.id]).map_err(failed)?;
-                    bytes += name.len() + s.id.len() + 16;
-                }
-                bytes += s.id.len() * 2 + 64;
-                bytes += [&s.firstname, &s.lastname, &s.nickname, &s.company]
-                    .iter()
-                    .map(|n| n.as_ref().map_or(0, String::len))
-                    .sum::<usize>();
+        let conn = db.conn();
+        let added = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO found(id, firstname, lastname, nickname, company) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| st.execute(params![s.id, s.firstname, s.lastname, s.nickname, s.company]))
+            .map_err(failed)?;
+        if added == 1 {
+            let names = searchable_names(
+                s.firstname.as_deref(),
+                s.lastname.as_deref(),
+                s.nickname.as_deref(),
+                s.company.as_deref(),
+            );
+            let mut folded: Vec<String> = names.into_iter().map(fold).collect();
+            folded.sort();
+            folded.dedup();
+            let mut st =
+                conn.prepare_cached("INSERT INTO names(name, id) VALUES (?1, ?2)").map_err(failed)?;
+            for name in &folded {
+                st.execute(params![name.as_bytes(), s.id]).map_err(failed)?;
             }
         }
-        db.hold(bytes)
+        Ok(())
     }
 
     /// Contacts known to match the folded `term`: those found whose folded names start with it,
@@ -236,7 +227,7 @@ mod tests {
     }
 
     #[test]
-    fn counts_by_folded_prefix_and_lists_every_id_in_memory_and_on_disk() {
+    fn counts_by_folded_prefix_and_lists_every_id_in_the_cache_and_on_disk() {
         for limit in [u64::MAX, 200, 0] {
             let found = Found::with_memory_limit(limit).unwrap();
             for i in 0..2500 {
