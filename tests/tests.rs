@@ -25,6 +25,7 @@ mod import_streaming;
 mod mapping;
 mod over_cap;
 mod progress;
+mod reimport_memory;
 mod remote_seam;
 mod reports;
 mod sandbox;

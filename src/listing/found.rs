@@ -139,15 +139,46 @@ impl Found {
         read.unwrap_or_default()
     }
 
-    /// Every summary, in id order.
-    pub fn into_values(self) -> impl Iterator<Item = ContactSummary> {
-        let db = self.db.into_inner().unwrap();
-        let conn = db.conn();
-        let all: Vec<ContactSummary> = conn
-            .prepare("SELECT id, firstname, lastname, nickname, company FROM found ORDER BY id")
-            .and_then(|mut st| st.query_map([], summary_of)?.collect())
-            .unwrap_or_default();
-        all.into_iter()
+    /// Every summary, in id order, read [`IDS_PER_QUERY`] at a time: a listing of a million
+    /// contacts is never all in memory (collected at once, it weighed about 190 bytes a contact:
+    /// most of a re-import's peak).
+    pub fn into_values(self) -> Values {
+        Values { db: self.db.into_inner().unwrap(), batch: Vec::new().into_iter(), after: None, done: false }
+    }
+}
+
+/// The summaries after `after` (all from the first when `None`), at most `limit`, in id order.
+fn summaries_after(db: &TempDb, after: Option<&str>, limit: usize) -> rusqlite::Result<Vec<ContactSummary>> {
+    let conn = db.conn();
+    let mut st = conn.prepare_cached(
+        "SELECT id, firstname, lastname, nickname, company FROM found \
+         WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![after, limit as i64], summary_of)?;
+    rows.collect()
+}
+
+/// [`Found::into_values`].
+pub struct Values {
+    db: TempDb,
+    batch: std::vec::IntoIter<ContactSummary>,
+    after: Option<String>,
+    done: bool,
+}
+
+impl Iterator for Values {
+    type Item = ContactSummary;
+
+    fn next(&mut self) -> Option<ContactSummary> {
+        if self.batch.len() == 0 && !self.done {
+            // A failed read ends the values, as it did when they were read at once.
+            let batch = summaries_after(&self.db, self.after.as_deref(), IDS_PER_QUERY).unwrap_or_default();
+            self.done = batch.len() < IDS_PER_QUERY;
+            self.batch = batch.into_iter();
+        }
+        let next = self.batch.next()?;
+        self.after = Some(next.id.clone());
+        Some(next)
     }
 }
 
@@ -216,7 +247,10 @@ mod tests {
             assert_eq!(ids.len(), 2500);
             assert!(ids.windows(2).all(|w| w[0] < w[1]));
             assert_eq!(found.ids().len(), 2500);
-            assert_eq!(found.into_values().count(), 2500);
+            // Read back in batches of a thousand, in id order, each summary as first found.
+            let values: Vec<ContactSummary> = found.into_values().collect();
+            assert_eq!(values.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), ids, "limit {limit}");
+            assert_eq!(values[1].firstname.as_deref(), Some("Émile1"));
         }
     }
 }

@@ -73,34 +73,80 @@ fn malformed(msg: impl Into<String>) -> WireError {
 
 /// `findcontactlist` → one page of matches. A missing `<data-list>` is an empty page; missing
 /// totals default to what the page holds; entries without an id are skipped (unusable).
+///
+/// An answer holds up to thousands of entries (4 MiB at the client's limit): each plain entry of a
+/// `<data-list>` (a `<data>` whose children are leaves) becomes its summary as soon as it closes,
+/// instead of a subtree of elements ten times the size of its text kept until the end. An answer
+/// where that could read differently from the whole tree (entries nested deeper, several lists)
+/// is read again whole ([`contact_page_of_tree`]).
 pub fn contact_page(xml: &str) -> Result<ContactPage, WireError> {
-    let root = read_document(xml)?;
+    let mut entries: Vec<ContactSummary> = Vec::new();
+    let mut lists = 0;
+    let root = read_document_with(xml, &mut |parent, el| {
+        if !(el.is("data") && parent.is("data-list") && is_plain_entry(&el)) {
+            return Some(el);
+        }
+        if !parent.entries_read {
+            parent.entries_read = true;
+            lists += 1;
+        }
+        entries.extend(summary_of_entry(&el));
+        None
+    })?;
+    if lists == 0 {
+        return contact_page_of_tree(&root);
+    }
     let command = checked_command(&root)?;
+    match command.find("data-list") {
+        Some(list) if lists == 1 && list.entries_read && list.find_all("data").is_empty() => {
+            Ok(page_of(list, entries))
+        }
+        _ => contact_page_of_tree(&read_document(xml)?),
+    }
+}
+
+/// [`contact_page`] from the whole tree.
+fn contact_page_of_tree(root: &Element) -> Result<ContactPage, WireError> {
+    let command = checked_command(root)?;
     let Some(list) = command.find("data-list") else {
         return Ok(ContactPage { total: 0, pages: 1, page: 1, entries: Vec::new() });
     };
-    let entries: Vec<ContactSummary> = list
-        .find_all("data")
-        .into_iter()
-        .filter(|d| d.attr("type").is_none_or(|t| t.trim().eq_ignore_ascii_case("contact")))
-        .filter_map(|d| {
-            let id = d.attr("id").filter(|id| !id.is_empty())?;
-            Some(ContactSummary {
-                id: id.to_string(),
-                firstname: d.child_text("firstname"),
-                lastname: d.child_text("lastname"),
-                nickname: d.child_text("nickname"),
-                company: d.child_text("company"),
-            })
-        })
-        .collect();
+    let entries = list.find_all("data").into_iter().filter_map(summary_of_entry).collect();
+    Ok(page_of(list, entries))
+}
+
+/// A `<data>` entry whose summary [`contact_page`] reads as it closes: its children are leaves,
+/// none of them an element the answer's checks look for anywhere in the tree.
+fn is_plain_entry(el: &Element) -> bool {
+    el.children.iter().all(|c| {
+        c.children.is_empty() && !["data", "data-list", "command", "result", "error"].iter().any(|n| c.is(n))
+    })
+}
+
+/// The summary of a `<data>` entry: `None` for one of another type or without an id.
+fn summary_of_entry(d: &Element) -> Option<ContactSummary> {
+    if !d.attr("type").is_none_or(|t| t.trim().eq_ignore_ascii_case("contact")) {
+        return None;
+    }
+    let id = d.attr("id").filter(|id| !id.is_empty())?;
+    Some(ContactSummary {
+        id: id.to_string(),
+        firstname: d.child_text("firstname"),
+        lastname: d.child_text("lastname"),
+        nickname: d.child_text("nickname"),
+        company: d.child_text("company"),
+    })
+}
+
+/// The page of `list`'s totals with these entries.
+fn page_of(list: &Element, entries: Vec<ContactSummary>) -> ContactPage {
     let number = |name: &str| list.attr(name).and_then(|v| v.trim().parse::<u32>().ok());
-    Ok(ContactPage {
+    ContactPage {
         total: number("total-data").unwrap_or(entries.len() as u32),
         pages: number("nbpage").unwrap_or(1),
         page: number("page").unwrap_or(1),
         entries,
-    })
+    }
 }
 
 /// `getcontact` → the contact. When several `<data>` are present (the seed's sample repeats
@@ -287,6 +333,8 @@ struct Element {
     attrs: Vec<(String, String)>,
     text: String,
     children: Vec<Element>,
+    /// Entries of this element were read into summaries as they closed ([`contact_page`]).
+    entries_read: bool,
 }
 
 impl Element {
@@ -337,6 +385,15 @@ const MAX_DEPTH: usize = 64;
 
 /// Reads the first document of a body into an element tree.
 fn read_document(xml: &str) -> Result<Element, WireError> {
+    read_document_with(xml, &mut |_, el| Some(el))
+}
+
+/// [`read_document`], each closed element passed to `on_close` with its parent before it is added
+/// to it: what it returns is added (`None`: nothing, the element was consumed).
+fn read_document_with(
+    xml: &str,
+    on_close: &mut dyn FnMut(&mut Element, Element) -> Option<Element>,
+) -> Result<Element, WireError> {
     // XML cannot carry NUL; an answer with NULs is UTF-16 (or binary) read as UTF-8, and the
     // event reader would otherwise find elements in it.
     if let Some(at) = memchr::memchr(0, xml.as_bytes()) {
@@ -362,7 +419,11 @@ fn read_document(xml: &str) -> Result<Element, WireError> {
             Event::Empty(start) => {
                 let el = element(&reader, &start);
                 match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
+                    Some(parent) => {
+                        if let Some(el) = on_close(parent, el) {
+                            parent.children.push(el);
+                        }
+                    }
                     None => return Ok(el),
                 }
             }
@@ -375,11 +436,18 @@ fn read_document(xml: &str) -> Result<Element, WireError> {
                 };
                 while stack.len() > pos + 1 {
                     let done = stack.pop().expect("stack deeper than pos");
-                    stack.last_mut().expect("pos is below").children.push(done);
+                    let parent = stack.last_mut().expect("pos is below");
+                    if let Some(done) = on_close(parent, done) {
+                        parent.children.push(done);
+                    }
                 }
                 let done = stack.pop().expect("matched element");
                 match stack.last_mut() {
-                    Some(parent) => parent.children.push(done),
+                    Some(parent) => {
+                        if let Some(done) = on_close(parent, done) {
+                            parent.children.push(done);
+                        }
+                    }
                     // The root closed: anything after it (a second concatenated document) is ignored.
                     None => return Ok(done),
                 }
@@ -445,6 +513,36 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"UTF-8\" ?><xpage version=\"1.0\"><command-list>\
              <command request=\"g10\" action=\"x\">{command_body}</command></command-list></xpage>"
         )
+    }
+
+    /// [`contact_page`] reads plain entries as they close; it answers exactly as the whole tree
+    /// does, for plain answers and for those it reads again whole.
+    #[test]
+    fn page_read_as_entries_close_equals_the_whole_tree() {
+        let entry = |id: &str, first: &str| {
+            format!(r#"<data view="shallow" id="{id}" type="contact"><firstname>{first}</firstname></data>"#)
+        };
+        let plain: String = (0..50).map(|i| entry(&format!("c{i}"), &format!("Ann{i}"))).collect();
+        let bodies = [
+            xpage(&format!(r#"<data-list total-data="70" nbpage="2" page="1">{plain}</data-list><result>0</result>"#)),
+            xpage(&format!("<data-list>{plain}<data id=\"e\"/><data type=\"group\" id=\"g\"/><data id=\"\"/></data-list>")),
+            // Entries nested deeper, a second list, checks inside entries: read whole.
+            xpage(&format!("<data-list>{plain}<group>{}</group></data-list>", entry("deep", "Deep"))),
+            xpage(&format!("<data-list>{plain}</data-list><data-list>{}</data-list>", entry("second", "B"))),
+            xpage(&format!("<data-list><data id=\"r\"><result>-5</result></data>{plain}</data-list>")),
+            xpage(&format!("<data-list>{plain}<data id=\"x\"><error type=\"7\">no</error></data></data-list>")),
+            xpage(&format!("<data-list>{plain}<data id=\"n\"><name><firstname>A</firstname></name></data></data-list>")),
+            format!("<xpage><data-list>{plain}</data-list><command><result>0</result></command></xpage>"),
+            format!("<command><data-list total-data=\"3\">{plain}</command>"),
+            xpage(&format!("<data-list>{plain}</data-list><result>-2</result>")),
+            xpage("<result>0</result>"),
+        ];
+        for body in &bodies {
+            let whole = read_document(body).and_then(|root| contact_page_of_tree(&root));
+            assert_eq!(contact_page(body), whole, "{body}");
+        }
+        assert_eq!(contact_page(&bodies[0]).unwrap().entries.len(), 50);
+        assert_eq!(contact_page(&bodies[2]).unwrap().entries.len(), 51);
     }
 
     #[test]
