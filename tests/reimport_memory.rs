@@ -50,13 +50,15 @@ fn reimport_peak_rss_kb(server: &TestServer, user: &str, file: &Path, people: us
 }
 
 /// A re-import of 60,000 unchanged contacts peaks within a few MB of one of 4,000 (the
-/// temporary databases' page caches, bounded, set to a few pages here).
-/// Before, what the account search found was collected whole before it was kept (about 190
-/// bytes a contact) and each answer parsed into a whole element tree: 29 MB, then 40 MB here;
-/// after, 30 MB, then 36 MB (debug build, 2026-12-01). The margin is a few MB, not a ratio.
+/// temporary databases' page caches, bounded, set to a few pages here). Measured (debug build,
+/// 2026-12-01): 30 MB then 36 MB; before the listing's contacts were read back in batches and
+/// answers parsed as entries close, 29 then 40 MB; before import streamed, about 4 KB more per
+/// contact (hundreds of MB here). The bound is kept well above today's growth so that a loaded
+/// machine does not fail it: it catches growth per contact, not the last fix's 190 bytes, which
+/// `listing::found`'s unit test pins (the values are read a thousand at a time).
 #[test]
 fn reimport_memory_stays_flat_as_the_account_grows() {
-    const GROWTH_BOUND_KB: u64 = 9 * 1024;
+    const GROWTH_BOUND_KB: u64 = 20 * 1024;
     let server = TestServer::start(&[]);
     let dir = server.dir.path();
     let (small, big) = (4_000, 60_000);
