@@ -16,7 +16,7 @@ use crate::dedup;
 use crate::import::account::crawl_prefix;
 use crate::import::plan::AccountSnapshot;
 use crate::import::read::InputRecord;
-use crate::temp_db::{failed as db_error, TempDb};
+use crate::temp_db::{failed, TempDb};
 use crate::wire::{ContactDetail, ContactSummary};
 
 /// Records planned and run together at most (a group larger than this is one window).
@@ -65,7 +65,7 @@ impl RecordSpool {
             .conn()
             .prepare_cached("INSERT INTO records (idx, key, prefix, photo, data) VALUES (?1, ?2, ?3, ?4, ?5)")
             .and_then(|mut s| s.execute(params![self.len as i64, key, prefix, photo, data]))
-            .map_err(db_error)?;
+            .map_err(failed)?;
         self.len += 1;
         Ok(())
     }
@@ -76,7 +76,7 @@ impl RecordSpool {
             self.db
                 .conn()
                 .execute_batch("CREATE INDEX records_key ON records (key, idx);")
-                .map_err(db_error)?;
+                .map_err(failed)?;
             self.indexed = true;
         }
         Ok(())
@@ -89,7 +89,7 @@ impl RecordSpool {
             .conn()
             .prepare_cached("SELECT data FROM records WHERE idx = ?1")
             .and_then(|mut s| s.query_row([i as i64], |r| r.get(0)))
-            .map_err(db_error)?;
+            .map_err(failed)?;
         serde_json::from_slice(&data).map_err(json_error)
     }
 
@@ -99,9 +99,9 @@ impl RecordSpool {
     }
 
     fn strings(&self, sql: &str, args: impl rusqlite::Params) -> io::Result<BTreeSet<String>> {
-        let mut statement = self.db.conn().prepare(sql).map_err(db_error)?;
-        let rows = statement.query_map(args, |r| r.get::<_, String>(0)).map_err(db_error)?;
-        rows.collect::<Result<_, _>>().map_err(db_error)
+        let mut statement = self.db.conn().prepare(sql).map_err(failed)?;
+        let rows = statement.query_map(args, |r| r.get::<_, String>(0)).map_err(failed)?;
+        rows.collect::<Result<_, _>>().map_err(failed)
     }
 
     /// Records with no person key: invalid (nothing to plan for them).
@@ -110,7 +110,7 @@ impl RecordSpool {
             .db
             .conn()
             .query_row("SELECT COUNT(*) FROM records WHERE key IS NULL", [], |r| r.get(0))
-            .map_err(db_error)?;
+            .map_err(failed)?;
         Ok(n as usize)
     }
 
@@ -128,7 +128,7 @@ impl RecordSpool {
                      WHERE EXISTS (SELECT 1 FROM records WHERE key = ?1)",
                 )
                 .and_then(|mut s| s.execute(params![key, entry.id, data]))
-                .map_err(db_error)?;
+                .map_err(failed)?;
         }
         Ok(())
     }
@@ -136,7 +136,7 @@ impl RecordSpool {
     /// Account contacts kept, the candidates records may merge into.
     pub fn candidates(&self) -> io::Result<u64> {
         let n: i64 =
-            self.db.conn().query_row("SELECT COUNT(*) FROM account", [], |r| r.get(0)).map_err(db_error)?;
+            self.db.conn().query_row("SELECT COUNT(*) FROM account", [], |r| r.get(0)).map_err(failed)?;
         Ok(n as u64)
     }
 
@@ -150,11 +150,11 @@ impl RecordSpool {
                 "SELECT a.seq, a.id, EXISTS (SELECT 1 FROM records r WHERE r.key = a.key AND r.photo = 1) \
                  FROM account a WHERE a.seq > ?1 ORDER BY a.seq LIMIT ?2",
             )
-            .map_err(db_error)?;
+            .map_err(failed)?;
         let rows = statement
             .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(db_error)?;
-        rows.collect::<Result<_, _>>().map_err(db_error)
+            .map_err(failed)?;
+        rows.collect::<Result<_, _>>().map_err(failed)
     }
 
     /// Stores a candidate's details, and whether it has a picture when that was asked.
@@ -165,7 +165,7 @@ impl RecordSpool {
             .prepare_cached("INSERT OR REPLACE INTO details (id, data, has_picture) VALUES (?1, ?2, ?3)")
             .and_then(|mut s| s.execute(params![detail.id, data, has_picture]))
             .map(|_| ())
-            .map_err(db_error)
+            .map_err(failed)
     }
 
     /// The keyed records cut into windows of whole groups: record numbers by person key (then
@@ -177,14 +177,14 @@ impl RecordSpool {
             .db
             .conn()
             .prepare("SELECT idx, key FROM records WHERE key IS NOT NULL ORDER BY key, idx")
-            .map_err(db_error)?;
-        let mut rows = statement.query([]).map_err(db_error)?;
+            .map_err(failed)?;
+        let mut rows = statement.query([]).map_err(failed)?;
         let mut windows: Vec<Vec<u32>> = Vec::new();
         let mut current: Vec<u32> = Vec::new();
         let mut last_key: Option<String> = None;
-        while let Some(row) = rows.next().map_err(db_error)? {
-            let idx: i64 = row.get(0).map_err(db_error)?;
-            let key = row.get_ref(1).map_err(db_error)?.as_str().map_err(|e| db_error(e.into()))?;
+        while let Some(row) = rows.next().map_err(failed)? {
+            let idx: i64 = row.get(0).map_err(failed)?;
+            let key = row.get_ref(1).map_err(failed)?.as_str().map_err(|e| failed(e.into()))?;
             let new_group = last_key.as_deref() != Some(key);
             if new_group && current.len() >= limit.max(1) {
                 windows.push(std::mem::take(&mut current));
@@ -208,22 +208,22 @@ impl RecordSpool {
             .db
             .conn()
             .prepare_cached("SELECT data FROM account WHERE key = ?1 ORDER BY seq")
-            .map_err(db_error)?;
+            .map_err(failed)?;
         let mut detail = self
             .db
             .conn()
             .prepare_cached("SELECT data, has_picture FROM details WHERE id = ?1")
-            .map_err(db_error)?;
+            .map_err(failed)?;
         for key in keys {
-            let rows = by_key.query_map([key], |r| r.get::<_, Vec<u8>>(0)).map_err(db_error)?;
+            let rows = by_key.query_map([key], |r| r.get::<_, Vec<u8>>(0)).map_err(failed)?;
             let mut list = Vec::new();
             for data in rows {
                 let summary: ContactSummary =
-                    serde_json::from_slice(&data.map_err(db_error)?).map_err(json_error)?;
+                    serde_json::from_slice(&data.map_err(failed)?).map_err(json_error)?;
                 let found = detail
                     .query_row([&summary.id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<bool>>(1)?)))
                     .optional()
-                    .map_err(db_error)?;
+                    .map_err(failed)?;
                 if let Some((data, has_picture)) = found {
                     let d: ContactDetail = serde_json::from_slice(&data).map_err(json_error)?;
                     if let Some(has) = has_picture {
@@ -248,16 +248,16 @@ impl RecordSpool {
             .prepare_cached("INSERT INTO listing (first, idx, line) VALUES (?1, ?2, ?3)")
             .and_then(|mut s| s.execute(params![first as i64, record as i64, line]))
             .map(|_| ())
-            .map_err(db_error)
+            .map_err(failed)
     }
 
     /// Writes the listing's lines in order.
     pub fn write_listing(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
         let mut statement =
-            self.db.conn().prepare("SELECT line FROM listing ORDER BY first, idx").map_err(db_error)?;
-        let mut rows = statement.query([]).map_err(db_error)?;
-        while let Some(row) = rows.next().map_err(db_error)? {
-            let line = row.get_ref(0).map_err(db_error)?.as_str().map_err(|e| db_error(e.into()))?;
+            self.db.conn().prepare("SELECT line FROM listing ORDER BY first, idx").map_err(failed)?;
+        let mut rows = statement.query([]).map_err(failed)?;
+        while let Some(row) = rows.next().map_err(failed)? {
+            let line = row.get_ref(0).map_err(failed)?.as_str().map_err(|e| failed(e.into()))?;
             out.write_all(line.as_bytes())?;
         }
         Ok(())
