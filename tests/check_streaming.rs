@@ -23,21 +23,6 @@ fn bless() -> bool {
     std::env::var_os("ORANGE_CONTACTS_BLESS").is_some()
 }
 
-/// `text` with the digits after each `marker` replaced by `0`.
-fn zero_after(text: &str, marker: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(marker) {
-        let (head, tail) = rest.split_at(at + marker.len());
-        out.push_str(head);
-        let digits = tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        out.push('0');
-        rest = &tail[digits..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// What changes from run to run fixed: the time, the temporary folder, the port.
 fn normalize(bytes: &[u8], server: &TestServer) -> Vec<u8> {
     let port = url::Url::parse(&server.endpoint).unwrap().port().unwrap().to_string();
@@ -45,9 +30,7 @@ fn normalize(bytes: &[u8], server: &TestServer) -> Vec<u8> {
     let text = text
         .replace(server.dir.path().to_str().unwrap(), "DIR")
         .replace(&format!("127.0.0.1:{port}/"), "127.0.0.1:00000/");
-    let text = zero_after(&text, "\"elapsed_ms\": ");
-    let text = zero_after(&text, "<th>elapsed ms</th><td>");
-    zero_after(&text, "elapsed_ms\":").into_bytes()
+    common::zero_elapsed(&text).into_bytes()
 }
 
 /// Compares (or, blessing, writes) `bytes` with the fixture `name`.
@@ -185,18 +168,6 @@ fn check_peak_rss_kb(server: &TestServer, user: &str, file: &Path) -> u64 {
     run.peak_rss_kb
 }
 
-/// A vCard of `Given<i> <X>amily<i>` (26 initials, as address books are) with one mobile.
-fn person(i: usize) -> String {
-    let family = format!("{}amily{i}", (b'A' + (i % 26) as u8) as char);
-    format!(
-        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:{family};Given{i}\r\nFN:Given{i} {family}\r\n\
-         TEL;TYPE=CELL:+33 6 01 {:02} {:02} {:02}\r\nEMAIL:given{i}@example.org\r\nEND:VCARD\r\n",
-        i / 10_000 % 100,
-        i / 100 % 100,
-        i % 100
-    )
-}
-
 /// Issue 12: memory does not grow with the account. A check of 40,000 local cards against an
 /// account of 40,000 contacts (each read, mapped, fetched, matched and compared, one card only
 /// local) peaks within a few MB of the same check at a tenth of the size (before, it held every
@@ -207,7 +178,7 @@ fn issue12_check_memory_stays_flat_as_the_account_grows() {
     let server = TestServer::start(&[]);
     let mut peaks = Vec::new();
     for (user, n) in [("few", 4_000), ("many", 40_000)] {
-        let cards: String = (0..n).map(person).collect();
+        let cards: String = (0..n).map(common::person).collect();
         server.seed(user, &cards);
         // One card more locally: the check has a difference to list, and so a report to check.
         let file = server.dir.path().join(format!("{user}.vcf"));

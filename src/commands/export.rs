@@ -100,7 +100,10 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
             write_plan(&run.report, report.as_deref())?;
         }
         if args.verbosity.verbose {
-            run.report.contacts.for_each(|c| eprintln!("{:9} {} {}", c.status, c.id, c.name))?;
+            run.report.contacts.for_each(|c| {
+                eprintln!("{:9} {} {}", c.status, c.id, c.name);
+                Ok(())
+            })?;
         }
         if !quiet || code != EXIT_OK {
             eprint!("{}", run.report.human());
@@ -114,13 +117,10 @@ pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
 /// `--dry-run`: one line per card that would be written or deleted, on the listing's output.
 fn write_plan(report: &ExportReport, report_path: Option<&Path>) -> std::io::Result<()> {
     let mut out = crate::report::listing_output(report_path);
-    let mut written = Ok(());
-    report.contacts.for_each(|c| {
-        if c.status == "written" && written.is_ok() {
-            written = writeln!(out, "would write   {}  {}", c.file.as_deref().unwrap_or(&c.uid), c.name);
-        }
+    report.contacts.for_each(|c| match c.status {
+        "written" => writeln!(out, "would write   {}  {}", c.file.as_deref().unwrap_or(&c.uid), c.name),
+        _ => Ok(()),
     })?;
-    written?;
     for name in &report.deleted {
         writeln!(out, "would delete  {name}")?;
     }

@@ -218,16 +218,6 @@ impl Tabular for CheckReport {
         &["status", "name", "source", "id", "differences", "note"]
     }
 
-    fn rows(&self) -> Vec<Row> {
-        let mut rows = Vec::with_capacity(self.entries.len());
-        // An unreadable entry ends the rows; the writers use `for_each_row`, which says so.
-        let _ = self.for_each_row(&mut |row| {
-            rows.push(row);
-            Ok(())
-        });
-        rows
-    }
-
     fn for_each_row(&self, each: &mut dyn FnMut(Row) -> io::Result<()>) -> io::Result<()> {
         self.entries.for_each(|e| {
             each(Row {

@@ -1,5 +1,6 @@
 //! The export's JSON report (`--report`) and the lines printed at the end of a run.
 
+use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -62,10 +63,10 @@ impl ContactList {
         ContactList { cards, refused, files, unread }
     }
 
-    /// Every entry, in order, to `f`.
-    pub fn for_each(&self, mut f: impl FnMut(&ContactEntry)) -> std::io::Result<()> {
+    /// Every entry, in order, to `f`; the first error, `f`'s or the spill's, ends the list.
+    pub fn for_each(&self, mut f: impl FnMut(ContactEntry) -> io::Result<()>) -> io::Result<()> {
         self.cards.for_each_card(|c| {
-            f(&ContactEntry {
+            f(ContactEntry {
                 status: match (self.refused, c.written) {
                     (true, _) => "refused",
                     (false, true) => "written",
@@ -80,14 +81,17 @@ impl ContactList {
                 warnings: c.warnings,
             })
         })?;
-        self.unread.iter().for_each(f);
-        Ok(())
+        self.unread.iter().cloned().try_for_each(f)
     }
 
-    /// Every entry, in memory (tests, and the HTML and CSV reports).
+    /// Every entry, in memory (tests and `Debug`; the reports stream them with `for_each`).
     pub fn to_vec(&self) -> Vec<ContactEntry> {
         let mut all = Vec::new();
-        self.for_each(|c| all.push(c.clone())).expect("the export's spill reads back");
+        self.for_each(|c| {
+            all.push(c);
+            Ok(())
+        })
+        .expect("the export's spill reads back");
         all
     }
 
@@ -106,11 +110,13 @@ impl std::fmt::Debug for ContactList {
 impl Serialize for ContactList {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(None)?;
+        // The serializer's error is kept as it is; the spill's is told in words.
         let mut failed = None;
         let read = self.for_each(|c| {
-            if failed.is_none() {
-                failed = seq.serialize_element(c).err();
-            }
+            seq.serialize_element(&c).map_err(|e| {
+                failed = Some(e);
+                io::Error::other("the report could not be written")
+            })
         });
         if let Some(e) = failed {
             return Err(e);
@@ -238,6 +244,7 @@ impl ExportReport {
             for w in &c.warnings {
                 out.push_str(&format!("  warning: contact {} ({}): {w}\n", c.id, c.name));
             }
+            Ok(())
         });
         if let Err(e) = read {
             out.push_str(&format!("  warning: the contacts' warnings could not be read back: {e}\n"));
@@ -274,11 +281,9 @@ impl Tabular for ExportReport {
         &["id", "name", "status", "file", "photo", "error", "warnings"]
     }
 
-    fn rows(&self) -> Vec<Row> {
-        self.contacts
-            .to_vec()
-            .into_iter()
-            .map(|c| Row {
+    fn for_each_row(&self, each: &mut dyn FnMut(Row) -> io::Result<()>) -> io::Result<()> {
+        self.contacts.for_each(|c| {
+            each(Row {
                 outcome: c.status,
                 cells: vec![
                     c.id,
@@ -291,6 +296,6 @@ impl Tabular for ExportReport {
                 ],
                 thumbnail: None,
             })
-            .collect()
+        })
     }
 }

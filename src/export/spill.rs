@@ -194,8 +194,9 @@ impl Spill {
         Ok(())
     }
 
-    /// The cards read, in the file order, as the report lists them (after the writing).
-    pub fn for_each_card(&self, mut f: impl FnMut(SpilledCard)) -> io::Result<()> {
+    /// The cards read, in the file order, as the report lists them (after the writing); the
+    /// first error, `f`'s or the spill's, ends the reading.
+    pub fn for_each_card(&self, mut f: impl FnMut(SpilledCard) -> io::Result<()>) -> io::Result<()> {
         let conn = self.db.conn();
         let mut stmt = conn
             .prepare(
@@ -214,7 +215,7 @@ impl Spill {
                 warnings: serde_json::from_str(&warnings).unwrap_or_default(),
                 written: row.get(5).map_err(failed)?,
             };
-            f(card);
+            f(card)?;
         }
         Ok(())
     }
@@ -284,7 +285,12 @@ mod tests {
             spill.mark_written_unless_in_backup().unwrap();
             assert_eq!(spill.written_count().unwrap(), 4);
             let mut names = Vec::new();
-            spill.for_each_card(|c| names.push((c.name, c.written))).unwrap();
+            spill
+                .for_each_card(|c| {
+                    names.push((c.name, c.written));
+                    Ok(())
+                })
+                .unwrap();
             assert_eq!(names[0], ("bob".to_string(), true));
             assert_eq!((spill.card_count().unwrap(), spill.old_count().unwrap()), (4, 2));
         }

@@ -1,6 +1,6 @@
 //! The HTML report: one self-contained page (inline style and script, thumbnails as `data:` URIs,
 //! a Content-Security-Policy that lets it load nothing else), with the run's summary, a filter
-//! per outcome and a table of every record ([`Tabular::rows`]).
+//! per outcome and a table of every record ([`Tabular::for_each_row`]).
 //!
 //! Every text comes from someone else's file (a name may be `<script>…`): all of it goes through
 //! [`escape`]. Opened with `#selftest`, the page checks itself and writes what it found into
@@ -228,12 +228,12 @@ mod tests {
         fn columns(&self) -> &'static [&'static str] {
             &["name", "outcome"]
         }
-        fn rows(&self) -> Vec<Row> {
-            vec![Row {
+        fn for_each_row(&self, each: &mut dyn FnMut(Row) -> io::Result<()>) -> io::Result<()> {
+            each(Row {
                 outcome: "created",
                 cells: vec!["<script>alert('x')</script> & \"Bob\"".into(), "created".into()],
                 thumbnail: Some("data:image/jpeg;base64,AAA=\"><script>".into()),
-            }]
+            })
         }
     }
 

@@ -373,12 +373,9 @@ pub trait Tabular {
     fn outcomes(&self) -> Vec<&'static str>;
     /// The column headings; every row has one cell per heading.
     fn columns(&self) -> &'static [&'static str];
-    fn rows(&self) -> Vec<Row>;
-    /// Calls `each` with every row, in order: what the writers use, so that a report that keeps
-    /// its rows in a file (the import's) streams them.
-    fn for_each_row(&self, each: &mut dyn FnMut(Row) -> std::io::Result<()>) -> std::io::Result<()> {
-        self.rows().into_iter().try_for_each(each)
-    }
+    /// Calls `each` with every row, in order, made as it is written: the reports keep their rows
+    /// in files or scratch databases, never all in memory. The first error ends the rows.
+    fn for_each_row(&self, each: &mut dyn FnMut(Row) -> std::io::Result<()>) -> std::io::Result<()>;
 }
 
 /// One record of a [`Tabular`] report.
@@ -426,16 +423,6 @@ impl Tabular for Report {
 
     fn columns(&self) -> &'static [&'static str] {
         &["source", "name", "outcome", "cid", "added", "not carried", "warnings", "error"]
-    }
-
-    fn rows(&self) -> Vec<Row> {
-        let mut rows = Vec::with_capacity(self.len());
-        // An unreadable line ends the rows; the writers use `for_each_row`, which says so.
-        let _ = self.for_each_row(&mut |row| {
-            rows.push(row);
-            Ok(())
-        });
-        rows
     }
 
     fn for_each_row(&self, each: &mut dyn FnMut(Row) -> std::io::Result<()>) -> std::io::Result<()> {
