@@ -4,12 +4,13 @@
 //!
 //! Each is SQLite's own temporary database (opened with an empty name): its pages live in a page
 //! cache of [`ENV_MEMORY_MB`] (16 MiB by default) and go to a file of the temporary folder
-//! (`TMPDIR`, else `/tmp`) once the cache is full. SQLite creates that file only when it needs it
+//! ([`folder`]) once the cache is full. SQLite creates that file only when it needs it
 //! and unlinks it at once, so nothing is left behind, not even by a killed run, and a small run
 //! never touches the disk. One write transaction stays open for the database's life: nothing
 //! is ever recovered from a scratch file, so nothing is synced or journaled.
 
 use std::io;
+use std::path::PathBuf;
 
 use rusqlite::Connection;
 
@@ -37,9 +38,25 @@ pub fn memory_limit() -> io::Result<u64> {
     }
 }
 
+/// The folder SQLite puts temporary files in, in its own order (`unixTempFileDir`):
+/// `SQLITE_TMPDIR`, then `TMPDIR`, then `/tmp`. SQLite skips a folder it cannot write to and
+/// tries the next (down to `/var/tmp`, `/tmp` and `.`) without a word; [`TempDb::new`] refuses
+/// it instead, by name.
+pub fn folder() -> PathBuf {
+    std::env::var_os("SQLITE_TMPDIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
 /// A failed statement of a temporary database (the temporary folder full, mostly); callers
 /// say which database it was.
 pub fn failed(e: rusqlite::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+/// A row that could not be turned into (or back from) the JSON a temporary database keeps it as.
+pub fn json_failed(e: serde_json::Error) -> io::Error {
     io::Error::other(e)
 }
 
@@ -51,9 +68,9 @@ impl TempDb {
 
     /// A database of `schema` whose pages past `bytes` go to the temporary folder.
     pub fn with_memory_limit(schema: &str, bytes: u64) -> io::Result<TempDb> {
-        // SQLite falls back to /var/tmp or /tmp when TMPDIR cannot be used, and would only say so
-        // once the cache is full: a TMPDIR that cannot take a file is refused here, by name.
-        let folder = std::env::temp_dir();
+        // SQLite falls back to another folder when its own cannot be used, and would only say so
+        // once the cache is full: a folder that cannot take a file is refused here, by name.
+        let folder = folder();
         tempfile::tempfile_in(&folder)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", folder.display())))?;
         let conn = Connection::open("").map_err(failed)?;

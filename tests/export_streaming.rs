@@ -226,7 +226,8 @@ fn issue12_export_html_report_memory_stays_flat_as_the_account_grows() {
 
 /// Issue 12: a temporary folder that cannot take the cards (here: missing, with the cards sent
 /// there from the first) stops the export before anything is written, naming the folder's
-/// problem; a memory limit that is not a number is refused the same way. The backup is as it was.
+/// problem (`TMPDIR`, or `SQLITE_TMPDIR`, which SQLite takes first); a memory limit that is not a
+/// number is refused the same way. The backup is as it was.
 #[test]
 fn issue12_a_temporary_folder_that_cannot_take_the_cards_stops_the_export_before_writing() {
     let server = golden_server();
@@ -235,18 +236,28 @@ fn issue12_a_temporary_folder_that_cannot_take_the_cards_stops_the_export_before
     assert!(out.status.success(), "{}", text(&out));
     let before = std::fs::read(&path).unwrap();
     let missing = server.dir.path().join("no-such-tmp");
-    for (memory, tmpdir) in [("0", missing.as_path()), ("many", server.dir.path())] {
+    // SQLite takes SQLITE_TMPDIR before TMPDIR: a missing one is refused too, by name, rather
+    // than SQLite falling back to TMPDIR (or /var/tmp) without a word.
+    let cases = [
+        ("0", missing.as_path(), None),
+        ("0", server.dir.path(), Some(missing.as_path())),
+        ("many", server.dir.path(), None),
+    ];
+    for (memory, tmpdir, sqlite_tmpdir) in cases {
         let args = [path.to_str().unwrap()];
-        let out = server
-            .cli("golden", "export", &args)
-            .env("ORANGE_CONTACTS_TEMP_MEMORY_MB", memory)
-            .env("TMPDIR", tmpdir)
-            .output()
-            .unwrap();
+        let mut cmd = server.cli("golden", "export", &args);
+        cmd.env("ORANGE_CONTACTS_TEMP_MEMORY_MB", memory).env("TMPDIR", tmpdir);
+        if let Some(dir) = sqlite_tmpdir {
+            cmd.env("SQLITE_TMPDIR", dir);
+        }
+        let out = cmd.output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         let err = common::stderr(&out);
         assert!(err.contains("cannot keep the cards in the temporary folder"), "{err}");
-        assert!(memory == "0" || err.contains("ORANGE_CONTACTS_TEMP_MEMORY_MB"), "{err}");
+        match memory {
+            "0" => assert!(err.contains(missing.to_str().unwrap()), "names the folder: {err}"),
+            _ => assert!(err.contains("ORANGE_CONTACTS_TEMP_MEMORY_MB"), "{err}"),
+        }
         assert_eq!(std::fs::read(&path).unwrap(), before, "the backup as it was");
     }
 }

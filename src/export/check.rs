@@ -32,7 +32,7 @@ use crate::model::PartialDate;
 use crate::progress::Progress;
 use crate::remote::Remote;
 use crate::report::{Row, Tabular};
-use crate::temp_db::{failed, TempDb};
+use crate::temp_db::{failed, json_failed, TempDb};
 use crate::wire::{Civility, ContactDetail, DeviceType, NewContact};
 
 #[derive(Debug, Clone)]
@@ -366,7 +366,7 @@ struct Work {
 }
 
 fn to_json<T: Serialize>(value: &T) -> io::Result<String> {
-    serde_json::to_string(value).map_err(io::Error::other)
+    serde_json::to_string(value).map_err(json_failed)
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {

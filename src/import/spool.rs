@@ -16,7 +16,7 @@ use crate::dedup;
 use crate::import::account::crawl_prefix;
 use crate::import::plan::AccountSnapshot;
 use crate::import::read::InputRecord;
-use crate::temp_db::{failed, TempDb};
+use crate::temp_db::{failed, json_failed, TempDb};
 use crate::wire::{ContactDetail, ContactSummary};
 
 /// Records planned and run together at most (a group larger than this is one window).
@@ -28,10 +28,6 @@ CREATE TABLE account (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, id TEXT NOT NU
 CREATE TABLE details (id TEXT PRIMARY KEY, data BLOB NOT NULL, has_picture INTEGER);
 CREATE TABLE listing (first INTEGER NOT NULL, idx INTEGER NOT NULL, line TEXT NOT NULL, PRIMARY KEY (first, idx));
 ";
-
-fn json_error(e: serde_json::Error) -> io::Error {
-    io::Error::other(e)
-}
 
 pub struct RecordSpool {
     db: TempDb,
@@ -60,7 +56,7 @@ impl RecordSpool {
         let key = valid.and_then(|m| m.person_key.as_deref());
         let prefix = valid.and_then(|m| crawl_prefix(&m.contact));
         let photo = valid.is_some() && record.photo.is_some();
-        let data = serde_json::to_vec(record).map_err(json_error)?;
+        let data = serde_json::to_vec(record).map_err(json_failed)?;
         self.db
             .conn()
             .prepare_cached("INSERT INTO records (idx, key, prefix, photo, data) VALUES (?1, ?2, ?3, ?4, ?5)")
@@ -90,7 +86,7 @@ impl RecordSpool {
             .prepare_cached("SELECT data FROM records WHERE idx = ?1")
             .and_then(|mut s| s.query_row([i as i64], |r| r.get(0)))
             .map_err(failed)?;
-        serde_json::from_slice(&data).map_err(json_error)
+        serde_json::from_slice(&data).map_err(json_failed)
     }
 
     /// The crawl prefixes of the valid records: the first folded letter of their search names.
@@ -120,7 +116,7 @@ impl RecordSpool {
         debug_assert!(self.indexed);
         for entry in entries {
             let Some(key) = dedup::key_of_summary(&entry) else { continue };
-            let data = serde_json::to_vec(&entry).map_err(json_error)?;
+            let data = serde_json::to_vec(&entry).map_err(json_failed)?;
             self.db
                 .conn()
                 .prepare_cached(
@@ -159,7 +155,7 @@ impl RecordSpool {
 
     /// Stores a candidate's details, and whether it has a picture when that was asked.
     pub fn put_detail(&mut self, detail: &ContactDetail, has_picture: Option<bool>) -> io::Result<()> {
-        let data = serde_json::to_vec(detail).map_err(json_error)?;
+        let data = serde_json::to_vec(detail).map_err(json_failed)?;
         self.db
             .conn()
             .prepare_cached("INSERT OR REPLACE INTO details (id, data, has_picture) VALUES (?1, ?2, ?3)")
@@ -219,13 +215,13 @@ impl RecordSpool {
             let mut list = Vec::new();
             for data in rows {
                 let summary: ContactSummary =
-                    serde_json::from_slice(&data.map_err(failed)?).map_err(json_error)?;
+                    serde_json::from_slice(&data.map_err(failed)?).map_err(json_failed)?;
                 let found = detail
                     .query_row([&summary.id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<bool>>(1)?)))
                     .optional()
                     .map_err(failed)?;
                 if let Some((data, has_picture)) = found {
-                    let d: ContactDetail = serde_json::from_slice(&data).map_err(json_error)?;
+                    let d: ContactDetail = serde_json::from_slice(&data).map_err(json_failed)?;
                     if let Some(has) = has_picture {
                         snapshot.has_picture.insert(summary.id.clone(), has);
                     }
