@@ -615,6 +615,57 @@ fn token_command_is_run_and_never_echoed() {
     assert!(!text(&out).contains(&token), "the failing command's output echoed: {}", text(&out));
 }
 
+/// A token command that never finishes (a password manager waiting for a passphrase nobody
+/// types, from cron) is stopped after the time allowed, with an error saying what to do, instead
+/// of hanging the run forever; the run reaches no account. A command that prints its token and
+/// exits in time is unaffected by the limit.
+#[test]
+fn a_token_command_that_hangs_is_stopped_with_an_error() {
+    let home = Home::new();
+    let server = TestServer::start(&[]);
+    let token = server.token("alice");
+    let hangs = home.script("hangs.sh", &format!("printf '%s\\n' '{token}'\nexec sleep 600"));
+    let quick = home.script("quick.sh", &format!("sleep 0.2\nprintf '%s\\n' '{token}'"));
+    home.write_config(&format!(
+        "[profile.default]\nendpoint = \"{0}\"\ntoken_command = [\"{1}\"]\nrate = 0\n\
+         [profile.quick]\nendpoint = \"{0}\"\ntoken_command = [\"{2}\"]\nrate = 0\n",
+        server.endpoint,
+        hangs.display(),
+        quick.display()
+    ));
+    let started = std::time::Instant::now();
+    let out = home
+        .command(&["import", "-q", SAMPLE])
+        .env("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "the run waited for the command");
+    let err = common::stderr(&out);
+    assert!(err.contains(&format!("token command [\"{}\"]", hangs.display())), "{err}");
+    assert!(err.contains("did not finish within 1 s") && err.contains("Unlock it first"), "{err}");
+    assert!(!text(&out).contains(&token), "{}", text(&out));
+    assert_eq!(server.stats()["requests"]["findcontactlist"], 0, "the run reached the account");
+
+    let out = home
+        .command(&["import", "-q", "--profile", "quick", SAMPLE])
+        .env("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = home
+        .command(&["import", "-q", SAMPLE])
+        .env("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        common::stderr(&out).contains("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT=\"soon\""),
+        "{}",
+        text(&out)
+    );
+}
+
 /// The export options a cron line would repeat come from the profile's export table; a flag
 /// still wins for one run; `check` with no PATH checks the profile's backup.
 #[test]

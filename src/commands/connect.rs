@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
@@ -135,23 +136,76 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} file {}", path.display()))
 }
 
+/// How long a secret's command may run before it is killed ([`SECRET_COMMAND_TIMEOUT_ENV`]
+/// changes it): long enough to type a passphrase at a prompt, short enough that a cron run
+/// whose password manager waits for one ends with an error instead of hanging forever.
+const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+const SECRET_COMMAND_TIMEOUT_ENV: &str = "ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT";
+
 /// The command's standard output. It runs without a shell, with no standard input (it must not
 /// eat an import's `-`) and the terminal's stderr (a password manager's own messages). A failure
-/// says the command and its exit status, never its output.
+/// says the command and its exit status, never its output; one still running after
+/// [`SECRET_COMMAND_TIMEOUT`] is killed.
 fn run_command(argv: &[String], what: &str, origin: &str) -> anyhow::Result<String> {
     let (program, args) = argv.split_first().context("empty command")?;
-    let output = Command::new(program)
+    let timeout = secret_command_timeout()?;
+    let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .stdout(Stdio::piped())
-        .output()
+        .spawn()
         .with_context(|| format!("cannot run the {what} command {argv:?} ({origin})"))?;
-    if !output.status.success() {
-        bail!("the {what} command {argv:?} ({origin}) failed: {} (its output is not shown)", output.status);
+    // The output is read on its own thread (a command filling the pipe would never exit), so
+    // that this one can watch the clock.
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (sent, output) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = sent.send(std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes));
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for the command")? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            // Only the command itself: it shares the terminal's process group, so that a prompt
+            // it shows can still read the terminal.
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "the {what} command {argv:?} ({origin}) did not finish within {} s and was stopped: \
+                 does it wait for a passphrase or an unlocked session? Unlock it first, or give the \
+                 {what} in a file ({SECRET_COMMAND_TIMEOUT_ENV} sets the time allowed)",
+                timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if !status.success() {
+        bail!("the {what} command {argv:?} ({origin}) failed: {status} (its output is not shown)");
     }
-    String::from_utf8(output.stdout)
+    // A program the command left running may still hold the pipe: what was printed by then.
+    let stdout = match output.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(read) => read.with_context(|| format!("cannot read the output of the {what} command {argv:?}"))?,
+        Err(_) => bail!(
+            "the {what} command {argv:?} ({origin}) exited but a program it started kept its output open"
+        ),
+    };
+    String::from_utf8(stdout)
         .map_err(|_| anyhow::anyhow!("the {what} command {argv:?} ({origin}) printed text that is not UTF-8"))
+}
+
+/// [`SECRET_COMMAND_TIMEOUT`], or the whole seconds of [`SECRET_COMMAND_TIMEOUT_ENV`].
+fn secret_command_timeout() -> anyhow::Result<Duration> {
+    match std::env::var(SECRET_COMMAND_TIMEOUT_ENV) {
+        Err(_) => Ok(SECRET_COMMAND_TIMEOUT),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+            _ => bail!("{SECRET_COMMAND_TIMEOUT_ENV}={v:?} is not a whole number of seconds above 0"),
+        },
+    }
 }
 
 /// A secret's line: the first, trimmed, without a byte-order mark.
