@@ -301,11 +301,13 @@ fn item7_token_echoed_in_any_encoding_never_reaches_an_error_message() {
 #[test]
 fn item7_token_echoes_stay_out_of_stderr_and_reports() {
     // Service errors and 503s: every search fails, each echoing the token in the next encoding;
-    // the report lists them all as incomplete prefixes.
+    // the report lists them all as incomplete prefixes (503s in a row would declare the endpoint
+    // failing after 10 calls: the limit is raised so that every search meets them).
     for place in [EchoPlace::ServiceError, EchoPlace::Unavailable] {
         let server = HostileServer::start(Mode::Echo { place, encoding: None });
         let dir = tempfile::tempdir().unwrap();
-        let (run, report) = quick_export(dir.path(), &server, &["--retries", "0"], &[]);
+        let env = [("ORANGE_CONTACTS_MAX_FAILED_CALLS", "1000000")];
+        let (run, report) = quick_export(dir.path(), &server, &["--retries", "0"], &env);
         assert_eq!(run.code(), 3, "{place:?}: {}", run.stderr);
         let report = std::fs::read_to_string(&report).unwrap();
         assert_no_token(&report);
@@ -452,4 +454,46 @@ fn item4_a_listed_contact_that_answers_not_found_keeps_its_previous_card() {
     let entry = report["contacts"].as_array().unwrap().iter().find(|c| c["id"] == "2").unwrap();
     assert_eq!(entry["status"], "error");
     assert!(entry["error"].as_str().unwrap().contains("previous card is kept"), "{entry}");
+}
+
+/// A server failing every call (the sandbox with `--fail-rate 1.0`: 503s, 500s and answers lost,
+/// each retried as the policy says) stops import and export after a few calls' retries, with one
+/// message and exit 1, instead of retrying every record (import) or every one of the listing's
+/// thousands of searches (export). The import's report still lists every record.
+#[test]
+fn a_server_failing_every_call_stops_import_and_export_after_a_few_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = dir.path().join("people.vcf");
+    std::fs::write(&vcf, (0..200).map(common::person).collect::<String>()).unwrap();
+    let report = dir.path().join("report.json");
+    let book = dir.path().join("book");
+    let runs: [Vec<&str>; 2] = [
+        vec!["import", vcf.to_str().unwrap(), "--report", report.to_str().unwrap()],
+        vec!["export", book.to_str().unwrap()],
+    ];
+    for args in runs {
+        let server = TestServer::start(&["--fail-rate", "1.0", "--fault-seed", "7"]);
+        let token = server.token("alice");
+        let mut args = args.clone();
+        args.extend(["--retries", "2", "--concurrency", "4"]);
+        let env = [("ORANGE_CONTACTS_TOKEN", token.as_str())];
+        let run = run_cli(dir.path(), &server.endpoint, &args, &env, Duration::from_secs(120));
+        let requests: u64 =
+            server.stats()["requests"].as_object().unwrap().values().filter_map(Value::as_u64).sum();
+        eprintln!("{}: exit {}, {requests} requests, {:.1}s", args[0], run.code(), run.elapsed.as_secs_f64());
+        assert_eq!(run.code(), 1, "{args:?}: {}", run.stderr);
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: one message:\n{}", run.stderr);
+        assert!(errors[0].contains("the endpoint failed 10 calls in a row"), "{}", run.stderr);
+        assert!(!run.stderr.contains(&token), "{}", run.stderr);
+        // Ten failed calls of three tries each, and the calls already in flight.
+        assert!(requests <= (10 + 4) * 3, "{args:?}: {requests} requests");
+        if args[0] == "import" {
+            let report = read_json(&report);
+            assert_eq!(report["records"].as_array().unwrap().len(), 200, "every record in the report");
+            assert_eq!(report["summary"]["outcomes"]["not_attempted"], 200, "{}", report["summary"]);
+        } else {
+            assert!(!book.exists(), "nothing written");
+        }
+    }
 }

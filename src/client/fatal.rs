@@ -30,6 +30,8 @@ pub enum Fatal {
     Privacy,
     /// The endpoint keeps answering what cannot be read as the API.
     Broken,
+    /// The endpoint keeps failing calls (5xx, timeouts) after every retry.
+    Failing,
     /// The client could not be built.
     Config,
 }
@@ -40,6 +42,7 @@ impl Fatal {
         match error {
             ApiError::Privacy(_) => Some(Fatal::Privacy),
             ApiError::Broken { .. } => Some(Fatal::Broken),
+            ApiError::Failing { .. } => Some(Fatal::Failing),
             ApiError::Config(_) => Some(Fatal::Config),
             ApiError::Unreachable { message, .. } => Some(unreachable_kind(message)),
             // The gateway's -1 (`ServiceAuthenticationException`, with HTTP 401) is about the
@@ -136,7 +139,7 @@ pub fn explain(error: &ApiError, endpoint: &str, service_auth: bool) -> String {
             ),
             other => other.to_string(),
         },
-        Fatal::Broken | Fatal::Config => error.to_string(),
+        Fatal::Broken | Fatal::Failing | Fatal::Config => error.to_string(),
     };
     match error {
         // What the server said with its status may help (a gateway's reason), redacted.

@@ -13,6 +13,10 @@ pub const DEFAULT_PICTURE_BYTES: usize = crate::mapping::DEFAULT_MAX_PICTURE_BYT
 /// Unreadable answers in a row, across all calls, after which the endpoint is declared broken:
 /// two calls' worth of tries at the default `--retries 5`.
 pub const DEFAULT_UNREADABLE_IN_A_ROW: u32 = 12;
+/// Calls in a row, across all calls, that failed after all their tries because the server
+/// failed (5xx, timeouts, answers lost, throttled to the end), after which the endpoint is
+/// declared failing: a dead server costs a few calls' retries, not every record's.
+pub const DEFAULT_FAILED_CALLS_IN_A_ROW: u32 = 10;
 /// Most pages followed for one search, whatever the server claims.
 pub const DEFAULT_PAGES_PER_SEARCH: u32 = 1000;
 
@@ -25,6 +29,7 @@ pub const ENV_ANSWER_MB: &str = "ORANGE_CONTACTS_MAX_ANSWER_MB";
 pub const ENV_PICTURE_MB: &str = "ORANGE_CONTACTS_MAX_PICTURE_MB";
 pub const ENV_UNREADABLE: &str = "ORANGE_CONTACTS_MAX_UNREADABLE";
 pub const ENV_PAGES: &str = "ORANGE_CONTACTS_MAX_PAGES";
+pub const ENV_FAILED_CALLS: &str = "ORANGE_CONTACTS_MAX_FAILED_CALLS";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnswerLimits {
@@ -34,6 +39,8 @@ pub struct AnswerLimits {
     pub picture_bytes: usize,
     /// Unreadable answers in a row before every call fails as "endpoint broken".
     pub unreadable_in_a_row: u32,
+    /// Calls failed by the server in a row before every call fails as "endpoint failing".
+    pub failed_calls_in_a_row: u32,
     /// Pages followed per search.
     pub pages_per_search: u32,
 }
@@ -44,6 +51,7 @@ impl Default for AnswerLimits {
             answer_bytes: DEFAULT_ANSWER_BYTES,
             picture_bytes: DEFAULT_PICTURE_BYTES,
             unreadable_in_a_row: DEFAULT_UNREADABLE_IN_A_ROW,
+            failed_calls_in_a_row: DEFAULT_FAILED_CALLS_IN_A_ROW,
             pages_per_search: DEFAULT_PAGES_PER_SEARCH,
         }
     }
@@ -75,6 +83,9 @@ impl AnswerLimits {
         }
         if let Some(n) = number(ENV_UNREADABLE)? {
             limits.unreadable_in_a_row = count(n);
+        }
+        if let Some(n) = number(ENV_FAILED_CALLS)? {
+            limits.failed_calls_in_a_row = count(n);
         }
         if let Some(n) = number(ENV_PAGES)? {
             limits.pages_per_search = count(n);
@@ -137,6 +148,7 @@ mod tests {
                     ENV_ANSWER_MB => "16",
                     ENV_PICTURE_MB => "0.5",
                     ENV_UNREADABLE => "3",
+                    ENV_FAILED_CALLS => "40",
                     _ => " ",
                 }
                 .to_string(),
@@ -146,6 +158,7 @@ mod tests {
         assert_eq!(set.answer_bytes, 16 * MIB);
         assert_eq!(set.picture_bytes, MIB / 2);
         assert_eq!(set.unreadable_in_a_row, 3);
+        assert_eq!(set.failed_calls_in_a_row, 40);
         assert_eq!(set.pages_per_search, DEFAULT_PAGES_PER_SEARCH, "blank is unset");
         for bad in ["0", "-1", "lots", "NaN", "inf"] {
             let err = AnswerLimits::from_lookup(|n| (n == ENV_PAGES).then(|| bad.to_string())).unwrap_err();

@@ -23,7 +23,11 @@
 //! counted across all calls, and after [`AnswerLimits::unreadable_in_a_row`] of them with no
 //! readable answer in between the endpoint is declared broken: every pending and later call fails
 //! at once with one fatal [`ApiError::Broken`]. Answers the server itself marks as failed (5xx,
-//! 429) are the retry policy's business and neither count nor reset.
+//! 429) are the retry policy's business and neither count nor reset. Calls are counted the same
+//! way: after [`AnswerLimits::failed_calls_in_a_row`] calls that the server failed to the end
+//! (5xx, timeouts and lost answers, 429 after every wait, each after its retries) with no call
+//! answered in between, the endpoint is declared failing ([`ApiError::Failing`], fatal): a dead
+//! server costs a few calls' retries, not every record's.
 
 pub mod fatal;
 pub mod limits;
@@ -153,6 +157,14 @@ pub enum ApiError {
          in a row; the last: {last}); no more calls are sent"
     )]
     Broken { action: Action, count: u32, last: String },
+    /// `count` calls in a row failed after all their tries because the server failed (5xx,
+    /// timeouts, lost answers, 429 to the end) with no call answered in between: the server is
+    /// down or overloaded, and no further call is sent. `last` is the last of those errors.
+    #[error(
+        "{action}: the endpoint failed {count} calls in a row, each after its retries (the last: {last}); \
+         no more calls are sent: run again once it answers (ORANGE_CONTACTS_MAX_FAILED_CALLS sets the count)"
+    )]
+    Failing { action: Action, count: u32, last: String },
     /// The client could not be built from its configuration.
     #[error("client configuration: {0}")]
     Config(String),
@@ -213,6 +225,7 @@ struct Inner {
     pacer: Pacer,
     limits: AnswerLimits,
     unreadable: Mutex<Unreadable>,
+    failed_calls: Mutex<FailedCalls>,
     stats: Mutex<CallStats>,
 }
 
@@ -222,6 +235,28 @@ struct Unreadable {
     in_a_row: u32,
     /// The last unreadable answer's error, once `in_a_row` reached the limit.
     broken: Option<String>,
+}
+
+/// Calls the server failed in a row, across all calls, and whether the endpoint was declared
+/// failing.
+#[derive(Default)]
+struct FailedCalls {
+    in_a_row: u32,
+    /// The last failed call's error, once `in_a_row` reached the limit.
+    failing: Option<String>,
+}
+
+impl ApiError {
+    /// The server failed the call, rather than refused or misread it: what
+    /// [`AnswerLimits::failed_calls_in_a_row`] counts. (A connection that never opened is
+    /// already fatal, [`Fatal::Unreachable`].)
+    fn is_server_failure(&self) -> bool {
+        match self {
+            ApiError::Http { status, .. } => *status >= 500,
+            ApiError::Transport { .. } | ApiError::Throttled { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Debug for ApiClient {
@@ -320,6 +355,7 @@ impl ApiClient {
                 pacer,
                 limits,
                 unreadable: Mutex::new(Unreadable::default()),
+                failed_calls: Mutex::new(FailedCalls::default()),
                 stats: Mutex::new(CallStats::default()),
             }),
         })
@@ -444,8 +480,8 @@ impl ApiClient {
         loop {
             let attempt = {
                 let _slot = self.inner.pacer.acquire().await;
-                match self.broken(action) {
-                    Some(broken) => Attempt::Done(Err(broken)),
+                match self.broken(action).or_else(|| self.failing(action)) {
+                    Some(stopped) => return Err(stopped),
                     None => self.attempt(action, &build, &parse).await,
                 }
             };
@@ -454,7 +490,7 @@ impl ApiClient {
                     if result.as_ref().is_err_and(ApiError::is_ambiguous) {
                         self.lock_stats().ambiguous += 1;
                     }
-                    return result;
+                    return self.settle(action, result);
                 }
                 Attempt::Retry { error, retry_after, throttled } => (error, retry_after, throttled),
             };
@@ -462,14 +498,15 @@ impl ApiClient {
                 self.lock_stats().throttled += 1;
                 waits += 1;
                 if waits > throttle_budget {
-                    return Err(ApiError::Throttled { action, waits: waits - 1, retry_after });
+                    return self
+                        .settle(action, Err(ApiError::Throttled { action, waits: waits - 1, retry_after }));
                 }
                 // Everyone slows down, not only this call.
                 self.inner.pacer.pause_for(retry_after.unwrap_or(BACKOFF_BASE).min(RETRY_AFTER_CAP));
             } else {
                 failures += 1;
                 if failures > retries {
-                    return Err(error);
+                    return self.settle(action, Err(error));
                 }
             }
             self.lock_stats().retries += 1;
@@ -556,6 +593,35 @@ impl ApiClient {
         let unreadable = self.inner.unreadable.lock().expect("unreadable lock");
         let last = unreadable.broken.clone()?;
         Some(ApiError::Broken { action, count: self.inner.limits.unreadable_in_a_row, last })
+    }
+
+    /// A call's last word: an answered call resets the failed calls in a row, one the server
+    /// failed counts, and at the limit it becomes [`ApiError::Failing`].
+    fn settle<T>(&self, action: Action, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        let mut failed = self.inner.failed_calls.lock().expect("failed calls lock");
+        let error = match result {
+            Err(error) if error.is_server_failure() => error,
+            Err(ApiError::Broken { .. } | ApiError::Malformed { .. } | ApiError::TooLarge { .. }) => {
+                return result; // the unreadable answers' own count
+            }
+            answered => {
+                failed.in_a_row = 0;
+                return answered;
+            }
+        };
+        failed.in_a_row = failed.in_a_row.saturating_add(1);
+        if failed.in_a_row >= self.inner.limits.failed_calls_in_a_row && failed.failing.is_none() {
+            failed.failing = Some(error.to_string());
+        }
+        drop(failed);
+        Err(self.failing(action).unwrap_or(error))
+    }
+
+    /// The error every call gets once the endpoint was declared failing.
+    fn failing(&self, action: Action) -> Option<ApiError> {
+        let failed = self.inner.failed_calls.lock().expect("failed calls lock");
+        let last = failed.failing.clone()?;
+        Some(ApiError::Failing { action, count: self.inner.limits.failed_calls_in_a_row, last })
     }
 
     /// A request that failed before any answer: never connected (safe to retry, even a write),
