@@ -497,3 +497,33 @@ fn a_server_failing_every_call_stops_import_and_export_after_a_few_calls() {
         }
     }
 }
+
+/// A server whose every search answers one contact while claiming a million (a capped page that
+/// ignores paging, on every prefix): the refinement, which searches each prefix's next
+/// characters while a prefix is short of its total, is bounded, and the export ends incomplete
+/// (exit 3, nothing deleted) in bounded searches instead of descending every prefix to its
+/// longest.
+#[test]
+fn a_server_claiming_more_on_every_search_is_refined_within_bounds() {
+    let server = HostileServer::start(Mode::ClaimsMore { total: 1_000_000 });
+    let dir = tempfile::tempdir().unwrap();
+    let (run, report) = quick_export(dir.path(), &server, &[], &[]);
+    eprintln!(
+        "claims more: exit {}, {} requests, {:.1}s",
+        run.code(),
+        server.requests(),
+        run.elapsed.as_secs_f64()
+    );
+    assert_eq!(run.code(), 3, "{}", run.stderr);
+    let report = read_json(&report);
+    let incomplete = report["enumeration"]["incomplete"].as_array().unwrap();
+    assert!(
+        incomplete.iter().any(|p| p["reason"].as_str().unwrap().contains("refinement stopped after 10")),
+        "{}",
+        report["enumeration"]
+    );
+    // The quick alphabet's first searches, 10,000 refinements plus 10 for the one contact found,
+    // its getcontact (before the bound: over 107,000 searches in the first minute, and on).
+    assert!(server.requests() < 12_000, "{} requests", server.requests());
+    assert_eq!(report["summary"]["deleted"], 0);
+}

@@ -194,6 +194,13 @@ const MAX_DEPTH: usize = 48;
 /// limit (4 MiB).
 const MAX_OVER_CAP: usize = 256;
 
+/// Refinement searches one listing makes, at most: this many, plus [`REFINEMENTS_PER_CONTACT`]
+/// for each contact found so far. Refining a crowded prefix finds contacts as it goes (a capped
+/// account of a million needs well under one search per contact); a server claiming more than it
+/// ever sends, on every prefix, would otherwise be refined down every prefix to [`MAX_DEPTH`].
+const REFINEMENTS_BASE: usize = 10_000;
+const REFINEMENTS_PER_CONTACT: usize = 10;
+
 const PAGING_UNKNOWN: u8 = 0;
 const PAGING_HONOURED: u8 = 1;
 const PAGING_IGNORED: u8 = 2;
@@ -376,6 +383,14 @@ impl<'a, R: Remote> Walker<'a, R> {
     fn count_matching(&self, term: &str, direct: &HashSet<String>) -> usize {
         // A failed read counts nothing more: the prefix is refined or reported, never skipped.
         self.found.count_matching(term, direct).unwrap_or(direct.len())
+    }
+
+    /// The listing's refinement searches reached [`REFINEMENTS_BASE`] plus
+    /// [`REFINEMENTS_PER_CONTACT`] per contact found: no prefix is refined further.
+    fn refinements_spent(&self) -> bool {
+        let budget =
+            REFINEMENTS_BASE.saturating_add(REFINEMENTS_PER_CONTACT.saturating_mul(self.found.len()));
+        self.refinements.load(Ordering::Relaxed) >= budget
     }
 
     /// Makes sure every contact matching `term` was found; `first` is its (short) first page:
@@ -561,6 +576,9 @@ impl<'a, R: Remote> Walker<'a, R> {
         direct: &mut HashSet<String>,
     ) -> Result<bool, ApiError> {
         for batch in steps.chunks(self.concurrency * 2) {
+            if self.refinements_spent() {
+                return Ok(false);
+            }
             // Collected first: futures from a lazy `map` here fail the compiler's `Send` check.
             let children: Vec<String> = batch.iter().map(|step| format!("{term}{step}")).collect();
             let mut searches = Vec::with_capacity(children.len());
@@ -610,14 +628,20 @@ impl<'a, R: Remote> Walker<'a, R> {
         if (first.total as usize).saturating_sub(found) <= below {
             return;
         }
-        self.mark_incomplete(
-            term,
-            Some(first.total),
-            found,
+        let reason = if self.refinements_spent() {
+            format!(
+                "the server capped the answer and ignores paging; the listing's refinement stopped after {} \
+                 searches that found {} contacts in all (at most {REFINEMENTS_BASE} plus \
+                 {REFINEMENTS_PER_CONTACT} per contact found: a server claiming more than it sends)",
+                self.refinements.load(Ordering::Relaxed),
+                self.found.len()
+            )
+        } else {
             "the server capped the answer and ignores paging; refinement by the next character did not \
              reach total-data (names equal to the prefix, or continuing outside the alphabet)"
-                .into(),
-        );
+                .into()
+        };
+        self.mark_incomplete(term, Some(first.total), found, reason);
     }
 
     fn script_of(&self, c: char) -> Option<usize> {

@@ -67,6 +67,9 @@ pub enum Mode {
     Echo { place: EchoPlace, encoding: Option<usize> },
     /// A search for `a` claims `total` matches over a million pages, with one new contact on each.
     EndlessPaging { total: u32 },
+    /// Every search answers the one contact on one page, claiming `total` matches: a capped page
+    /// that no refinement can ever complete.
+    ClaimsMore { total: u32 },
     /// Lists the one contact and a second one (`2`) that `getcontact` says does not exist (100).
     ListedNotFound,
     /// The one contact's `getcontact` answer carries Latin-1 bytes (`\xC9mile`) while declaring
@@ -200,6 +203,12 @@ fn serve(mut stream: TcpStream, mode: Mode, n: u64, state: &State) {
             echo(&request, place, &write(request.get("token").unwrap_or("")))
         }
         Mode::EndlessPaging { total } => endless_page(&request, total),
+        Mode::ClaimsMore { total } => match request.action() {
+            Some(Action::FindContactList) => {
+                xml(render::contact_page(&ContactPage { total, pages: 1, page: 1, entries: vec![summary()] }))
+            }
+            _ => account(&request),
+        },
         Mode::ListedNotFound => match request.action() {
             Some(Action::FindContactList) if finds_the_contact(&request) => {
                 xml(render::contact_page(&page(vec![summary(), summary_of("2", CONTACT_FIRST, "Vanished")])))
