@@ -186,8 +186,10 @@ fn run_command(argv: &[String], what: &str, origin: &str) -> anyhow::Result<Stri
     if !status.success() {
         bail!("the {what} command {argv:?} ({origin}) failed: {status} (its output is not shown)");
     }
-    // A program the command left running may still hold the pipe: what was printed by then.
-    let stdout = match output.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+    // A program the command left running may still hold the pipe: it is waited for until the
+    // deadline (and a moment, for a command that ended just before it).
+    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+    let stdout = match output.recv_timeout(left) {
         Ok(read) => read.with_context(|| format!("cannot read the output of the {what} command {argv:?}"))?,
         Err(_) => bail!(
             "the {what} command {argv:?} ({origin}) exited but a program it started kept its output open"
