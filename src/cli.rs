@@ -202,8 +202,9 @@ pub struct InspectArgs {
     /// The files' format; `auto` tells vCard from CSV by their content.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
-    /// Write the inspection report (JSON) here (`-`: standard output).
-    #[arg(long, value_name = "PATH")]
+    /// Write the inspection report here, in the format its extension names: .json (streamed as
+    /// the records are read), .html or .csv (one row per record); `-`: JSON on standard output.
+    #[arg(long, value_name = "PATH", value_parser = parse_report_path)]
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub mapping: MappingArgs,

@@ -633,12 +633,15 @@ fn a_token_command_that_hangs_is_stopped_with_an_error() {
         hangs.display(),
         quick.display()
     ));
+    // An import of the sample with the profile's token command given `seconds`.
+    let import = |profile: &str, seconds: &str| {
+        home.command(&["import", "-q", "--profile", profile, SAMPLE])
+            .env("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT", seconds)
+            .output()
+            .unwrap()
+    };
     let started = std::time::Instant::now();
-    let out = home
-        .command(&["import", "-q", SAMPLE])
-        .env("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT", "1")
-        .output()
-        .unwrap();
+    let out = import("default", "1");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(started.elapsed() < std::time::Duration::from_secs(60), "the run waited for the command");
     let err = common::stderr(&out);
@@ -647,17 +650,9 @@ fn a_token_command_that_hangs_is_stopped_with_an_error() {
     assert!(!text(&out).contains(&token), "{}", text(&out));
     assert_eq!(server.stats()["requests"]["findcontactlist"], 0, "the run reached the account");
 
-    let out = home
-        .command(&["import", "-q", "--profile", "quick", SAMPLE])
-        .env("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT", "1")
-        .output()
-        .unwrap();
+    let out = import("quick", "1");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = home
-        .command(&["import", "-q", SAMPLE])
-        .env("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT", "soon")
-        .output()
-        .unwrap();
+    let out = import("default", "soon");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         common::stderr(&out).contains("ORANGE_CONTACTS_SECRET_COMMAND_TIMEOUT=\"soon\""),

@@ -134,6 +134,54 @@ fn check_and_export_reports_in_html_and_csv() {
     assert!(text(&out).contains("in sync"));
 }
 
+/// `inspect --report` writes HTML and CSV too (it wrote JSON whatever the name, so `r.html` was a
+/// JSON file): one row per record, in input order, with the statuses and what is not carried of
+/// the JSON report of the same input; an unknown extension is refused before anything is read.
+#[test]
+fn inspect_reports_in_html_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let cards = mixed_cards(dir.path());
+    let at = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let inspect = |report: &str| {
+        let out = common::command()
+            .args(["inspect", "-q", cards.to_str().unwrap(), "--report", report])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "an invalid card: {}", stderr(&out));
+    };
+    inspect(&at("r.json"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(at("r.json")).unwrap()).unwrap();
+    let records = json["records"].as_array().unwrap();
+    let statuses: Vec<&str> = records.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert!(statuses.contains(&"duplicate") && statuses.contains(&"invalid"), "{statuses:?}");
+
+    inspect(&at("r.csv"));
+    let rows = csv_rows(&at("r.csv"));
+    assert_eq!(rows[0][..3], ["source", "name", "status"]);
+    assert_eq!(rows.len(), 1 + records.len(), "a heading and one row per record");
+    assert_eq!(rows[1..].iter().map(|r| r[2].as_str()).collect::<Vec<_>>(), statuses);
+    for (row, record) in rows[1..].iter().zip(records) {
+        assert_eq!(row[0], record["source"].as_str().unwrap(), "input order");
+        let dropped = record["dropped"].as_array().unwrap();
+        assert!(dropped.iter().all(|d| row[5].contains(d["field"].as_str().unwrap())), "{row:?} {record}");
+    }
+
+    inspect(&at("r.html"));
+    let html = std::fs::read_to_string(at("r.html")).unwrap();
+    assert!(html.contains("<title>orange-contacts inspection report</title>"), "an HTML page");
+    for status in ["valid", "duplicate", "invalid"] {
+        let expected = statuses.iter().filter(|s| **s == status).count();
+        assert_eq!(html.matches(&format!("data-outcome=\"{status}\"")).count(), expected, "{status}");
+    }
+
+    let out = common::command()
+        .args(["inspect", cards.to_str().unwrap(), "--report", &at("r.txt")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown report format .txt"), "{}", stderr(&out));
+}
+
 fn csv_rows(path: &str) -> Vec<Vec<String>> {
     let bytes = std::fs::read(path).unwrap();
     let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&bytes[..]);

@@ -13,13 +13,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::{Accept, AtomicFile};
 use crate::formats::Format;
 use crate::import::read::{for_each_record, InputError, InputRecord};
 use crate::import::seen_keys::SeenKeys;
 use crate::mapping::{Dropped, MappingOptions};
+use crate::report::{dropped_line, write_table, ReportFormat, Row, Tabular};
 use crate::wire::DeviceType;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -83,11 +84,7 @@ pub fn inspect(
     let mut seen = SeenKeys::default();
     let mut coverage = Coverage::default();
     let mut out = match report {
-        Some(path) => {
-            let mut w = AtomicFile::create(path, Accept::FileOrStream).map_err(report_error)?;
-            w.write_all(b"{\"records\": [\n").map_err(report_error)?;
-            Some(w)
-        }
+        Some(path) => Some(Sink::open(path).map_err(report_error)?),
         None => None,
     };
     summary.input_warnings = for_each_record(files, format, opts, |record| {
@@ -132,10 +129,7 @@ pub fn inspect(
         for d in dropped {
             bump(&mut summary.not_carried, &d.field);
         }
-        if let Some(w) = out.as_mut() {
-            if summary.records > 1 {
-                w.write_all(b",\n")?;
-            }
+        if let Some(sink) = out.as_mut() {
             let line = InspectLine {
                 source: &record.source,
                 name: &record.name,
@@ -146,7 +140,7 @@ pub fn inspect(
                 warnings: &record.warnings,
                 error: record.error.as_deref(),
             };
-            serde_json::to_writer(&mut *w, &line)?;
+            sink.record(summary.records, &line)?;
         }
         on_record(record);
         Ok(())
@@ -154,16 +148,134 @@ pub fn inspect(
     summary.coverage = coverage.into_map();
     summary.bytes_read = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     summary.elapsed_ms = started.elapsed().as_millis();
-    if let Some(mut w) = out {
-        let end = |w: &mut AtomicFile| -> std::io::Result<()> {
-            w.write_all(b"\n],\n\"summary\": ")?;
-            serde_json::to_writer_pretty(&mut *w, &summary)?;
-            w.write_all(b"}\n")
-        };
-        end(&mut w).map_err(report_error)?;
-        w.commit().map_err(report_error)?;
+    if let Some(sink) = out {
+        sink.finish(report.unwrap_or(Path::new("-")), &summary).map_err(report_error)?;
     }
     Ok(summary)
+}
+
+/// Where the per-record lines go: the JSON report itself, streamed as records are read (`-`
+/// prints them as they come); or, for an HTML or CSV report, which can only be written whole, a
+/// temporary file (unlinked at once: nothing is left behind) read back at the end.
+enum Sink {
+    Json(AtomicFile),
+    Table(std::io::BufWriter<std::fs::File>),
+}
+
+impl Sink {
+    fn open(path: &Path) -> std::io::Result<Sink> {
+        let invalid = |why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+        match ReportFormat::for_path(path).map_err(invalid)? {
+            ReportFormat::Json => {
+                let mut w = AtomicFile::create(path, Accept::FileOrStream)?;
+                w.write_all(b"{\"records\": [\n")?;
+                Ok(Sink::Json(w))
+            }
+            ReportFormat::Html | ReportFormat::Csv => {
+                Ok(Sink::Table(std::io::BufWriter::new(tempfile::tempfile()?)))
+            }
+        }
+    }
+
+    /// The `n`-th record's line (from 1).
+    fn record(&mut self, n: u64, line: &InspectLine<'_>) -> std::io::Result<()> {
+        match self {
+            Sink::Json(w) => {
+                if n > 1 {
+                    w.write_all(b",\n")?;
+                }
+                serde_json::to_writer(&mut *w, line)?;
+            }
+            Sink::Table(w) => {
+                serde_json::to_writer(&mut *w, line)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, path: &Path, summary: &InspectSummary) -> std::io::Result<()> {
+        match self {
+            Sink::Json(mut w) => {
+                w.write_all(b"\n],\n\"summary\": ")?;
+                serde_json::to_writer_pretty(&mut w, summary)?;
+                w.write_all(b"}\n")?;
+                w.commit()
+            }
+            Sink::Table(w) => {
+                let lines = w.into_inner().map_err(|e| e.into_error())?;
+                write_table(path, &InspectTable { summary, lines })
+            }
+        }
+    }
+}
+
+/// The inspection as an HTML or CSV report: its summary, and a row per record read back from
+/// the sink's temporary file.
+struct InspectTable<'a> {
+    summary: &'a InspectSummary,
+    lines: std::fs::File,
+}
+
+/// A record's line as read back ([`InspectLine`], owned).
+#[derive(Deserialize)]
+struct InspectRow {
+    source: String,
+    name: String,
+    status: String,
+    #[serde(default)]
+    duplicate_of_record: Option<u64>,
+    calls: usize,
+    dropped: Vec<Dropped>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// The statuses of [`InspectLine`], as the report's filters show them.
+const STATUSES: [&str; 3] = ["valid", "duplicate", "invalid"];
+
+impl Tabular for InspectTable<'_> {
+    fn title(&self) -> &'static str {
+        "inspection report"
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::to_value(self.summary).unwrap_or_default()
+    }
+
+    fn outcomes(&self) -> Vec<&'static str> {
+        STATUSES.to_vec()
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &["source", "name", "status", "duplicate of record", "calls", "not carried", "warnings", "error"]
+    }
+
+    fn for_each_row(&self, each: &mut dyn FnMut(Row) -> std::io::Result<()>) -> std::io::Result<()> {
+        use std::io::{BufRead, Seek};
+        (&self.lines).seek(std::io::SeekFrom::Start(0))?;
+        for line in std::io::BufReader::new(&self.lines).lines() {
+            let r: InspectRow = serde_json::from_str(&line?)?;
+            let outcome = STATUSES.into_iter().find(|s| *s == r.status).unwrap_or("invalid");
+            each(Row {
+                outcome,
+                cells: vec![
+                    r.source,
+                    r.name,
+                    r.status,
+                    r.duplicate_of_record.map(|n| n.to_string()).unwrap_or_default(),
+                    r.calls.to_string(),
+                    r.dropped.iter().map(dropped_line).collect::<Vec<_>>().join("\n"),
+                    r.warnings.join("\n"),
+                    r.error.unwrap_or_default(),
+                ],
+                thumbnail: None,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Records per carried field, counted in an array while reading (this runs on the thread that

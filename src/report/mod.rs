@@ -393,18 +393,38 @@ pub struct Row {
 /// a crash never leaves half a report); `-` writes JSON to standard output, and a FIFO or
 /// character device is written in place (see [`crate::atomic_file`]).
 pub fn write_report<T: Serialize + Tabular>(path: &Path, report: &T) -> std::io::Result<()> {
+    write_as(path, |file, format| match format {
+        ReportFormat::Json => json::write(file, report),
+        ReportFormat::Html => html::write(file, report),
+        ReportFormat::Csv => csv::write(file, report),
+    })
+}
+
+/// Writes the HTML or CSV report `path` names, as [`write_report`] does: for a report whose
+/// JSON is streamed as its records are read (inspect's), and so is never written from here.
+pub fn write_table(path: &Path, report: &impl Tabular) -> std::io::Result<()> {
+    write_as(path, |file, format| match format {
+        ReportFormat::Html => html::write(file, report),
+        ReportFormat::Csv => csv::write(file, report),
+        ReportFormat::Json => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a JSON report is written as the records are read, not as a table",
+        )),
+    })
+}
+
+/// The report file `path` names, in its format, written by `write` and committed; errors name it.
+fn write_as(
+    path: &Path,
+    write: impl FnOnce(&mut crate::atomic_file::AtomicFile, ReportFormat) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let failed = |e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("cannot write the report {}: {e}", path.display()))
     };
     let format = ReportFormat::for_path(path)
         .map_err(|why| failed(std::io::Error::new(std::io::ErrorKind::InvalidInput, why)))?;
     let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream).map_err(failed)?;
-    match format {
-        ReportFormat::Json => json::write(&mut file, report),
-        ReportFormat::Html => html::write(&mut file, report),
-        ReportFormat::Csv => csv::write(&mut file, report),
-    }
-    .map_err(failed)?;
+    write(&mut file, format).map_err(failed)?;
     file.commit().map_err(failed)
 }
 
@@ -448,7 +468,7 @@ impl Tabular for Report {
 }
 
 /// `ADR;TYPE=HOME (12 rue …): reason`, the value cut at [`VALUE_SHOWN`] characters.
-fn dropped_line(d: &Dropped) -> String {
+pub(crate) fn dropped_line(d: &Dropped) -> String {
     const VALUE_SHOWN: usize = 60;
     let value = d.value.trim();
     if value.is_empty() {
