@@ -614,6 +614,11 @@ impl ApiClient {
             failed.failing = Some(error.to_string());
         }
         drop(failed);
+        // A write that may have been applied stays ambiguous, so that its caller checks the
+        // account for it (that check then meets the failing endpoint like every later call).
+        if error.is_ambiguous() {
+            return Err(error);
+        }
         Err(self.failing(action).unwrap_or(error))
     }
 

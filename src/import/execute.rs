@@ -278,8 +278,13 @@ where
             Ok(value) => return Ok(value),
             Err(e) if e.is_ambiguous() && attempt < AMBIGUOUS_ATTEMPTS => {
                 ctx.written.ambiguous_checked.fetch_add(1, Ordering::Relaxed);
-                if let Some(value) = landed().await? {
-                    return Ok(value);
+                match landed().await {
+                    Ok(Some(value)) => return Ok(value),
+                    Ok(None) => {}
+                    // Whether it landed cannot be told: the write's own error, which says it may
+                    // have been applied, and never "not attempted" (even when the check met the
+                    // error that stops the run: the next call meets it again).
+                    Err(_) => return Err(e),
                 }
             }
             Err(e) => return Err(e),
@@ -352,7 +357,7 @@ async fn add_picture(ctx: &Ctx<'_, impl Remote>, cid: &str, photo: &SpooledPhoto
 /// loses answers (after applying the write, or before), refuses writes, or stops the run.
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
     use std::sync::Arc;
     use std::time::Instant;
 
@@ -473,6 +478,30 @@ mod tests {
         assert_eq!(values(&created[0]), ["person0@example.org", "06 12 34 56 00"], "then given its devices");
         assert_eq!(calls(&remote, Action::AddContact), 1, "not sent again");
         assert_eq!(run.report.summary.ambiguous_writes_checked, 1);
+    }
+
+    /// The account cannot be asked whether a lost `addcontact` landed (the endpoint now refuses
+    /// everything): the record failed, saying the write may have been applied, and is never
+    /// reported as not attempted, since its contact may be in the account.
+    #[test]
+    fn a_lost_addcontact_whose_check_fails_is_failed_not_unattempted() {
+        let lost = AtomicBool::new(false);
+        let remote = MemoryRemote::new().with_faults(move |call| match call.action() {
+            Action::AddContact if !lost.swap(true, Ordering::SeqCst) => Some(Fault::LoseAnswer),
+            Action::FindContactList if lost.load(Ordering::SeqCst) => {
+                Some(Fault::Refuse(ApiError::Failing {
+                    action: Action::FindContactList,
+                    count: 10,
+                    last: "findcontactlist: HTTP 503".into(),
+                }))
+            }
+            _ => None,
+        });
+        let run = import(&remote, people(1), OnDuplicate::Merge);
+        let record = run.report.record(0).unwrap();
+        assert_eq!(record.outcome, Outcome::Failed, "{record:?}");
+        assert!(record.error.as_deref().unwrap_or("").contains("may have been applied"), "{record:?}");
+        assert_eq!(named(&remote, 0).len(), 1, "it was applied");
     }
 
     #[test]
