@@ -174,6 +174,15 @@ fn inspect_reports_in_html_and_csv() {
         assert_eq!(html.matches(&format!("data-outcome=\"{status}\"")).count(), expected, "{status}");
     }
 
+    // A report that cannot be written stops the run before anything is read, whatever its format.
+    let missing = at("no-such-folder/r.html");
+    let out = common::command()
+        .args(["inspect", "-v", cards.to_str().unwrap(), "--report", &missing])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no-such-folder") && !stderr(&out).contains("ok "), "{}", stderr(&out));
+
     let out = common::command()
         .args(["inspect", cards.to_str().unwrap(), "--report", &at("r.txt")])
         .output()

@@ -15,12 +15,12 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file::{Accept, AtomicFile};
+use crate::atomic_file::AtomicFile;
 use crate::formats::Format;
 use crate::import::read::{for_each_record, InputError, InputRecord};
 use crate::import::seen_keys::SeenKeys;
 use crate::mapping::{Dropped, MappingOptions};
-use crate::report::{dropped_line, write_table, ReportFormat, Row, Tabular};
+use crate::report::{create_report, dropped_line, write_table, ReportFormat, Row, Tabular};
 use crate::wire::DeviceType;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -149,30 +149,30 @@ pub fn inspect(
     summary.bytes_read = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     summary.elapsed_ms = started.elapsed().as_millis();
     if let Some(sink) = out {
-        sink.finish(report.unwrap_or(Path::new("-")), &summary).map_err(report_error)?;
+        sink.finish(&summary).map_err(report_error)?;
     }
     Ok(summary)
 }
 
 /// Where the per-record lines go: the JSON report itself, streamed as records are read (`-`
 /// prints them as they come); or, for an HTML or CSV report, which can only be written whole, a
-/// temporary file (unlinked at once: nothing is left behind) read back at the end.
+/// temporary file (unlinked at once: nothing is left behind) read back at the end. The report's
+/// file is created first either way, so that a report that cannot be written stops the run
+/// before anything is read.
 enum Sink {
     Json(AtomicFile),
-    Table(std::io::BufWriter<std::fs::File>),
+    Table { file: AtomicFile, format: ReportFormat, lines: std::io::BufWriter<std::fs::File> },
 }
 
 impl Sink {
     fn open(path: &Path) -> std::io::Result<Sink> {
-        let invalid = |why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
-        match ReportFormat::for_path(path).map_err(invalid)? {
-            ReportFormat::Json => {
-                let mut w = AtomicFile::create(path, Accept::FileOrStream)?;
-                w.write_all(b"{\"records\": [\n")?;
-                Ok(Sink::Json(w))
+        match create_report(path)? {
+            (mut file, ReportFormat::Json) => {
+                file.write_all(b"{\"records\": [\n")?;
+                Ok(Sink::Json(file))
             }
-            ReportFormat::Html | ReportFormat::Csv => {
-                Ok(Sink::Table(std::io::BufWriter::new(tempfile::tempfile()?)))
+            (file, format) => {
+                Ok(Sink::Table { file, format, lines: std::io::BufWriter::new(tempfile::tempfile()?) })
             }
         }
     }
@@ -186,15 +186,15 @@ impl Sink {
                 }
                 serde_json::to_writer(&mut *w, line)?;
             }
-            Sink::Table(w) => {
-                serde_json::to_writer(&mut *w, line)?;
-                w.write_all(b"\n")?;
+            Sink::Table { lines, .. } => {
+                serde_json::to_writer(&mut *lines, line)?;
+                lines.write_all(b"\n")?;
             }
         }
         Ok(())
     }
 
-    fn finish(self, path: &Path, summary: &InspectSummary) -> std::io::Result<()> {
+    fn finish(self, summary: &InspectSummary) -> std::io::Result<()> {
         match self {
             Sink::Json(mut w) => {
                 w.write_all(b"\n],\n\"summary\": ")?;
@@ -202,9 +202,10 @@ impl Sink {
                 w.write_all(b"}\n")?;
                 w.commit()
             }
-            Sink::Table(w) => {
-                let lines = w.into_inner().map_err(|e| e.into_error())?;
-                write_table(path, &InspectTable { summary, lines })
+            Sink::Table { mut file, format, lines } => {
+                let lines = lines.into_inner().map_err(|e| e.into_error())?;
+                write_table(&mut file, format, &InspectTable { summary, lines })?;
+                file.commit()
             }
         }
     }

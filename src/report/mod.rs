@@ -393,39 +393,40 @@ pub struct Row {
 /// a crash never leaves half a report); `-` writes JSON to standard output, and a FIFO or
 /// character device is written in place (see [`crate::atomic_file`]).
 pub fn write_report<T: Serialize + Tabular>(path: &Path, report: &T) -> std::io::Result<()> {
-    write_as(path, |file, format| match format {
-        ReportFormat::Json => json::write(file, report),
-        ReportFormat::Html => html::write(file, report),
-        ReportFormat::Csv => csv::write(file, report),
-    })
-}
-
-/// Writes the HTML or CSV report `path` names, as [`write_report`] does: for a report whose
-/// JSON is streamed as its records are read (inspect's), and so is never written from here.
-pub fn write_table(path: &Path, report: &impl Tabular) -> std::io::Result<()> {
-    write_as(path, |file, format| match format {
-        ReportFormat::Html => html::write(file, report),
-        ReportFormat::Csv => csv::write(file, report),
-        ReportFormat::Json => Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "a JSON report is written as the records are read, not as a table",
-        )),
-    })
-}
-
-/// The report file `path` names, in its format, written by `write` and committed; errors name it.
-fn write_as(
-    path: &Path,
-    write: impl FnOnce(&mut crate::atomic_file::AtomicFile, ReportFormat) -> std::io::Result<()>,
-) -> std::io::Result<()> {
     let failed = |e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("cannot write the report {}: {e}", path.display()))
     };
-    let format = ReportFormat::for_path(path)
-        .map_err(|why| failed(std::io::Error::new(std::io::ErrorKind::InvalidInput, why)))?;
-    let mut file = crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream).map_err(failed)?;
-    write(&mut file, format).map_err(failed)?;
+    let (mut file, format) = create_report(path).map_err(failed)?;
+    match format {
+        ReportFormat::Json => json::write(&mut file, report),
+        table => write_table(&mut file, table, report),
+    }
+    .map_err(failed)?;
     file.commit().map_err(failed)
+}
+
+/// The report file `path` names, not yet committed, and the format its extension names: for a
+/// report written as its records come (inspect's JSON), or whose file must exist before they do.
+pub fn create_report(path: &Path) -> std::io::Result<(crate::atomic_file::AtomicFile, ReportFormat)> {
+    let format = ReportFormat::for_path(path)
+        .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
+    Ok((crate::atomic_file::AtomicFile::create(path, Accept::FileOrStream)?, format))
+}
+
+/// `report` as the HTML page or the CSV table `format` names (JSON is the report's data, not a
+/// table: [`write_report`] writes it).
+pub fn write_table(
+    out: &mut impl std::io::Write,
+    format: ReportFormat,
+    report: &impl Tabular,
+) -> std::io::Result<()> {
+    match format {
+        ReportFormat::Html => html::write(out, report),
+        ReportFormat::Csv => csv::write(out, report),
+        ReportFormat::Json => {
+            Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "JSON is not a table"))
+        }
+    }
 }
 
 impl Tabular for Report {
