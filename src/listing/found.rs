@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rusqlite::{params, OptionalExtension};
@@ -23,6 +24,9 @@ const IDS_PER_QUERY: usize = 1000;
 
 pub struct Found {
     db: Mutex<TempDb>,
+    /// Contacts found: kept as they are added, since SQLite counts a table's rows by reading
+    /// them all (the listing's refinement budget asks for it at every batch of searches).
+    len: AtomicUsize,
 }
 
 impl std::fmt::Debug for Found {
@@ -44,12 +48,12 @@ fn summary_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContactSummary> {
 impl Found {
     /// With the cache of [`crate::temp_db::ENV_MEMORY_MB`].
     pub fn new() -> io::Result<Found> {
-        Ok(Found { db: Mutex::new(TempDb::new(SCHEMA)?) })
+        Ok(Found { db: Mutex::new(TempDb::new(SCHEMA)?), len: AtomicUsize::new(0) })
     }
 
     /// Whose pages past `bytes` go to the temporary folder.
     pub fn with_memory_limit(bytes: u64) -> io::Result<Found> {
-        Ok(Found { db: Mutex::new(TempDb::with_memory_limit(SCHEMA, bytes)?) })
+        Ok(Found { db: Mutex::new(TempDb::with_memory_limit(SCHEMA, bytes)?), len: AtomicUsize::new(0) })
     }
 
     /// Adds `s` unless its id was found already (the first summary of an id stays).
@@ -64,6 +68,7 @@ impl Found {
             .and_then(|mut st| st.execute(params![s.id, s.firstname, s.lastname, s.nickname, s.company]))
             .map_err(failed)?;
         if added == 1 {
+            self.len.fetch_add(1, Ordering::Relaxed);
             let names = searchable_names(
                 s.firstname.as_deref(),
                 s.lastname.as_deref(),
@@ -103,9 +108,7 @@ impl Found {
     }
 
     pub fn len(&self) -> usize {
-        let db = self.db.lock().unwrap();
-        let n = db.conn().query_row("SELECT count(*) FROM found", [], |r| r.get::<_, i64>(0));
-        n.map(|n| n as usize).unwrap_or(0)
+        self.len.load(Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -252,6 +255,23 @@ mod tests {
             assert_eq!(values.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), ids, "limit {limit}");
             assert_eq!(values[1].firstname.as_deref(), Some("Émile1"));
         }
+    }
+
+    /// `len` counts each id once, as the table holds it: a summary found again is not counted.
+    #[test]
+    fn len_counts_each_contact_once() {
+        let found = Found::with_memory_limit(0).unwrap();
+        for id in ["a", "b", "a"] {
+            found.insert(&person(id, "Ann", "Lee")).unwrap();
+        }
+        let rows: i64 = found
+            .db
+            .lock()
+            .unwrap()
+            .conn()
+            .query_row("SELECT count(*) FROM found", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((found.len(), rows), (2, 2));
     }
 
     /// The values come a thousand at a time, never all at once: collected whole they weighed
