@@ -224,26 +224,33 @@ struct Inner {
     retries: u32,
     pacer: Pacer,
     limits: AnswerLimits,
-    unreadable: Mutex<Unreadable>,
-    failed_calls: Mutex<FailedCalls>,
+    unreadable: Mutex<Streak>,
+    failed_calls: Mutex<Streak>,
     stats: Mutex<CallStats>,
 }
 
-/// Unreadable answers in a row, across all calls, and whether the endpoint was declared broken.
+/// Failures of one kind in a row, across all calls (unreadable answers, calls the server
+/// failed), and whether they reached their limit: the endpoint is then declared broken or
+/// failing, for good.
 #[derive(Default)]
-struct Unreadable {
+struct Streak {
     in_a_row: u32,
-    /// The last unreadable answer's error, once `in_a_row` reached the limit.
-    broken: Option<String>,
+    /// The last failure's error, once `in_a_row` reached the limit.
+    tripped: Option<String>,
 }
 
-/// Calls the server failed in a row, across all calls, and whether the endpoint was declared
-/// failing.
-#[derive(Default)]
-struct FailedCalls {
-    in_a_row: u32,
-    /// The last failed call's error, once `in_a_row` reached the limit.
-    failing: Option<String>,
+impl Streak {
+    fn reset(&mut self) {
+        self.in_a_row = 0;
+    }
+
+    /// Counts `error`; at `limit`, the streak trips on it.
+    fn count(&mut self, error: &ApiError, limit: u32) {
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        if self.in_a_row >= limit && self.tripped.is_none() {
+            self.tripped = Some(error.to_string());
+        }
+    }
 }
 
 impl ApiError {
@@ -354,8 +361,8 @@ impl ApiClient {
                 retries: config.retries,
                 pacer,
                 limits,
-                unreadable: Mutex::new(Unreadable::default()),
-                failed_calls: Mutex::new(FailedCalls::default()),
+                unreadable: Mutex::new(Streak::default()),
+                failed_calls: Mutex::new(Streak::default()),
                 stats: Mutex::new(CallStats::default()),
             }),
         })
@@ -570,17 +577,14 @@ impl ApiClient {
     ) -> Attempt<T> {
         let mut unreadable = self.inner.unreadable.lock().expect("unreadable lock");
         if readable {
-            unreadable.in_a_row = 0;
+            unreadable.reset();
             return attempt;
         }
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             return attempt;
         }
         let (Attempt::Done(Err(error)) | Attempt::Retry { error, .. }) = &attempt else { return attempt };
-        unreadable.in_a_row = unreadable.in_a_row.saturating_add(1);
-        if unreadable.in_a_row >= self.inner.limits.unreadable_in_a_row && unreadable.broken.is_none() {
-            unreadable.broken = Some(error.to_string());
-        }
+        unreadable.count(error, self.inner.limits.unreadable_in_a_row);
         drop(unreadable);
         match self.broken(action) {
             Some(broken) => Attempt::Done(Err(broken)),
@@ -590,8 +594,7 @@ impl ApiClient {
 
     /// The error every call gets once the endpoint was declared broken.
     fn broken(&self, action: Action) -> Option<ApiError> {
-        let unreadable = self.inner.unreadable.lock().expect("unreadable lock");
-        let last = unreadable.broken.clone()?;
+        let last = self.inner.unreadable.lock().expect("unreadable lock").tripped.clone()?;
         Some(ApiError::Broken { action, count: self.inner.limits.unreadable_in_a_row, last })
     }
 
@@ -605,14 +608,11 @@ impl ApiClient {
                 return result; // the unreadable answers' own count
             }
             answered => {
-                failed.in_a_row = 0;
+                failed.reset();
                 return answered;
             }
         };
-        failed.in_a_row = failed.in_a_row.saturating_add(1);
-        if failed.in_a_row >= self.inner.limits.failed_calls_in_a_row && failed.failing.is_none() {
-            failed.failing = Some(error.to_string());
-        }
+        failed.count(&error, self.inner.limits.failed_calls_in_a_row);
         drop(failed);
         // A write that may have been applied stays ambiguous, so that its caller checks the
         // account for it (that check then meets the failing endpoint like every later call).
@@ -624,8 +624,7 @@ impl ApiClient {
 
     /// The error every call gets once the endpoint was declared failing.
     fn failing(&self, action: Action) -> Option<ApiError> {
-        let failed = self.inner.failed_calls.lock().expect("failed calls lock");
-        let last = failed.failing.clone()?;
+        let last = self.inner.failed_calls.lock().expect("failed calls lock").tripped.clone()?;
         Some(ApiError::Failing { action, count: self.inner.limits.failed_calls_in_a_row, last })
     }
 
