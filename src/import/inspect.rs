@@ -95,7 +95,7 @@ pub fn inspect(
         let status = match record.valid() {
             None => {
                 summary.invalid += 1;
-                "invalid"
+                INVALID
             }
             Some(m) => {
                 summary.valid += 1;
@@ -115,12 +115,12 @@ pub fn inspect(
                     Some(first) => {
                         summary.duplicates_in_input += 1;
                         duplicate_of = Some(first);
-                        "duplicate"
+                        DUPLICATE
                     }
                     _ => {
                         calls = 1 + m.devices.len() + usize::from(m.photo.is_some());
                         summary.minimum_calls += calls as u64;
-                        "valid"
+                        VALID
                     }
                 }
             }
@@ -234,8 +234,11 @@ struct InspectRow {
     error: Option<String>,
 }
 
-/// The statuses of [`InspectLine`], as the report's filters show them.
-const STATUSES: [&str; 3] = ["valid", "duplicate", "invalid"];
+/// The statuses of [`InspectLine`], in the order the report's filters show them.
+const VALID: &str = "valid";
+const DUPLICATE: &str = "duplicate";
+const INVALID: &str = "invalid";
+const STATUSES: [&str; 3] = [VALID, DUPLICATE, INVALID];
 
 impl Tabular for InspectTable<'_> {
     fn title(&self) -> &'static str {
@@ -259,7 +262,7 @@ impl Tabular for InspectTable<'_> {
         (&self.lines).seek(std::io::SeekFrom::Start(0))?;
         for line in std::io::BufReader::new(&self.lines).lines() {
             let r: InspectRow = serde_json::from_str(&line?)?;
-            let outcome = STATUSES.into_iter().find(|s| *s == r.status).unwrap_or("invalid");
+            let outcome = STATUSES.into_iter().find(|s| *s == r.status).unwrap_or(INVALID);
             each(Row {
                 outcome,
                 cells: vec![
