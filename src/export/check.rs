@@ -18,7 +18,6 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use rusqlite::{params, OptionalExtension};
-use serde::ser::{Error as _, SerializeSeq as _};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::client::ApiError;
@@ -31,7 +30,7 @@ use crate::mapping::{self, reason, Dropped, Mapped, MappingOptions};
 use crate::model::PartialDate;
 use crate::progress::Progress;
 use crate::remote::Remote;
-use crate::report::{Row, Tabular};
+use crate::report::{serialize_streamed, Row, Tabular};
 use crate::temp_db::{failed, json_failed, TempDb};
 use crate::wire::{Civility, ContactDetail, DeviceType, NewContact};
 
@@ -279,19 +278,7 @@ impl std::fmt::Debug for CheckEntries {
 /// The JSON report's `entries`, streamed from the database.
 impl Serialize for CheckEntries {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.len))?;
-        let mut failed = None;
-        let read = self.for_each(|e| {
-            if failed.is_none() {
-                failed = seq.serialize_element(&e).err();
-            }
-            Ok(())
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        read.map_err(S::Error::custom)?;
-        seq.end()
+        serialize_streamed(serializer, Some(self.len), |each| self.for_each(each))
     }
 }
 
@@ -535,7 +522,7 @@ impl Work {
         let mut rows = st.query([]).map_err(failed)?;
         while let Some(row) = rows.next().map_err(failed)? {
             let body = row.get_ref(0).and_then(|v| v.as_str().map_err(Into::into)).map_err(failed)?;
-            f(serde_json::from_str(body).map_err(io::Error::other)?)?;
+            f(serde_json::from_str(body).map_err(json_failed)?)?;
         }
         Ok(())
     }

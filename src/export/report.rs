@@ -4,12 +4,11 @@ use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
-use serde::ser::{Error as _, SerializeSeq as _};
 use serde::{Serialize, Serializer};
 
 use super::{vdir, Spill};
 use crate::listing;
-use crate::report::{Row, Tabular};
+use crate::report::{serialize_streamed, Row, Tabular};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExportSummary {
@@ -109,20 +108,7 @@ impl std::fmt::Debug for ContactList {
 
 impl Serialize for ContactList {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        // The serializer's error is kept as it is; the spill's is told in words.
-        let mut failed = None;
-        let read = self.for_each(|c| {
-            seq.serialize_element(&c).map_err(|e| {
-                failed = Some(e);
-                io::Error::other("the report could not be written")
-            })
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        read.map_err(S::Error::custom)?;
-        seq.end()
+        serialize_streamed(serializer, None, |each| self.for_each(each))
     }
 }
 

@@ -320,6 +320,30 @@ impl Serialize for Report {
     }
 }
 
+/// The items `for_each` gives (entries read back from a scratch database: export's contacts,
+/// check's entries) serialized as a sequence of `len` items as they come, never collected. The
+/// serializer's error is kept as it is; the reading's is told in words.
+pub fn serialize_streamed<S: serde::Serializer, T: Serialize>(
+    serializer: S,
+    len: Option<usize>,
+    for_each: impl FnOnce(&mut dyn FnMut(T) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error as _, SerializeSeq as _};
+    let mut seq = serializer.serialize_seq(len)?;
+    let mut failed = None;
+    let read = for_each(&mut |item| {
+        seq.serialize_element(&item).map_err(|e| {
+            failed = Some(e);
+            std::io::Error::other("the report could not be written")
+        })
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    read.map_err(S::Error::custom)?;
+    seq.end()
+}
+
 /// Where a command prints its listing (the dry-run plan, `check`'s lines): standard output,
 /// unless `--report -` takes it, and then standard error.
 pub fn listing_output(report: Option<&Path>) -> Box<dyn Write> {
